@@ -1,0 +1,80 @@
+import * as z from 'zod/mini';
+import { notificationIdSchema, refSchema, streamPositionSchema, topicSchema } from './primitives.js';
+
+/** Maximum number of topics in one `subscribe` or `unsubscribe` frame. */
+export const MAX_TOPICS_PER_FRAME = 100;
+
+/**
+ * `auth`: authenticate (first frame) or re-authenticate (later) with a token.
+ * The hub answers `authenticated`, or `error` + close `4401` if the first one fails.
+ */
+export const authFrameSchema = z.object({
+  type: z.literal('auth'),
+  token: z.string().check(z.minLength(1), z.maxLength(16_384)),
+  ref: z.optional(refSchema),
+});
+/** @see {@link authFrameSchema} */
+export type AuthFrame = z.infer<typeof authFrameSchema>;
+
+/** One topic in a `subscribe` frame, with an optional resume point. */
+export const subscribeTopicSchema = z.object({
+  topic: topicSchema,
+  /** Last position the client saw; the hub replays what came after it. */
+  since: z.optional(streamPositionSchema),
+});
+/** @see {@link subscribeTopicSchema} */
+export type SubscribeTopic = z.infer<typeof subscribeTopicSchema>;
+
+/** `subscribe`: join topics, each optionally resuming from a `{ epoch, seq }` position. */
+export const subscribeFrameSchema = z.object({
+  type: z.literal('subscribe'),
+  topics: z.array(subscribeTopicSchema).check(z.minLength(1), z.maxLength(MAX_TOPICS_PER_FRAME)),
+  ref: z.optional(refSchema),
+});
+/** @see {@link subscribeFrameSchema} */
+export type SubscribeFrame = z.infer<typeof subscribeFrameSchema>;
+
+/** `unsubscribe`: leave topics. */
+export const unsubscribeFrameSchema = z.object({
+  type: z.literal('unsubscribe'),
+  topics: z.array(topicSchema).check(z.minLength(1), z.maxLength(MAX_TOPICS_PER_FRAME)),
+  ref: z.optional(refSchema),
+});
+/** @see {@link unsubscribeFrameSchema} */
+export type UnsubscribeFrame = z.infer<typeof unsubscribeFrameSchema>;
+
+/** `ack`: the user acknowledged a notification (e.g. a critical lab result). */
+export const ackFrameSchema = z.object({
+  type: z.literal('ack'),
+  id: notificationIdSchema,
+  ref: z.optional(refSchema),
+});
+/** @see {@link ackFrameSchema} */
+export type AckFrame = z.infer<typeof ackFrameSchema>;
+
+/**
+ * `ping`: application-level heartbeat for clients that cannot see WebSocket pings (browsers).
+ * The hub answers `pong` with the same `ts`.
+ */
+export const pingFrameSchema = z.object({
+  type: z.literal('ping'),
+  ts: z.optional(z.number()),
+  ref: z.optional(refSchema),
+});
+/** @see {@link pingFrameSchema} */
+export type PingFrame = z.infer<typeof pingFrameSchema>;
+
+/** Every frame a client may send, discriminated on `type`. */
+export const clientFrameSchema = z.discriminatedUnion('type', [
+  authFrameSchema,
+  subscribeFrameSchema,
+  unsubscribeFrameSchema,
+  ackFrameSchema,
+  pingFrameSchema,
+]);
+/** Every frame a client may send. */
+export type ClientFrame = z.infer<typeof clientFrameSchema>;
+/** The `type` of a client frame. */
+export type ClientFrameType = ClientFrame['type'];
+/** The `type` values a client may send. */
+export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = ['auth', 'subscribe', 'unsubscribe', 'ack', 'ping'];

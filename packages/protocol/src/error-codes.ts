@@ -1,0 +1,89 @@
+/**
+ * Stable error codes. They appear in `error` frames sent by the hub, in
+ * `denied` subscription results, and as the `code` of every {@link WardcastError} the SDKs throw.
+ * The full table with causes and fixes is in `docs/errors.md`.
+ *
+ * @example
+ * ```ts
+ * if (frame.type === 'error' && frame.code === ErrorCode.RateLimited) slowDown();
+ * ```
+ */
+export const ErrorCode = {
+  /** A text frame that is not valid JSON. */
+  BadJson: 'bad_json',
+  /** A JSON frame whose fields do not match its `type`. */
+  BadFrame: 'bad_frame',
+  /** A JSON frame whose `type` the receiver does not know. */
+  UnknownType: 'unknown_type',
+  /** A binary frame: the protocol only uses text frames. */
+  BinaryNotSupported: 'binary_not_supported',
+  /** A frame other than `auth` or `ping` before the connection authenticated. */
+  NotAuthenticated: 'not_authenticated',
+  /** The `authenticate` callback rejected the token. */
+  AuthFailed: 'auth_failed',
+  /** A re-authentication resolved to a different user than the connection's. */
+  AuthUserMismatch: 'auth_user_mismatch',
+  /** A topic name that is not `[A-Za-z0-9_.:-]{1,128}`. */
+  InvalidTopic: 'invalid_topic',
+  /** `authorize` refused the subscription. */
+  TopicDenied: 'topic_denied',
+  /** The subscription would pass `maxSubscriptions` for the connection. */
+  TooManySubscriptions: 'too_many_subscriptions',
+  /** An `ack` for a notification id this hub does not know. */
+  UnknownNotification: 'unknown_notification',
+  /** The connection sent frames faster than `maxFramesPerSecond`. */
+  RateLimited: 'rate_limited',
+  /** `publish` got an input that is not a valid notification. */
+  InvalidNotification: 'invalid_notification',
+  /** `publish` got a payload larger than `maxPayloadBytes`. */
+  PayloadTooLarge: 'payload_too_large',
+  /** The hub was used after `close()`. */
+  HubClosed: 'hub_closed',
+  /** The history store or broker failed; nothing was acknowledged. */
+  StoreUnavailable: 'store_unavailable',
+  /** An option passed to a constructor is invalid. */
+  InvalidOption: 'invalid_option',
+  /** An unexpected failure inside the SDK. */
+  Internal: 'internal_error',
+} as const;
+
+/** One of the {@link ErrorCode} values. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The error type thrown by every Wardcast API. `code` is stable across versions; `message` is for people.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await hub.publish('user:u1', { kind: 'lab_result', priority: 'stat' as never, payload: {} });
+ * } catch (err) {
+ *   if (err instanceof WardcastError && err.code === 'invalid_notification') console.warn(err.message);
+ * }
+ * ```
+ */
+export class WardcastError extends Error {
+  /** The stable error code. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WardcastError';
+    this.code = code;
+  }
+}
+
+/**
+ * Whether `value` is a {@link WardcastError}, optionally with a given code. Works across
+ * duplicated copies of the package (checks the shape, not the prototype).
+ *
+ * @example
+ * ```ts
+ * if (isWardcastError(err, 'hub_closed')) return;
+ * ```
+ */
+export function isWardcastError(value: unknown, code?: ErrorCode): value is WardcastError {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { name?: unknown; code?: unknown };
+  return v.name === 'WardcastError' && typeof v.code === 'string' && (code === undefined || v.code === code);
+}

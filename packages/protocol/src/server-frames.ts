@@ -1,0 +1,153 @@
+import * as z from 'zod/mini';
+import {
+  kindSchema,
+  notificationIdSchema,
+  prioritySchema,
+  refSchema,
+  streamPositionSchema,
+  topicSchema,
+} from './primitives.js';
+
+/** The protocol version this package speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** Limits the hub enforces, announced in `welcome` so clients can stay inside them. */
+export const serverLimitsSchema = z.object({
+  maxFrameBytes: z.int(),
+  maxFramesPerSecond: z.number(),
+  maxSubscriptions: z.int(),
+  authTimeoutMs: z.int(),
+});
+/** @see {@link serverLimitsSchema} */
+export type ServerLimits = z.infer<typeof serverLimitsSchema>;
+
+/** `welcome`: first frame on every connection. */
+export const welcomeFrameSchema = z.object({
+  type: z.literal('welcome'),
+  protocol: z.int(),
+  sessionId: z.string(),
+  /** Interval of the hub's WebSocket pings; a client that sees no traffic for ~2x this may assume the link is dead. */
+  heartbeatMs: z.int(),
+  /** `true` when the upgrade request already authenticated the connection (header or cookie). */
+  authenticated: z.boolean(),
+  limits: serverLimitsSchema,
+});
+/** @see {@link welcomeFrameSchema} */
+export type WelcomeFrame = z.infer<typeof welcomeFrameSchema>;
+
+/** `authenticated`: the connection (re-)authenticated as `userId`, valid until `expiresAt` (ms since epoch) if set. */
+export const authenticatedFrameSchema = z.object({
+  type: z.literal('authenticated'),
+  userId: z.string(),
+  expiresAt: z.optional(z.number()),
+  ref: z.optional(refSchema),
+});
+/** @see {@link authenticatedFrameSchema} */
+export type AuthenticatedFrame = z.infer<typeof authenticatedFrameSchema>;
+
+/** The result for one topic of a `subscribe` frame. */
+export const subscriptionResultSchema = z.object({
+  topic: z.string(),
+  status: z.enum(['ok', 'denied']),
+  /**
+   * `true` when the client sent a resume point and everything after it was replayed.
+   * `false` when it sent none (nothing replayed) or history could not cover it: then the
+   * client must resync from its source of truth (a gap).
+   */
+  recovered: z.boolean(),
+  /** Current end of the topic's stream, after any replay. Absent when denied. */
+  position: z.optional(streamPositionSchema),
+  /** Why the topic was denied. */
+  code: z.optional(z.string()),
+});
+/** @see {@link subscriptionResultSchema} */
+export type SubscriptionResult = z.infer<typeof subscriptionResultSchema>;
+
+/** `subscribed`: per-topic results of a `subscribe` frame, sent after any replayed notifications. */
+export const subscribedFrameSchema = z.object({
+  type: z.literal('subscribed'),
+  topics: z.array(subscriptionResultSchema),
+  ref: z.optional(refSchema),
+});
+/** @see {@link subscribedFrameSchema} */
+export type SubscribedFrame = z.infer<typeof subscribedFrameSchema>;
+
+/** `unsubscribed`: the topics the connection left. */
+export const unsubscribedFrameSchema = z.object({
+  type: z.literal('unsubscribed'),
+  topics: z.array(z.string()),
+  ref: z.optional(refSchema),
+});
+/** @see {@link unsubscribedFrameSchema} */
+export type UnsubscribedFrame = z.infer<typeof unsubscribedFrameSchema>;
+
+/** `notification`: one notification on a topic the connection subscribed to. */
+export const notificationFrameSchema = z.object({
+  type: z.literal('notification'),
+  id: notificationIdSchema,
+  topic: topicSchema,
+  epoch: z.string(),
+  seq: z.int().check(z.gte(1)),
+  kind: kindSchema,
+  priority: prioritySchema,
+  /** ISO 8601 time the hub accepted the notification. */
+  createdAt: z.string(),
+  payload: z.unknown(),
+});
+/** @see {@link notificationFrameSchema} */
+export type NotificationFrame = z.infer<typeof notificationFrameSchema>;
+
+/** `acked`: the hub recorded an `ack`. */
+export const ackedFrameSchema = z.object({
+  type: z.literal('acked'),
+  id: notificationIdSchema,
+  ref: z.optional(refSchema),
+});
+/** @see {@link ackedFrameSchema} */
+export type AckedFrame = z.infer<typeof ackedFrameSchema>;
+
+/** `error`: something about a client frame was wrong; `ref` points at it when it had one. */
+export const errorFrameSchema = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+  ref: z.optional(refSchema),
+});
+/** @see {@link errorFrameSchema} */
+export type ErrorFrame = z.infer<typeof errorFrameSchema>;
+
+/** `pong`: answer to `ping`, echoing its `ts`. */
+export const pongFrameSchema = z.object({
+  type: z.literal('pong'),
+  ts: z.optional(z.number()),
+  ref: z.optional(refSchema),
+});
+/** @see {@link pongFrameSchema} */
+export type PongFrame = z.infer<typeof pongFrameSchema>;
+
+/** Every frame the hub may send, discriminated on `type`. */
+export const serverFrameSchema = z.discriminatedUnion('type', [
+  welcomeFrameSchema,
+  authenticatedFrameSchema,
+  subscribedFrameSchema,
+  unsubscribedFrameSchema,
+  notificationFrameSchema,
+  ackedFrameSchema,
+  errorFrameSchema,
+  pongFrameSchema,
+]);
+/** Every frame the hub may send. */
+export type ServerFrame = z.infer<typeof serverFrameSchema>;
+/** The `type` of a server frame. */
+export type ServerFrameType = ServerFrame['type'];
+/** The `type` values the hub may send. */
+export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
+  'welcome',
+  'authenticated',
+  'subscribed',
+  'unsubscribed',
+  'notification',
+  'acked',
+  'error',
+  'pong',
+];

@@ -1,0 +1,74 @@
+import type { Priority, WardcastError } from '@wardcast/protocol';
+
+/** Identifies a connection in events. Never contains tokens. */
+export interface ConnectionInfo {
+  readonly sessionId: string;
+  /** `undefined` until the connection authenticated. */
+  readonly userId: string | undefined;
+  readonly remoteAddress: string | undefined;
+}
+
+/** Kinds of {@link AuditEvent}. */
+export type AuditEventType =
+  | 'connection.opened'
+  | 'connection.closed'
+  | 'auth.succeeded'
+  | 'auth.failed'
+  | 'subscribe.denied'
+  | 'notification.acknowledged';
+
+/**
+ * A record for your audit store: who, when, what — never payloads or tokens.
+ *
+ * @example
+ * ```ts
+ * hub.on('audit', (e) => auditLog.write(e));
+ * ```
+ */
+export interface AuditEvent {
+  readonly type: AuditEventType;
+  /** ISO 8601. */
+  readonly at: string;
+  readonly sessionId: string;
+  readonly userId: string | undefined;
+  readonly topic?: string;
+  readonly notificationId?: string;
+  /** Close code or error code, when there is one. */
+  readonly code?: number | string;
+}
+
+/**
+ * Events of a `NotificationHub`, for `hub.on(name, listener)` (which returns an unsubscribe
+ * function). Nothing here carries tokens or payloads.
+ */
+export interface HubEvents {
+  /** A socket opened (not yet authenticated). */
+  connection: [info: ConnectionInfo];
+  /** A connection authenticated (first time or refresh). */
+  authenticated: [info: ConnectionInfo & { readonly expiresAt: number | undefined; readonly refresh: boolean }];
+  /** A connection closed and was freed. */
+  disconnect: [info: ConnectionInfo & { readonly code: number; readonly reason: string }];
+  /** A topic subscription was accepted. */
+  subscribe: [info: ConnectionInfo & { readonly topic: string; readonly recovered: boolean }];
+  /** A topic subscription was removed by the client. */
+  unsubscribe: [info: ConnectionInfo & { readonly topic: string }];
+  /** A topic subscription was refused. */
+  denied: [info: ConnectionInfo & { readonly topic: string; readonly code: string }];
+  /** A client acknowledged a notification. */
+  ack: [info: ConnectionInfo & { readonly id: string }];
+  /** A notification was stored and handed to the broker. */
+  publish: [
+    info: {
+      readonly id: string;
+      readonly topic: string;
+      readonly epoch: string;
+      readonly seq: number;
+      readonly kind: string;
+      readonly priority: Priority;
+    },
+  ];
+  /** Something failed that the caller could not see (an `authenticate` that threw, a broker error). */
+  error: [error: WardcastError];
+  /** An audit record. */
+  audit: [event: AuditEvent];
+}

@@ -1,0 +1,287 @@
+import { CloseCode, ErrorCode, isWardcastError, WardcastError } from '@wardcast/protocol';
+import { EventEmitter } from 'eventemitter3';
+import { MemoryBroker } from '../broker/memory-broker.js';
+import type { Broker } from '../broker/types.js';
+import { MemoryHistoryStore } from '../history/memory-history.js';
+import type { HistoryStore } from '../history/types.js';
+import type { AuditEventType, HubEvents } from './events.js';
+import { encodeNotification } from './frames.js';
+import { type Logger, silentLogger } from './logger.js';
+import { type HubLimits, type HubOptions, resolveLimits } from './options.js';
+import { checkOrigin } from './origin.js';
+import { toDraft } from './publish-input.js';
+import { Registry } from './registry.js';
+import { Session } from './session.js';
+import { type Counters, newCounters, type SessionHost } from './session-host.js';
+import { buildStats, type ConnectionSnapshot, type HubStats, snapshotOf } from './stats.js';
+import { EncodedFrame, type SocketHandlers, type TransportSocket } from './transport.js';
+import type { PublishInput, PublishResult, StoredNotification, UpgradeRequestLike } from './types.js';
+
+const defaultAuthorize = (principal: { userId: string }, topic: string): boolean =>
+  topic === `user:${principal.userId}`;
+
+/**
+ * The transport-agnostic heart of the hub: sessions, topics, authorization, heartbeat and
+ * delivery. {@link NotificationHub} adds the `ws` transport; another transport calls
+ * {@link HubCore.open} for each socket it accepts.
+ */
+export class HubCore {
+  /** The limits in force, defaults filled in. */
+  readonly limits: Readonly<Required<HubLimits>>;
+  readonly #options: HubOptions;
+  readonly #events = new EventEmitter<HubEvents>();
+  readonly #registry = new Registry<Session>();
+  readonly #sessions = new Set<Session>();
+  readonly #counters: Counters = newCounters();
+  readonly #history: HistoryStore;
+  readonly #broker: Broker;
+  readonly #logger: Logger;
+  readonly #host: SessionHost<Session>;
+  readonly #generateId: () => string;
+  readonly #startedAt = Date.now();
+  readonly #heartbeat: ReturnType<typeof setInterval>;
+  readonly #brokerReady: Promise<void>;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: HubOptions) {
+    if (typeof options?.authenticate !== 'function') {
+      throw new WardcastError(ErrorCode.InvalidOption, 'NotificationHub: authenticate is required');
+    }
+    this.#options = options;
+    try {
+      this.limits = resolveLimits(options);
+    } catch (cause) {
+      throw new WardcastError(ErrorCode.InvalidOption, (cause as Error).message);
+    }
+    this.#history = options.history ?? new MemoryHistoryStore();
+    this.#broker = options.broker ?? new MemoryBroker();
+    this.#logger = options.logger ?? silentLogger;
+    this.#generateId = options.generateId ?? (() => globalThis.crypto.randomUUID());
+    this.#host = this.#makeHost(options);
+    this.#brokerReady = Promise.resolve(this.#broker.start((n) => this.#deliver(n)));
+    this.#brokerReady.catch(() => {});
+    this.#heartbeat = setInterval(() => this.#tick(), this.limits.heartbeatIntervalMs);
+    this.#heartbeat.unref?.();
+  }
+
+  /** `true` once `close()` was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Listens to a hub event. Returns a function that removes the listener.
+   *
+   * @example
+   * ```ts
+   * const off = hub.on('disconnect', ({ userId, code }) => metrics.count('ws.close', { code }));
+   * off();
+   * ```
+   */
+  on<K extends keyof HubEvents>(event: K, listener: (...args: HubEvents[K]) => void): () => void {
+    this.#events.on(event, listener as never);
+    return () => {
+      this.#events.off(event, listener as never);
+    };
+  }
+
+  /**
+   * Whether an upgrade request's `Origin` is allowed (see `allowedOrigins`). Transports call it
+   * before upgrading and answer 403 when it is not.
+   */
+  checkOrigin(request: UpgradeRequestLike): boolean {
+    return checkOrigin(this.#options.allowedOrigins, request);
+  }
+
+  /**
+   * Adopts a socket a transport accepted. Returns the callbacks the transport must call.
+   *
+   * @example
+   * ```ts
+   * const handlers = hub.open(mySocket, { headers: req.headers, remoteAddress: req.ip });
+   * raw.on('message', (data, binary) => handlers.message(data, binary));
+   * raw.on('pong', () => handlers.pong());
+   * raw.on('close', (code, reason) => handlers.closed(code, String(reason)));
+   * ```
+   */
+  open(socket: TransportSocket, request: UpgradeRequestLike): SocketHandlers {
+    if (this.closed) {
+      socket.close(CloseCode.ServerShuttingDown, 'server shutting down');
+      return { message() {}, pong() {}, closed() {} };
+    }
+    const session = new Session(this.#host, this.#generateId(), socket, request);
+    this.#sessions.add(session);
+    return session;
+  }
+
+  /**
+   * Publishes a notification to a topic: stores it (assigning `epoch` and `seq`), then delivers it
+   * to every subscriber on every instance. Resolves once the history store and broker accepted it.
+   * Publishing an id already in the topic's history returns the stored position with
+   * `duplicate: true` and delivers nothing.
+   *
+   * @throws {WardcastError} `invalid_topic`, `invalid_notification`, `payload_too_large`,
+   * `hub_closed`, or `store_unavailable` when the history store or broker failed (nothing was delivered).
+   *
+   * @example
+   * ```ts
+   * const { id, epoch, seq } = await hub.publish('user:u1', {
+   *   kind: 'appointment',
+   *   priority: 'routine',
+   *   payload: { appointmentId: 'a1', status: 'rescheduled', startsAt: '2026-12-01T09:00:00Z' },
+   * });
+   * ```
+   */
+  async publish(topic: string, input: PublishInput): Promise<PublishResult> {
+    if (this.closed) throw new WardcastError(ErrorCode.HubClosed, 'hub is closed');
+    const draft = toDraft(topic, input, this.limits.maxPayloadBytes, this.#generateId);
+    let stored: StoredNotification;
+    try {
+      await this.#brokerReady;
+      const appended = await this.#history.append(draft);
+      stored = appended.notification;
+      if (appended.duplicate) {
+        this.#counters.duplicates++;
+        return { id: stored.id, epoch: stored.epoch, seq: stored.seq, duplicate: true };
+      }
+      await this.#broker.publish(stored);
+    } catch (cause) {
+      if (isWardcastError(cause)) throw cause;
+      throw new WardcastError(ErrorCode.StoreUnavailable, 'history store or broker failed; not published', { cause });
+    }
+    this.#counters.published++;
+    const { id, epoch, seq, kind, priority } = stored;
+    this.#events.emit('publish', { id, topic, epoch, seq, kind, priority });
+    return { id, epoch, seq, duplicate: false };
+  }
+
+  /**
+   * Closes every connection of a user on this instance (logout, revoked access) with `4410`.
+   * Returns how many were closed.
+   */
+  disconnectUser(userId: string, reason = 'session revoked'): number {
+    const sessions = [...(this.#registry.connectionsOf(userId) ?? [])];
+    for (const s of sessions) s.close(CloseCode.SessionRevoked, reason);
+    return sessions.length;
+  }
+
+  /**
+   * Counters and gauges for dashboards and `/v1/ws/stats`. Contains no tokens and no payloads.
+   *
+   * @example
+   * ```ts
+   * const { connections, users, deliveries, rttMs } = hub.stats();
+   * ```
+   */
+  stats(): HubStats {
+    return buildStats(this.#sessions, this.#registry, this.#counters, this.#startedAt);
+  }
+
+  /** One entry per open connection: who, since when, subscriptions, RTT, buffered bytes. */
+  connections(): ConnectionSnapshot[] {
+    return [...this.#sessions].map(snapshotOf);
+  }
+
+  /**
+   * Shuts down: refuses new connections, closes every socket with `4503` (ServerShuttingDown),
+   * waits up to `closeTimeoutMs` for the closing handshakes, terminates the rest, and frees
+   * timers, history and broker. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    clearInterval(this.#heartbeat);
+    for (const s of this.#sessions) s.close(CloseCode.ServerShuttingDown, 'server shutting down');
+    const deadline = Date.now() + this.limits.closeTimeoutMs;
+    while (this.#sessions.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (const s of [...this.#sessions]) {
+      s.socket.terminate();
+      s.closed(1006, 'terminated at shutdown');
+    }
+    try {
+      await this.#broker.close?.();
+      await this.#history.close?.();
+    } catch (cause) {
+      this.#logger.warn({ err: cause }, 'wardcast: error while closing broker or history');
+    }
+    this.#events.removeAllListeners();
+  }
+
+  #deliver(n: StoredNotification): void {
+    const subs = this.#registry.subscribers(n.topic);
+    if (!subs) return;
+    const max = this.limits.maxBufferedBytes;
+    let sent = 0;
+    if (subs.live.size > 0) {
+      const frame = new EncodedFrame(encodeNotification(n));
+      for (const s of subs.live) {
+        if (s.socket.bufferedAmount > max) {
+          s.slowConsumer();
+          continue;
+        }
+        s.socket.sendEncoded(frame);
+        sent++;
+      }
+    }
+    for (const buffer of subs.syncing.values()) buffer.push(n);
+    this.#counters.deliveries += sent;
+    this.#counters.framesOut += sent;
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    for (const s of this.#sessions) s.heartbeat(now);
+  }
+
+  #makeHost(options: HubOptions): SessionHost<Session> {
+    const events = this.#events;
+    const broker = this.#broker;
+    const logger = this.#logger;
+    const onBrokerError = (op: string, topic: string) => (cause: unknown) => {
+      logger.warn({ topic, err: cause }, `wardcast: broker ${op} failed`);
+      events.emit('error', new WardcastError(ErrorCode.StoreUnavailable, `broker ${op} failed`, { cause }));
+    };
+    return {
+      limits: this.limits,
+      authenticate: options.authenticate,
+      authorize: options.authorize ?? defaultAuthorize,
+      history: this.#history,
+      registry: this.#registry,
+      counters: this.#counters,
+      logger,
+      emit: (event, ...args) => {
+        (events.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
+      },
+      audit: (type: AuditEventType, session, extra) => {
+        if (events.listenerCount('audit') === 0) return;
+        events.emit('audit', {
+          type,
+          at: new Date().toISOString(),
+          sessionId: session.id,
+          userId: session.principal?.userId,
+          ...extra,
+        });
+      },
+      watch: (topic) => {
+        if (broker.watch)
+          Promise.resolve(topic)
+            .then((t) => broker.watch?.(t))
+            .catch(onBrokerError('watch', topic));
+      },
+      unwatch: (topic) => {
+        if (broker.unwatch)
+          Promise.resolve(topic)
+            .then((t) => broker.unwatch?.(t))
+            .catch(onBrokerError('unwatch', topic));
+      },
+      released: (session) => {
+        this.#sessions.delete(session);
+      },
+    };
+  }
+}

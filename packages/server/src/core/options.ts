@@ -1,0 +1,129 @@
+import type { Broker } from '../broker/types.js';
+import type { HistoryStore } from '../history/types.js';
+import type { Logger } from './logger.js';
+import type { Authenticate, Authorize, OriginCheck } from './types.js';
+
+/**
+ * Limits the hub enforces. Every one has a default in {@link DEFAULT_LIMITS}; pass a smaller
+ * value to tighten it.
+ */
+export interface HubLimits {
+  /**
+   * Largest frame a client may send, in bytes. A larger one closes the socket with `1009`.
+   * @default 65_536 (64 KiB)
+   */
+  readonly maxFrameBytes?: number;
+  /**
+   * Largest published payload (its JSON), in bytes; a larger one is rejected with `payload_too_large`.
+   * @default 32_768 (32 KiB)
+   */
+  readonly maxPayloadBytes?: number;
+  /**
+   * Frames per second a connection may send, averaged over a burst of twice this many.
+   * Past it the socket is closed with `4429` (RateLimited).
+   * @default 20
+   */
+  readonly maxFramesPerSecond?: number;
+  /**
+   * Open connections per user (tabs, devices). One more is closed with `4430` (TooManyConnections).
+   * @default 10
+   */
+  readonly maxConnectionsPerUser?: number;
+  /**
+   * Topics one connection may subscribe to; further topics are denied with `too_many_subscriptions`.
+   * @default 100
+   */
+  readonly maxSubscriptions?: number;
+  /**
+   * Bytes that may wait in a connection's send buffer. A delivery that would pass it closes the
+   * socket with `4440` (SlowConsumer) instead of growing server memory; the client resumes.
+   * @default 1_048_576 (1 MiB)
+   */
+  readonly maxBufferedBytes?: number;
+  /**
+   * Malformed frames a connection may send before it is closed with `4400` (BadFrame).
+   * Each one is answered with an `error` frame.
+   * @default 10
+   */
+  readonly maxInvalidFrames?: number;
+  /**
+   * Time a new connection has to authenticate before it is closed with `4408` (AuthTimeout).
+   * @default 10_000
+   */
+  readonly authTimeoutMs?: number;
+  /**
+   * Time past a principal's `expiresAt` before the socket is closed with `4419` (TokenExpired),
+   * unless it re-authenticated in-band.
+   * @default 30_000
+   */
+  readonly tokenExpiryGraceMs?: number;
+  /**
+   * Interval of WebSocket pings. A connection that has not answered one ping by the next is
+   * terminated and freed.
+   * @default 30_000
+   */
+  readonly heartbeatIntervalMs?: number;
+  /**
+   * Time `close()` waits for clients to finish the closing handshake before terminating them.
+   * @default 5_000
+   */
+  readonly closeTimeoutMs?: number;
+}
+
+/** Default values of {@link HubLimits}. */
+export const DEFAULT_LIMITS: Readonly<Required<HubLimits>> = {
+  maxFrameBytes: 65_536,
+  maxPayloadBytes: 32_768,
+  maxFramesPerSecond: 20,
+  maxConnectionsPerUser: 10,
+  maxSubscriptions: 100,
+  maxBufferedBytes: 1_048_576,
+  maxInvalidFrames: 10,
+  authTimeoutMs: 10_000,
+  tokenExpiryGraceMs: 30_000,
+  heartbeatIntervalMs: 30_000,
+  closeTimeoutMs: 5_000,
+};
+
+/** Options of `new NotificationHub(options)`. */
+export interface HubOptions extends HubLimits {
+  /**
+   * Decides who a connection is: called once with the upgrade request (read a header or cookie;
+   * return `null` to wait for an in-band token) and again with the token of each `auth` frame.
+   * Required: the hub accepts no anonymous connections.
+   */
+  readonly authenticate: Authenticate;
+  /**
+   * Decides every subscription.
+   * @default allows only the principal's own topic, `user:<userId>`
+   */
+  readonly authorize?: Authorize;
+  /**
+   * Browser origins allowed to connect, compared exactly (scheme, host and port), or a function.
+   * Requests without an `Origin` header (servers, native apps) are not browser requests and pass.
+   * A rejected origin gets HTTP 403 before the upgrade.
+   * @default same origin only: the `Origin` must match the request's `Host`
+   */
+  readonly allowedOrigins?: readonly string[] | OriginCheck;
+  /** Where topic streams live. @default new MemoryHistoryStore() */
+  readonly history?: HistoryStore;
+  /** How publishes reach every instance. @default new MemoryBroker() */
+  readonly broker?: Broker;
+  /** A pino-compatible logger. Nothing is logged per message. @default no logging */
+  readonly logger?: Logger;
+  /** Generates notification and session ids. @default crypto.randomUUID */
+  readonly generateId?: () => string;
+}
+
+/** Checks that every limit is a positive finite number. */
+export function resolveLimits(options: HubLimits): Readonly<Required<HubLimits>> {
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof HubLimits)[]) {
+    const value = options[key] ?? DEFAULT_LIMITS[key];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new TypeError(`NotificationHub: ${key} must be a positive number`);
+    }
+    out[key] = value;
+  }
+  return out as Required<HubLimits>;
+}

@@ -1,0 +1,59 @@
+import type { HistoryStore } from '../history/types.js';
+import type { AuditEventType, HubEvents } from './events.js';
+import type { Logger } from './logger.js';
+import type { HubLimits } from './options.js';
+import type { Registry } from './registry.js';
+import type { Authenticate, Authorize } from './types.js';
+
+/** Counters the hub reports in `stats()`. */
+export interface Counters {
+  framesIn: number;
+  framesOut: number;
+  deliveries: number;
+  published: number;
+  duplicates: number;
+  slowConsumers: number;
+  rateLimited: number;
+  invalidFrames: number;
+  authFailures: number;
+  heartbeatTimeouts: number;
+}
+
+/** Creates zeroed {@link Counters}. */
+export function newCounters(): Counters {
+  return {
+    framesIn: 0,
+    framesOut: 0,
+    deliveries: 0,
+    published: 0,
+    duplicates: 0,
+    slowConsumers: 0,
+    rateLimited: 0,
+    invalidFrames: 0,
+    authFailures: 0,
+    heartbeatTimeouts: 0,
+  };
+}
+
+/** What a session needs from its hub. Implemented by the hub core; internal. */
+export interface SessionHost<S> {
+  readonly limits: Readonly<Required<HubLimits>>;
+  readonly authenticate: Authenticate;
+  readonly authorize: Authorize;
+  readonly history: HistoryStore;
+  readonly registry: Registry<S>;
+  readonly counters: Counters;
+  readonly logger: Logger;
+  emit<K extends keyof HubEvents>(event: K, ...args: HubEvents[K]): void;
+  audit(
+    type: AuditEventType,
+    session: S,
+    extra?: { topic?: string; notificationId?: string; code?: number | string },
+  ): void;
+  /** First local subscriber on a topic. */
+  watch(topic: string): void;
+  /** Last local subscriber left a topic. */
+  unwatch(topic: string): void;
+  /** The transport reported the socket closed. */
+  released(session: S): void;
+}

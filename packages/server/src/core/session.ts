@@ -1,0 +1,343 @@
+import {
+  type AckFrame,
+  type AuthFrame,
+  type ClientFrame,
+  CloseCode,
+  ErrorCode,
+  parseClientFrame,
+  type ServerFrame,
+  type SubscribeFrame,
+  type UnsubscribeFrame,
+  WardcastError,
+} from '@wardcast/protocol';
+import type { ConnectionInfo } from './events.js';
+import { encodeFrame } from './frames.js';
+import { TokenBucket } from './rate-limiter.js';
+import type { SessionHost } from './session-host.js';
+import { subscribeTopics } from './subscribe.js';
+import { schedule } from './timers.js';
+import type { SocketHandlers, TransportSocket } from './transport.js';
+import type { Principal, UpgradeRequestLike } from './types.js';
+
+/** Where a session is in its life. Changed only by `Session.#setState`. */
+export type SessionState =
+  | { readonly phase: 'authenticating' }
+  | { readonly phase: 'awaiting_token'; readonly cancelTimer: () => void }
+  | { readonly phase: 'open'; readonly principal: Principal; readonly cancelExpiry: (() => void) | undefined }
+  | { readonly phase: 'closing'; readonly principal: Principal | undefined }
+  | { readonly phase: 'closed'; readonly principal: Principal | undefined };
+
+/** One connection: its socket, state, subscriptions and heartbeat. Internal to the hub. */
+export class Session implements SocketHandlers {
+  readonly id: string;
+  readonly socket: TransportSocket;
+  readonly request: UpgradeRequestLike;
+  readonly connectedAt = Date.now();
+  /** Topics this session subscribed to (live or syncing). */
+  readonly topics = new Set<string>();
+  /** Last measured WebSocket ping round trip, ms. */
+  rttMs: number | undefined;
+  #state: SessionState = { phase: 'authenticating' };
+  #pingSentAt = 0;
+  #awaitingPong = false;
+  #invalidFrames = 0;
+  #chain: Promise<void>;
+  readonly #bucket: TokenBucket;
+  readonly #host: SessionHost<Session>;
+
+  constructor(host: SessionHost<Session>, id: string, socket: TransportSocket, request: UpgradeRequestLike) {
+    this.#host = host;
+    this.id = id;
+    this.socket = socket;
+    this.request = request;
+    const rate = host.limits.maxFramesPerSecond;
+    this.#bucket = new TokenBucket(rate, rate * 2);
+    host.emit('connection', this.info());
+    host.audit('connection.opened', this);
+    this.#chain = this.#guard(() => this.#start());
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** The authenticated principal, if any. */
+  get principal(): Principal | undefined {
+    return this.#state.phase === 'open' || this.#state.phase === 'closing' || this.#state.phase === 'closed'
+      ? this.#state.principal
+      : undefined;
+  }
+
+  get isOpen(): boolean {
+    return this.#state.phase === 'open';
+  }
+
+  info(): ConnectionInfo {
+    return { sessionId: this.id, userId: this.principal?.userId, remoteAddress: this.request.remoteAddress };
+  }
+
+  send(frame: ServerFrame): void {
+    if (this.#state.phase === 'closing' || this.#state.phase === 'closed') return;
+    this.#host.counters.framesOut++;
+    this.socket.send(encodeFrame(frame));
+  }
+
+  // ---- transport callbacks -------------------------------------------------------------
+
+  message(data: string | Uint8Array, binary: boolean): void {
+    const phase = this.#state.phase;
+    if (phase === 'closing' || phase === 'closed') return;
+    const { counters } = this.#host;
+    counters.framesIn++;
+    if (!this.#bucket.take()) {
+      counters.rateLimited++;
+      this.send({ type: 'error', code: ErrorCode.RateLimited, message: 'too many frames per second' });
+      this.close(CloseCode.RateLimited, 'rate limited');
+      return;
+    }
+    if (binary) {
+      this.#invalid(ErrorCode.BinaryNotSupported, 'binary frames are not supported', undefined);
+      return;
+    }
+    const parsed = parseClientFrame(data);
+    if (!parsed.ok) {
+      this.#invalid(parsed.error.code, parsed.error.message, parsed.error.ref);
+      return;
+    }
+    const frame = parsed.frame;
+    if (frame.type === 'ping') {
+      this.send({ type: 'pong', ...(frame.ts === undefined ? {} : { ts: frame.ts }), ...refOf(frame) });
+      return;
+    }
+    this.#chain = this.#chain.then(() => this.#guard(() => this.#handle(frame)));
+  }
+
+  pong(): void {
+    if (!this.#awaitingPong) return;
+    this.#awaitingPong = false;
+    this.rttMs = Date.now() - this.#pingSentAt;
+  }
+
+  closed(code: number, reason: string): void {
+    if (this.#state.phase === 'closed') return;
+    this.#release();
+    this.#setState({ phase: 'closed', principal: this.principal });
+    this.#host.released(this);
+    this.#host.emit('disconnect', { ...this.info(), code, reason });
+    this.#host.audit('connection.closed', this, { code });
+  }
+
+  // ---- hub-driven actions ----------------------------------------------------------------
+
+  /** Heartbeat tick: terminates a connection that did not answer the previous ping. */
+  heartbeat(now: number): void {
+    if (this.#state.phase === 'closed') return;
+    if (this.#awaitingPong) {
+      this.#host.counters.heartbeatTimeouts++;
+      this.#host.logger.debug({ sessionId: this.id }, 'wardcast: heartbeat timeout');
+      this.socket.terminate();
+      this.closed(1006, 'heartbeat timeout');
+      return;
+    }
+    this.#awaitingPong = true;
+    this.#pingSentAt = now;
+    this.socket.ping();
+  }
+
+  /** Starts the closing handshake and stops all delivery to this session. */
+  close(code: number, reason: string): void {
+    const phase = this.#state.phase;
+    if (phase === 'closing' || phase === 'closed') return;
+    this.#release();
+    this.#setState({ phase: 'closing', principal: this.principal });
+    this.socket.close(code, reason);
+  }
+
+  /** Closes a session that reads too slowly. */
+  slowConsumer(): void {
+    this.#host.counters.slowConsumers++;
+    this.close(CloseCode.SlowConsumer, 'slow consumer');
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  #setState(state: SessionState): void {
+    this.#state = state;
+  }
+
+  /** Frees registry entries and timers; the session stops receiving deliveries. Idempotent. */
+  #release(): void {
+    const state = this.#state;
+    if (state.phase === 'awaiting_token') state.cancelTimer();
+    if (state.phase === 'open') state.cancelExpiry?.();
+    const { registry } = this.#host;
+    for (const topic of this.topics) {
+      if (registry.unsubscribe(topic, this)) this.#host.unwatch(topic);
+    }
+    this.topics.clear();
+    if (state.phase === 'open') registry.removeUser(state.principal.userId, this);
+  }
+
+  async #guard(fn: () => Promise<void> | void): Promise<void> {
+    try {
+      await fn();
+    } catch (cause) {
+      const error = new WardcastError(ErrorCode.Internal, 'unexpected error while serving a connection', { cause });
+      this.#host.logger.error({ sessionId: this.id, err: cause }, 'wardcast: session error');
+      this.#host.emit('error', error);
+      this.close(CloseCode.InternalError, 'internal error');
+    }
+  }
+
+  #invalid(code: string, message: string, ref: string | undefined): void {
+    this.#host.counters.invalidFrames++;
+    this.send({ type: 'error', code, message, ...(ref === undefined ? {} : { ref }) });
+    if (++this.#invalidFrames >= this.#host.limits.maxInvalidFrames)
+      this.close(CloseCode.BadFrame, 'too many bad frames');
+  }
+
+  async #authenticate(token: string | undefined): Promise<Principal | undefined> {
+    const reauthenticate = this.#state.phase === 'open';
+    try {
+      const ctx =
+        token === undefined
+          ? { request: this.request, reauthenticate }
+          : { request: this.request, token, reauthenticate };
+      const principal = await this.#host.authenticate(ctx);
+      if (principal && typeof principal.userId === 'string' && principal.userId !== '') return principal;
+      return undefined;
+    } catch (cause) {
+      this.#host.logger.warn({ sessionId: this.id, err: cause }, 'wardcast: authenticate threw');
+      this.#host.emit('error', new WardcastError(ErrorCode.AuthFailed, 'authenticate threw', { cause }));
+      return undefined;
+    }
+  }
+
+  async #start(): Promise<void> {
+    const principal = await this.#authenticate(undefined);
+    if (this.#state.phase !== 'authenticating') return;
+    const { limits } = this.#host;
+    this.send({
+      type: 'welcome',
+      protocol: 1,
+      sessionId: this.id,
+      heartbeatMs: limits.heartbeatIntervalMs,
+      authenticated: principal !== undefined,
+      limits: {
+        maxFrameBytes: limits.maxFrameBytes,
+        maxFramesPerSecond: limits.maxFramesPerSecond,
+        maxSubscriptions: limits.maxSubscriptions,
+        authTimeoutMs: limits.authTimeoutMs,
+      },
+    });
+    if (principal) {
+      this.#accept(principal, undefined);
+      return;
+    }
+    const cancelTimer = schedule(limits.authTimeoutMs, () =>
+      this.close(CloseCode.AuthTimeout, 'authentication timeout'),
+    );
+    this.#setState({ phase: 'awaiting_token', cancelTimer });
+  }
+
+  #accept(principal: Principal, ref: string | undefined): void {
+    const state = this.#state;
+    const refresh = state.phase === 'open';
+    if (state.phase === 'awaiting_token') state.cancelTimer();
+    if (state.phase === 'open') state.cancelExpiry?.();
+    if (!refresh) {
+      const existing = this.#host.registry.connectionsOf(principal.userId)?.size ?? 0;
+      if (existing >= this.#host.limits.maxConnectionsPerUser) {
+        this.#setState({ phase: 'open', principal, cancelExpiry: undefined });
+        this.#host.registry.addUser(principal.userId, this);
+        this.close(CloseCode.TooManyConnections, 'too many connections');
+        return;
+      }
+      this.#host.registry.addUser(principal.userId, this);
+    }
+    const expiresAt = principal.expiresAt;
+    const cancelExpiry =
+      expiresAt === undefined
+        ? undefined
+        : schedule(expiresAt + this.#host.limits.tokenExpiryGraceMs - Date.now(), () =>
+            this.close(CloseCode.TokenExpired, 'token expired'),
+          );
+    this.#setState({ phase: 'open', principal, cancelExpiry });
+    this.send({
+      type: 'authenticated',
+      userId: principal.userId,
+      ...(expiresAt === undefined ? {} : { expiresAt }),
+      ...(ref === undefined ? {} : { ref }),
+    });
+    this.#host.emit('authenticated', { ...this.info(), expiresAt, refresh });
+    this.#host.audit('auth.succeeded', this);
+  }
+
+  async #handle(frame: Exclude<ClientFrame, { type: 'ping' }>): Promise<void> {
+    const phase = this.#state.phase;
+    if (phase === 'closing' || phase === 'closed') return;
+    if (frame.type === 'auth') return this.#onAuth(frame);
+    if (phase !== 'open') {
+      this.send({ type: 'error', code: ErrorCode.NotAuthenticated, message: 'authenticate first', ...refOf(frame) });
+      this.close(CloseCode.Unauthorized, 'not authenticated');
+      return;
+    }
+    if (frame.type === 'subscribe') return this.#onSubscribe(frame);
+    if (frame.type === 'unsubscribe') return this.#onUnsubscribe(frame);
+    return this.#onAck(frame);
+  }
+
+  async #onAuth(frame: AuthFrame): Promise<void> {
+    const before = this.principal;
+    const principal = await this.#authenticate(frame.token);
+    const phase = this.#state.phase;
+    if (phase === 'closing' || phase === 'closed') return;
+    if (!principal) {
+      this.#host.counters.authFailures++;
+      this.#host.audit('auth.failed', this, { code: ErrorCode.AuthFailed });
+      this.send({ type: 'error', code: ErrorCode.AuthFailed, message: 'authentication failed', ...refOf(frame) });
+      if (phase !== 'open') this.close(CloseCode.Unauthorized, 'unauthorized');
+      return;
+    }
+    if (before && before.userId !== principal.userId) {
+      this.#host.audit('auth.failed', this, { code: ErrorCode.AuthUserMismatch });
+      this.send({
+        type: 'error',
+        code: ErrorCode.AuthUserMismatch,
+        message: 'token is for another user',
+        ...refOf(frame),
+      });
+      this.close(CloseCode.Forbidden, 'user mismatch');
+      return;
+    }
+    this.#accept(principal, frame.ref);
+  }
+
+  async #onSubscribe(frame: SubscribeFrame): Promise<void> {
+    const principal = this.principal;
+    if (!principal) return;
+    const results = await subscribeTopics(this.#host, this, principal, frame.topics);
+    if (results === undefined) return;
+    this.send({ type: 'subscribed', topics: results, ...refOf(frame) });
+  }
+
+  #onUnsubscribe(frame: UnsubscribeFrame): void {
+    const { registry } = this.#host;
+    for (const topic of frame.topics) {
+      if (!this.topics.delete(topic)) continue;
+      if (registry.unsubscribe(topic, this)) this.#host.unwatch(topic);
+      this.#host.emit('unsubscribe', { ...this.info(), topic });
+    }
+    this.send({ type: 'unsubscribed', topics: frame.topics, ...refOf(frame) });
+  }
+
+  #onAck(frame: AckFrame): void {
+    this.#host.emit('ack', { ...this.info(), id: frame.id });
+    this.#host.audit('notification.acknowledged', this, { notificationId: frame.id });
+    this.send({ type: 'acked', id: frame.id, ...refOf(frame) });
+  }
+}
+
+function refOf(frame: { readonly ref?: string | undefined }): { ref?: string } {
+  return frame.ref === undefined ? {} : { ref: frame.ref };
+}

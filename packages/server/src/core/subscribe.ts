@@ -1,0 +1,118 @@
+import { ErrorCode, type StreamPosition, type SubscribeTopic, type SubscriptionResult } from '@wardcast/protocol';
+import type { ReadResult } from '../history/types.js';
+import { encodeNotification } from './frames.js';
+import type { Session } from './session.js';
+import type { SessionHost } from './session-host.js';
+import type { Principal, StoredNotification } from './types.js';
+
+interface Accepted {
+  readonly index: number;
+  readonly topic: string;
+  readonly since: StreamPosition | undefined;
+  read?: ReadResult;
+}
+
+function denied(topic: string, code: string): SubscriptionResult {
+  return { topic, status: 'denied', recovered: false, code };
+}
+
+async function allowed(host: SessionHost<Session>, principal: Principal, topic: string): Promise<boolean> {
+  try {
+    return (await host.authorize(principal, topic)) === true;
+  } catch (cause) {
+    host.logger.warn({ topic, err: cause }, 'wardcast: authorize threw; denying');
+    return false;
+  }
+}
+
+/**
+ * Runs one `subscribe` frame for a session: authorizes each topic, joins it in syncing mode
+ * (live notifications are buffered), reads history, then, in one synchronous step, replays
+ * what the client missed, flushes the buffer and goes live. Returns the per-topic results in
+ * request order, or `undefined` if the session closed meanwhile.
+ */
+export async function subscribeTopics(
+  host: SessionHost<Session>,
+  session: Session,
+  principal: Principal,
+  requested: readonly SubscribeTopic[],
+): Promise<SubscriptionResult[] | undefined> {
+  // Last entry wins when a frame names a topic twice.
+  const unique = new Map<string, SubscribeTopic>();
+  for (const t of requested) unique.set(t.topic, t);
+  const results: SubscriptionResult[] = [];
+  const accepted: Accepted[] = [];
+  const { registry, limits } = host;
+
+  for (const { topic, since } of unique.values()) {
+    const index = results.length;
+    results.push(denied(topic, ErrorCode.Internal));
+    const already = session.topics.has(topic);
+    if (!already && session.topics.size >= limits.maxSubscriptions) {
+      results[index] = denied(topic, ErrorCode.TooManySubscriptions);
+      continue;
+    }
+    if (!(await allowed(host, principal, topic))) {
+      if (!session.isOpen) return undefined;
+      results[index] = denied(topic, ErrorCode.TopicDenied);
+      host.emit('denied', { ...session.info(), topic, code: ErrorCode.TopicDenied });
+      host.audit('subscribe.denied', session, { topic, code: ErrorCode.TopicDenied });
+      continue;
+    }
+    if (!session.isOpen) return undefined;
+    session.topics.add(topic);
+    if (registry.beginSync(topic, session)) host.watch(topic);
+    accepted.push({ index, topic, since });
+  }
+
+  for (const a of accepted) {
+    try {
+      a.read = a.since
+        ? await host.history.read(a.topic, a.since)
+        : { recovered: false, notifications: [], position: await host.history.position(a.topic) };
+    } catch (cause) {
+      host.logger.error({ topic: a.topic, err: cause }, 'wardcast: history read failed');
+    }
+    if (!session.isOpen) return undefined;
+  }
+
+  // From here to the end nothing awaits: replay, flush and go live happen in one step.
+  for (const a of accepted) {
+    const read = a.read;
+    if (!read) {
+      session.topics.delete(a.topic);
+      if (registry.unsubscribe(a.topic, session)) host.unwatch(a.topic);
+      results[a.index] = denied(a.topic, ErrorCode.StoreUnavailable);
+      continue;
+    }
+    const buffered = registry.goLive(a.topic, session);
+    const position = replay(host, session, read.notifications, buffered, read.position);
+    results[a.index] = { topic: a.topic, status: 'ok', recovered: read.recovered, position };
+    host.emit('subscribe', { ...session.info(), topic: a.topic, recovered: read.recovered });
+  }
+  return results;
+}
+
+function replay(
+  host: SessionHost<Session>,
+  session: Session,
+  missed: readonly StoredNotification[],
+  buffered: readonly StoredNotification[],
+  position: StreamPosition,
+): StreamPosition {
+  let end = position;
+  const send = (n: StoredNotification): void => {
+    host.counters.framesOut++;
+    host.counters.deliveries++;
+    session.socket.send(encodeNotification(n));
+  };
+  for (const n of missed) send(n);
+  for (const n of buffered) {
+    if (n.epoch !== position.epoch || n.seq > position.seq) {
+      send(n);
+      end = { epoch: n.epoch, seq: n.seq };
+    }
+  }
+  if (session.socket.bufferedAmount > host.limits.maxBufferedBytes) session.slowConsumer();
+  return end;
+}

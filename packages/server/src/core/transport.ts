@@ -1,0 +1,63 @@
+import type { UpgradeRequestLike } from './types.js';
+
+/**
+ * A frame serialised once and sent to many sockets. Transports may cache their own framed
+ * bytes on it (see {@link EncodedFrame.prepared}) so a fan-out to N sockets frames it once.
+ */
+export class EncodedFrame {
+  /** The JSON text of the frame. */
+  readonly text: string;
+  #owner: unknown;
+  #prepared: unknown;
+
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  /**
+   * Returns the transport-specific form of this frame, building it with `build` on first use by
+   * transport `owner`.
+   */
+  prepared<T>(owner: object, build: (text: string) => T): T {
+    if (this.#owner !== owner) {
+      this.#prepared = build(this.text);
+      this.#owner = owner;
+    }
+    return this.#prepared as T;
+  }
+}
+
+/**
+ * The few things the hub core needs from a socket. A transport (the `ws` adapter, or a test
+ * double) implements it in a few lines; the core never touches `ws` or `http` itself.
+ */
+export interface TransportSocket {
+  /** Sends a text frame. */
+  send(text: string): void;
+  /** Sends a frame serialised once for many sockets. */
+  sendEncoded(frame: EncodedFrame): void;
+  /** Bytes queued for this socket and not yet written to the network. */
+  readonly bufferedAmount: number;
+  /** Starts the closing handshake. `reason` must be under 123 bytes. */
+  close(code: number, reason: string): void;
+  /** Destroys the socket at once, without a closing handshake. */
+  terminate(): void;
+  /** Sends a WebSocket ping; the transport reports the pong to the core. */
+  ping(): void;
+}
+
+/** What the core returns from `open()`: the transport calls these as things happen. */
+export interface SocketHandlers {
+  /** A message arrived. `binary` is `true` for binary frames (which the protocol rejects). */
+  message(data: string | Uint8Array, binary: boolean): void;
+  /** A pong arrived. */
+  pong(): void;
+  /** The socket closed (for any reason). Safe to call more than once. */
+  closed(code: number, reason: string): void;
+}
+
+/** A transport-level connection: the socket plus the request that opened it. */
+export interface TransportConnection {
+  readonly socket: TransportSocket;
+  readonly request: UpgradeRequestLike;
+}
