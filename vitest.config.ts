@@ -8,6 +8,8 @@ export default defineConfig({
     alias: {
       '@wardcast/protocol': src('protocol'),
       '@wardcast/server': src('server'),
+      '@wardcast/client/react': fileURLToPath(new URL('./packages/client/src/react.ts', import.meta.url)),
+      '@wardcast/client': src('client'),
     },
   },
   test: {

@@ -8,7 +8,7 @@ export const MAX_TOPICS_PER_FRAME = 100;
  * `auth`: authenticate (first frame) or re-authenticate (later) with a token.
  * The hub answers `authenticated`, or `error` + close `4401` if the first one fails.
  */
-export const authFrameSchema = z.object({
+export const authFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('auth'),
   token: z.string().check(z.minLength(1), z.maxLength(16_384)),
   ref: z.optional(refSchema),
@@ -17,7 +17,7 @@ export const authFrameSchema = z.object({
 export type AuthFrame = z.infer<typeof authFrameSchema>;
 
 /** One topic in a `subscribe` frame, with an optional resume point. */
-export const subscribeTopicSchema = z.object({
+export const subscribeTopicSchema = /* @__PURE__ */ z.object({
   topic: topicSchema,
   /** Last position the client saw; the hub replays what came after it. */
   since: z.optional(streamPositionSchema),
@@ -26,7 +26,7 @@ export const subscribeTopicSchema = z.object({
 export type SubscribeTopic = z.infer<typeof subscribeTopicSchema>;
 
 /** `subscribe`: join topics, each optionally resuming from a `{ epoch, seq }` position. */
-export const subscribeFrameSchema = z.object({
+export const subscribeFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('subscribe'),
   topics: z.array(subscribeTopicSchema).check(z.minLength(1), z.maxLength(MAX_TOPICS_PER_FRAME)),
   ref: z.optional(refSchema),
@@ -35,7 +35,7 @@ export const subscribeFrameSchema = z.object({
 export type SubscribeFrame = z.infer<typeof subscribeFrameSchema>;
 
 /** `unsubscribe`: leave topics. */
-export const unsubscribeFrameSchema = z.object({
+export const unsubscribeFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('unsubscribe'),
   topics: z.array(topicSchema).check(z.minLength(1), z.maxLength(MAX_TOPICS_PER_FRAME)),
   ref: z.optional(refSchema),
@@ -44,7 +44,7 @@ export const unsubscribeFrameSchema = z.object({
 export type UnsubscribeFrame = z.infer<typeof unsubscribeFrameSchema>;
 
 /** `ack`: the user acknowledged a notification (e.g. a critical lab result). */
-export const ackFrameSchema = z.object({
+export const ackFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('ack'),
   id: notificationIdSchema,
   ref: z.optional(refSchema),
@@ -53,10 +53,22 @@ export const ackFrameSchema = z.object({
 export type AckFrame = z.infer<typeof ackFrameSchema>;
 
 /**
+ * `read`: the user read a notification. The hub answers `receipt` and emits a `read` event; a
+ * durable inbox store shares the read state with the user's other devices.
+ */
+export const readFrameSchema = /* @__PURE__ */ z.object({
+  type: z.literal('read'),
+  id: notificationIdSchema,
+  ref: z.optional(refSchema),
+});
+/** @see {@link readFrameSchema} */
+export type ReadFrame = z.infer<typeof readFrameSchema>;
+
+/**
  * `ping`: application-level heartbeat for clients that cannot see WebSocket pings (browsers).
  * The hub answers `pong` with the same `ts`.
  */
-export const pingFrameSchema = z.object({
+export const pingFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('ping'),
   ts: z.optional(z.number()),
   ref: z.optional(refSchema),
@@ -65,16 +77,33 @@ export const pingFrameSchema = z.object({
 export type PingFrame = z.infer<typeof pingFrameSchema>;
 
 /** Every frame a client may send, discriminated on `type`. */
-export const clientFrameSchema = z.discriminatedUnion('type', [
+export const clientFrameSchema = /* @__PURE__ */ z.discriminatedUnion('type', [
   authFrameSchema,
   subscribeFrameSchema,
   unsubscribeFrameSchema,
   ackFrameSchema,
+  readFrameSchema,
   pingFrameSchema,
 ]);
 /** Every frame a client may send. */
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 /** The `type` of a client frame. */
 export type ClientFrameType = ClientFrame['type'];
+/** The schema of each client frame, by `type`. */
+export const CLIENT_FRAME_SCHEMAS = {
+  auth: authFrameSchema,
+  subscribe: subscribeFrameSchema,
+  unsubscribe: unsubscribeFrameSchema,
+  ack: ackFrameSchema,
+  read: readFrameSchema,
+  ping: pingFrameSchema,
+} as const;
 /** The `type` values a client may send. */
-export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = ['auth', 'subscribe', 'unsubscribe', 'ack', 'ping'];
+export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
+  'auth',
+  'subscribe',
+  'unsubscribe',
+  'ack',
+  'read',
+  'ping',
+];

@@ -5,13 +5,14 @@
  * Clients must not retry a code whose `retry` is `false`: doing so cannot succeed without a
  * change on the client's side (a new token, a bug fix, fewer tabs).
  *
- * Standard codes the hub also produces: `1000` (normal), `1006` (abnormal: the hub terminated
- * a connection that missed its heartbeat, or the network dropped), `1009` (a frame larger than
- * the hub's `maxFrameBytes`).
+ * Standard codes a client may also see: `1006` (abnormal: the hub terminated a connection that
+ * missed its heartbeat, or the network dropped), `1009` (a frame larger than the hub's
+ * `maxFrameBytes`), and, from the `ws` library's own checks, `1002` (protocol error), `1007`
+ * (invalid UTF-8) and `1008` (too many fragments).
  *
  * @example
  * ```ts
- * import { CloseCode, shouldReconnect } from '@wardcast/protocol';
+ * import { CloseCode, closeCodes, shouldReconnect } from '@wardcast/protocol';
  * ws.addEventListener('close', (e) => {
  *   if (!shouldReconnect(e.code)) showSignIn(closeCodes[e.code as CloseCode]?.name);
  * });
@@ -90,7 +91,12 @@ export const closeCodes: Readonly<Record<CloseCode, CloseCodeInfo>> = {
  * ```
  */
 export function shouldReconnect(code: number): boolean {
-  const info = (closeCodes as Readonly<Record<number, CloseCodeInfo | undefined>>)[code];
-  if (info) return info.retry;
-  return code !== 1008 && code !== 1009;
+  return !FATAL_CLOSE_CODES.includes(code);
 }
+
+/**
+ * Close codes after which a client must not reconnect: the Wardcast codes whose `retry` is
+ * `false` in {@link closeCodes}, plus `1008` and `1009`. (A separate list so clients can check it
+ * without bundling the descriptions.)
+ */
+export const FATAL_CLOSE_CODES: readonly number[] = [4400, 4401, 4403, 4410, 4430, 1008, 1009];

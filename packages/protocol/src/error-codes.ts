@@ -29,8 +29,6 @@ export const ErrorCode = {
   TopicDenied: 'topic_denied',
   /** The subscription would pass `maxSubscriptions` for the connection. */
   TooManySubscriptions: 'too_many_subscriptions',
-  /** An `ack` for a notification id this hub does not know. */
-  UnknownNotification: 'unknown_notification',
   /** The connection sent frames faster than `maxFramesPerSecond`. */
   RateLimited: 'rate_limited',
   /** `publish` got an input that is not a valid notification. */

@@ -1,7 +1,7 @@
 import type * as z from 'zod/mini';
-import { CLIENT_FRAME_TYPES, type ClientFrame, clientFrameSchema } from './client-frames.js';
+import { CLIENT_FRAME_SCHEMAS, type ClientFrame } from './client-frames.js';
 import { ErrorCode } from './error-codes.js';
-import { SERVER_FRAME_TYPES, type ServerFrame, serverFrameSchema } from './server-frames.js';
+import { SERVER_FRAME_SCHEMAS, type ServerFrame } from './server-frames.js';
 
 /** Why a frame could not be parsed. */
 export interface FrameError {
@@ -67,7 +67,60 @@ function pathOf(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function parseWith<F>(data: unknown, schema: z.ZodMiniType<F>, types: readonly string[]): ParseResult<F> {
+/** Runs a parser, turning anything it throws (a getter or proxy trap on a hostile object) into `bad_frame`. */
+function guarded<F>(parse: () => ParseResult<F>): ParseResult<F> {
+  try {
+    return parse();
+  } catch {
+    return fail(ErrorCode.BadFrame, 'frame could not be read');
+  }
+}
+
+function kindOf(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number' && !Number.isInteger(value)) return 'non-integer number';
+  return typeof value;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const key of path)
+    v = typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[key] : undefined;
+  return v;
+}
+
+interface IssueLike {
+  readonly code?: string;
+  readonly message: string;
+  readonly path: readonly PropertyKey[];
+  readonly expected?: unknown;
+  readonly values?: readonly unknown[];
+  readonly minimum?: unknown;
+  readonly maximum?: unknown;
+}
+
+/** A human sentence for one zod issue (zod/mini ships no English messages). */
+function describeIssue(issue: IssueLike, root: unknown): string {
+  const actual = valueAt(root, issue.path);
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${String(issue.expected)}, received ${kindOf(actual)}`;
+    case 'invalid_value':
+      return `expected one of ${(issue.values ?? []).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small':
+      return `too small (minimum ${String(issue.minimum)})`;
+    case 'too_big':
+      return `too big (maximum ${String(issue.maximum)})`;
+    default:
+      return issue.message === 'Invalid input' ? `invalid ${kindOf(actual)}` : issue.message;
+  }
+}
+
+const has = (o: object, key: string): boolean => Object.hasOwn(o, key);
+
+function parseWith<F>(data: unknown, schemas: Readonly<Record<string, z.ZodMiniType>>): ParseResult<F> {
   const json = toJson(data);
   if (!json.ok) return json;
   const value = json.frame;
@@ -75,17 +128,20 @@ function parseWith<F>(data: unknown, schema: z.ZodMiniType<F>, types: readonly s
     return fail(ErrorCode.BadFrame, 'frame must be a JSON object');
   }
   const record = value as Record<string, unknown>;
-  const ref = typeof record.ref === 'string' && record.ref.length <= 64 ? record.ref : undefined;
+  const ref =
+    typeof record.ref === 'string' && record.ref.length >= 1 && record.ref.length <= 64 ? record.ref : undefined;
   const refPart = ref === undefined ? undefined : { ref };
   const type = record.type;
   if (typeof type !== 'string')
     return fail(ErrorCode.BadFrame, 'frame has no string "type"', { path: 'type', ...refPart });
-  if (!types.includes(type)) return fail(ErrorCode.UnknownType, `unknown frame type "${type.slice(0, 32)}"`, refPart);
+  const schema = has(schemas, type) ? schemas[type] : undefined;
+  if (!schema) return fail(ErrorCode.UnknownType, `unknown frame type "${type.slice(0, 32)}"`, refPart);
   const result = schema.safeParse(value);
-  if (result.success) return { ok: true, frame: result.data };
+  if (result.success) return { ok: true, frame: result.data as F };
   const issue = result.error.issues[0];
   const path = issue ? pathOf(issue.path) : '';
-  const message = issue ? `${type}: ${path === '' ? '' : `${path}: `}${issue.message}` : `${type}: invalid frame`;
+  const detail = issue ? describeIssue(issue, value) : 'invalid frame';
+  const message = `${type}: ${path === '' ? '' : `${path}: `}${detail}`;
   return fail(ErrorCode.BadFrame, message, { path, ...refPart });
 }
 
@@ -101,7 +157,7 @@ function parseWith<F>(data: unknown, schema: z.ZodMiniType<F>, types: readonly s
  * ```
  */
 export function parseClientFrame(data: unknown): ParseResult<ClientFrame> {
-  return parseWith(data, clientFrameSchema, CLIENT_FRAME_TYPES);
+  return guarded(() => parseWith(data, CLIENT_FRAME_SCHEMAS));
 }
 
 /**
@@ -114,10 +170,8 @@ export function parseClientFrame(data: unknown): ParseResult<ClientFrame> {
  * ```
  */
 export function parseServerFrame(data: unknown): ParseResult<ServerFrame> {
-  return parseWith(data, serverFrameSchema, SERVER_FRAME_TYPES);
+  return guarded(() => parseWith(data, SERVER_FRAME_SCHEMAS));
 }
-
-const ANY_TYPES: readonly string[] = [...CLIENT_FRAME_TYPES, ...SERVER_FRAME_TYPES];
 
 /**
  * Parses any Wardcast frame, in either direction. Never throws: bad input gives
@@ -130,11 +184,14 @@ const ANY_TYPES: readonly string[] = [...CLIENT_FRAME_TYPES, ...SERVER_FRAME_TYP
  * ```
  */
 export function parseFrame(data: unknown): ParseResult<ClientFrame | ServerFrame> {
-  const json = toJson(data);
-  if (!json.ok) return json;
-  const type = (json.frame as { type?: unknown }).type;
-  if (typeof type === 'string' && (SERVER_FRAME_TYPES as readonly string[]).includes(type)) {
-    return parseWith(json.frame, serverFrameSchema, ANY_TYPES);
-  }
-  return parseWith(json.frame, clientFrameSchema, ANY_TYPES);
+  return guarded(() => {
+    const json = toJson(data);
+    if (!json.ok) return json;
+    const frame = json.frame;
+    // `null`, numbers and strings are valid JSON but not frames (and a string must not be decoded twice).
+    if (typeof frame !== 'object' || frame === null) return fail(ErrorCode.BadFrame, 'frame must be a JSON object');
+    const type = (frame as { type?: unknown }).type;
+    if (typeof type === 'string' && has(SERVER_FRAME_SCHEMAS, type)) return parseWith(frame, SERVER_FRAME_SCHEMAS);
+    return parseWith(frame, CLIENT_FRAME_SCHEMAS);
+  });
 }

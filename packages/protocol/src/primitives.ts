@@ -4,21 +4,23 @@ import * as z from 'zod/mini';
 export const TOPIC_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** A topic name. */
-export const topicSchema = z.string().check(z.regex(TOPIC_PATTERN, 'topic must match [A-Za-z0-9_.:-]{1,128}'));
+export const topicSchema = /* @__PURE__ */ z
+  .string()
+  .check(z.regex(TOPIC_PATTERN, 'topic must match [A-Za-z0-9_.:-]{1,128}'));
 
 /** A client-chosen correlation string, echoed in the reply to the frame that carried it. */
-export const refSchema = z.string().check(z.minLength(1), z.maxLength(64));
+export const refSchema = /* @__PURE__ */ z.string().check(z.minLength(1), z.maxLength(64));
 
 /** A notification id: any 1–128 character string, unique per topic. */
-export const notificationIdSchema = z.string().check(z.minLength(1), z.maxLength(128));
+export const notificationIdSchema = /* @__PURE__ */ z.string().check(z.minLength(1), z.maxLength(128));
 
 /** Notification kinds: lower-case, `[a-z][a-z0-9_.:-]{0,63}` (namespaced custom kinds use `.` or `:`). */
-export const kindSchema = z
+export const kindSchema = /* @__PURE__ */ z
   .string()
   .check(z.regex(/^[a-z][a-z0-9_.:-]{0,63}$/, 'kind must match [a-z][a-z0-9_.:-]{0,63}'));
 
 /** How urgent a notification is. `critical` notifications ask for an explicit acknowledgement. */
-export const prioritySchema = z.enum(['routine', 'urgent', 'critical']);
+export const prioritySchema = /* @__PURE__ */ z.enum(['routine', 'urgent', 'critical']);
 /** How urgent a notification is. */
 export type Priority = z.infer<typeof prioritySchema>;
 
@@ -26,7 +28,7 @@ export type Priority = z.infer<typeof prioritySchema>;
  * A point in a topic's stream. `epoch` names the stream (it changes when history is lost);
  * `seq` is the sequence number of the last notification seen (`0`: none yet).
  */
-export const streamPositionSchema = z.object({
+export const streamPositionSchema = /* @__PURE__ */ z.object({
   epoch: z.string().check(z.minLength(1), z.maxLength(64)),
   seq: z.int().check(z.gte(0)),
 });

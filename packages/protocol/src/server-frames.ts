@@ -12,7 +12,7 @@ import {
 export const PROTOCOL_VERSION = 1;
 
 /** Limits the hub enforces, announced in `welcome` so clients can stay inside them. */
-export const serverLimitsSchema = z.object({
+export const serverLimitsSchema = /* @__PURE__ */ z.object({
   maxFrameBytes: z.int(),
   maxFramesPerSecond: z.number(),
   maxSubscriptions: z.int(),
@@ -22,7 +22,7 @@ export const serverLimitsSchema = z.object({
 export type ServerLimits = z.infer<typeof serverLimitsSchema>;
 
 /** `welcome`: first frame on every connection. */
-export const welcomeFrameSchema = z.object({
+export const welcomeFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('welcome'),
   protocol: z.int(),
   sessionId: z.string(),
@@ -36,7 +36,7 @@ export const welcomeFrameSchema = z.object({
 export type WelcomeFrame = z.infer<typeof welcomeFrameSchema>;
 
 /** `authenticated`: the connection (re-)authenticated as `userId`, valid until `expiresAt` (ms since epoch) if set. */
-export const authenticatedFrameSchema = z.object({
+export const authenticatedFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('authenticated'),
   userId: z.string(),
   expiresAt: z.optional(z.number()),
@@ -46,7 +46,7 @@ export const authenticatedFrameSchema = z.object({
 export type AuthenticatedFrame = z.infer<typeof authenticatedFrameSchema>;
 
 /** The result for one topic of a `subscribe` frame. */
-export const subscriptionResultSchema = z.object({
+export const subscriptionResultSchema = /* @__PURE__ */ z.object({
   topic: z.string(),
   status: z.enum(['ok', 'denied']),
   /**
@@ -64,7 +64,7 @@ export const subscriptionResultSchema = z.object({
 export type SubscriptionResult = z.infer<typeof subscriptionResultSchema>;
 
 /** `subscribed`: per-topic results of a `subscribe` frame, sent after any replayed notifications. */
-export const subscribedFrameSchema = z.object({
+export const subscribedFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('subscribed'),
   topics: z.array(subscriptionResultSchema),
   ref: z.optional(refSchema),
@@ -73,7 +73,7 @@ export const subscribedFrameSchema = z.object({
 export type SubscribedFrame = z.infer<typeof subscribedFrameSchema>;
 
 /** `unsubscribed`: the topics the connection left. */
-export const unsubscribedFrameSchema = z.object({
+export const unsubscribedFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('unsubscribed'),
   topics: z.array(z.string()),
   ref: z.optional(refSchema),
@@ -82,7 +82,7 @@ export const unsubscribedFrameSchema = z.object({
 export type UnsubscribedFrame = z.infer<typeof unsubscribedFrameSchema>;
 
 /** `notification`: one notification on a topic the connection subscribed to. */
-export const notificationFrameSchema = z.object({
+export const notificationFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('notification'),
   id: notificationIdSchema,
   topic: topicSchema,
@@ -97,17 +97,21 @@ export const notificationFrameSchema = z.object({
 /** @see {@link notificationFrameSchema} */
 export type NotificationFrame = z.infer<typeof notificationFrameSchema>;
 
-/** `acked`: the hub recorded an `ack`. */
-export const ackedFrameSchema = z.object({
-  type: z.literal('acked'),
+/**
+ * `receipt`: the hub recorded an `ack` or `read` from this connection. Clients keep an ack or
+ * read queued (and resend it after a reconnect) until its receipt arrives.
+ */
+export const receiptFrameSchema = /* @__PURE__ */ z.object({
+  type: z.literal('receipt'),
   id: notificationIdSchema,
+  action: z.enum(['ack', 'read']),
   ref: z.optional(refSchema),
 });
-/** @see {@link ackedFrameSchema} */
-export type AckedFrame = z.infer<typeof ackedFrameSchema>;
+/** @see {@link receiptFrameSchema} */
+export type ReceiptFrame = z.infer<typeof receiptFrameSchema>;
 
 /** `error`: something about a client frame was wrong; `ref` points at it when it had one. */
-export const errorFrameSchema = z.object({
+export const errorFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('error'),
   code: z.string(),
   message: z.string(),
@@ -117,7 +121,7 @@ export const errorFrameSchema = z.object({
 export type ErrorFrame = z.infer<typeof errorFrameSchema>;
 
 /** `pong`: answer to `ping`, echoing its `ts`. */
-export const pongFrameSchema = z.object({
+export const pongFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('pong'),
   ts: z.optional(z.number()),
   ref: z.optional(refSchema),
@@ -126,13 +130,13 @@ export const pongFrameSchema = z.object({
 export type PongFrame = z.infer<typeof pongFrameSchema>;
 
 /** Every frame the hub may send, discriminated on `type`. */
-export const serverFrameSchema = z.discriminatedUnion('type', [
+export const serverFrameSchema = /* @__PURE__ */ z.discriminatedUnion('type', [
   welcomeFrameSchema,
   authenticatedFrameSchema,
   subscribedFrameSchema,
   unsubscribedFrameSchema,
   notificationFrameSchema,
-  ackedFrameSchema,
+  receiptFrameSchema,
   errorFrameSchema,
   pongFrameSchema,
 ]);
@@ -140,6 +144,17 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 /** The `type` of a server frame. */
 export type ServerFrameType = ServerFrame['type'];
+/** The schema of each server frame, by `type`. */
+export const SERVER_FRAME_SCHEMAS = {
+  welcome: welcomeFrameSchema,
+  authenticated: authenticatedFrameSchema,
+  subscribed: subscribedFrameSchema,
+  unsubscribed: unsubscribedFrameSchema,
+  notification: notificationFrameSchema,
+  receipt: receiptFrameSchema,
+  error: errorFrameSchema,
+  pong: pongFrameSchema,
+} as const;
 /** The `type` values the hub may send. */
 export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
   'welcome',
@@ -147,7 +162,7 @@ export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
   'subscribed',
   'unsubscribed',
   'notification',
-  'acked',
+  'receipt',
   'error',
   'pong',
 ];

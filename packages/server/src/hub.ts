@@ -42,7 +42,6 @@ export interface NotificationHubOptions extends HubOptions, WsTransportOptions {
  */
 export class NotificationHub extends HubCore {
   readonly #transport: WsTransport;
-  readonly #detach: (() => void)[] = [];
 
   constructor(options: NotificationHubOptions) {
     super(options);
@@ -62,11 +61,9 @@ export class NotificationHub extends HubCore {
       this.handleUpgrade(req, socket, head);
     };
     server.on('upgrade', listener);
-    const detach = (): void => {
+    return (): void => {
       server.off('upgrade', listener);
     };
-    this.#detach.push(detach);
-    return detach;
   }
 
   /**
@@ -84,8 +81,12 @@ export class NotificationHub extends HubCore {
     this.#transport.handleUpgrade(req, socket, head);
   }
 
+  /**
+   * Closes the hub (see {@link HubCore.close}). Servers it is attached to stay attached, so
+   * upgrade requests that arrive afterwards get HTTP 503 instead of falling through to the app;
+   * call the function `attach()` returned to detach.
+   */
   override async close(): Promise<void> {
-    for (const detach of this.#detach.splice(0)) detach();
     await super.close();
     await this.#transport.close();
   }

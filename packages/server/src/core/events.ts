@@ -15,7 +15,8 @@ export type AuditEventType =
   | 'auth.succeeded'
   | 'auth.failed'
   | 'subscribe.denied'
-  | 'notification.acknowledged';
+  | 'notification.acknowledged'
+  | 'notification.read';
 
 /**
  * A record for your audit store: who, when, what — never payloads or tokens.
@@ -54,8 +55,10 @@ export interface HubEvents {
   unsubscribe: [info: ConnectionInfo & { readonly topic: string }];
   /** A topic subscription was refused. */
   denied: [info: ConnectionInfo & { readonly topic: string; readonly code: string }];
-  /** A client acknowledged a notification. */
+  /** A client acknowledged a notification (answered with a `receipt`). */
   ack: [info: ConnectionInfo & { readonly id: string }];
+  /** A client marked a notification read (answered with a `receipt`). */
+  read: [info: ConnectionInfo & { readonly id: string }];
   /** A notification was stored and handed to the broker. */
   publish: [
     info: {

@@ -42,6 +42,8 @@ export class HubCore {
   readonly #heartbeat: ReturnType<typeof setInterval>;
   readonly #brokerReady: Promise<void>;
   #closing: Promise<void> | undefined;
+  /** `topic\0id` of notifications stored whose broker publish failed; a retry re-sends them. */
+  readonly #unsent = new Set<string>();
 
   constructor(options: HubOptions) {
     if (typeof options?.authenticate !== 'function') {
@@ -140,18 +142,23 @@ export class HubCore {
       await this.#brokerReady;
       const appended = await this.#history.append(draft);
       stored = appended.notification;
-      if (appended.duplicate) {
+      const key = `${stored.topic}\u0000${stored.id}`;
+      if (appended.duplicate && !this.#unsent.has(key)) {
         this.#counters.duplicates++;
         return { id: stored.id, epoch: stored.epoch, seq: stored.seq, duplicate: true };
       }
+      // Stored but not yet handed to the broker: a retry with the same id must finish the job.
+      this.#unsent.add(key);
+      if (this.#unsent.size > 10_000) this.#unsent.delete(this.#unsent.values().next().value as string);
       await this.#broker.publish(stored);
+      this.#unsent.delete(key);
     } catch (cause) {
       if (isWardcastError(cause)) throw cause;
       throw new WardcastError(ErrorCode.StoreUnavailable, 'history store or broker failed; not published', { cause });
     }
     this.#counters.published++;
     const { id, epoch, seq, kind, priority } = stored;
-    this.#events.emit('publish', { id, topic, epoch, seq, kind, priority });
+    this.#host.emit('publish', { id, topic, epoch, seq, kind, priority });
     return { id, epoch, seq, duplicate: false };
   }
 
@@ -166,7 +173,7 @@ export class HubCore {
   }
 
   /**
-   * Counters and gauges for dashboards and `/v1/ws/stats`. Contains no tokens and no payloads.
+   * Counters and gauges for dashboards and a stats endpoint. Contains no tokens and no payloads.
    *
    * @example
    * ```ts
@@ -255,7 +262,12 @@ export class HubCore {
       counters: this.#counters,
       logger,
       emit: (event, ...args) => {
-        (events.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
+        try {
+          (events.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
+        } catch (err) {
+          // A throwing listener must not break the session that emitted the event.
+          logger.error({ err, event }, 'wardcast: event listener threw');
+        }
       },
       audit: (type: AuditEventType, session, extra) => {
         if (events.listenerCount('audit') === 0) return;

@@ -1,6 +1,6 @@
 /**
  * A logger the hub can write to: pino, or anything with the same `(object, message)` methods.
- * The hub logs connection-level events at `debug`, problems at `warn`/`error`, and never
+ * The hub logs heartbeat timeouts at `debug`, problems at `warn`/`error`, and never
  * tokens, payloads or anything per message.
  *
  * @example

@@ -35,14 +35,15 @@ export interface HubLimits {
    */
   readonly maxSubscriptions?: number;
   /**
-   * Bytes that may wait in a connection's send buffer. A delivery that would pass it closes the
-   * socket with `4440` (SlowConsumer) instead of growing server memory; the client resumes.
+   * Bytes that may wait in a connection's send buffer. A delivery (live or replayed) that finds
+   * more than this queued closes the socket with `4440` (SlowConsumer) instead of growing server
+   * memory, so a buffer never exceeds it by more than one frame; the client resumes.
    * @default 1_048_576 (1 MiB)
    */
   readonly maxBufferedBytes?: number;
   /**
-   * Malformed frames a connection may send before it is closed with `4400` (BadFrame).
-   * Each one is answered with an `error` frame.
+   * Malformed frames that close a connection with `4400` (BadFrame): the connection is closed
+   * at its `maxInvalidFrames`-th malformed frame. Each one is answered with an `error` frame.
    * @default 10
    */
   readonly maxInvalidFrames?: number;
@@ -64,7 +65,8 @@ export interface HubLimits {
    */
   readonly heartbeatIntervalMs?: number;
   /**
-   * Time `close()` waits for clients to finish the closing handshake before terminating them.
+   * Time `close()` waits for clients to finish the closing handshake before terminating them;
+   * also the time any connection the hub closes has to answer its close frame.
    * @default 5_000
    */
   readonly closeTimeoutMs?: number;
@@ -102,7 +104,7 @@ export interface HubOptions extends HubLimits {
    * Browser origins allowed to connect, compared exactly (scheme, host and port), or a function.
    * Requests without an `Origin` header (servers, native apps) are not browser requests and pass.
    * A rejected origin gets HTTP 403 before the upgrade.
-   * @default same origin only: the `Origin` must match the request's `Host`
+   * @default same host only: the `Origin`'s host and port must match the request's `Host` (the scheme is not compared, since TLS often ends at a proxy)
    */
   readonly allowedOrigins?: readonly string[] | OriginCheck;
   /** Where topic streams live. @default new MemoryHistoryStore() */

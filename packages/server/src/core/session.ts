@@ -4,7 +4,9 @@ import {
   type ClientFrame,
   CloseCode,
   ErrorCode,
+  PROTOCOL_VERSION,
   parseClientFrame,
+  type ReadFrame,
   type ServerFrame,
   type SubscribeFrame,
   type UnsubscribeFrame,
@@ -22,7 +24,7 @@ import type { Principal, UpgradeRequestLike } from './types.js';
 /** Where a session is in its life. Changed only by `Session.#setState`. */
 export type SessionState =
   | { readonly phase: 'authenticating' }
-  | { readonly phase: 'awaiting_token'; readonly cancelTimer: () => void }
+  | { readonly phase: 'awaiting_token' }
   | { readonly phase: 'open'; readonly principal: Principal; readonly cancelExpiry: (() => void) | undefined }
   | { readonly phase: 'closing'; readonly principal: Principal | undefined }
   | { readonly phase: 'closed'; readonly principal: Principal | undefined };
@@ -38,9 +40,13 @@ export class Session implements SocketHandlers {
   /** Last measured WebSocket ping round trip, ms. */
   rttMs: number | undefined;
   #state: SessionState = { phase: 'authenticating' };
+  /** Covers the whole time before authentication, including a slow upgrade-time `authenticate`. */
+  #cancelAuthTimer: () => void = () => {};
   #pingSentAt = 0;
   #awaitingPong = false;
   #invalidFrames = 0;
+  /** Code and reason of a close the hub started; reported in `disconnect` even if the peer never answered. */
+  #closeSent: { readonly code: number; readonly reason: string } | undefined;
   #chain: Promise<void>;
   readonly #bucket: TokenBucket;
   readonly #host: SessionHost<Session>;
@@ -54,6 +60,11 @@ export class Session implements SocketHandlers {
     this.#bucket = new TokenBucket(rate, rate * 2);
     host.emit('connection', this.info());
     host.audit('connection.opened', this);
+    this.#cancelAuthTimer = schedule(host.limits.authTimeoutMs, () => {
+      if (this.#state.phase === 'authenticating' || this.#state.phase === 'awaiting_token') {
+        this.close(CloseCode.AuthTimeout, 'authentication timeout');
+      }
+    });
     this.#chain = this.#guard(() => this.#start());
   }
 
@@ -87,6 +98,11 @@ export class Session implements SocketHandlers {
   message(data: string | Uint8Array, binary: boolean): void {
     const phase = this.#state.phase;
     if (phase === 'closing' || phase === 'closed') return;
+    if (phase === 'authenticating') {
+      // Nothing is answered before `welcome`: hold the frame until the upgrade-time auth is done.
+      this.#chain = this.#chain.then(() => this.message(data, binary));
+      return;
+    }
     const { counters } = this.#host;
     counters.framesIn++;
     if (!this.#bucket.take()) {
@@ -123,8 +139,9 @@ export class Session implements SocketHandlers {
     this.#release();
     this.#setState({ phase: 'closed', principal: this.principal });
     this.#host.released(this);
-    this.#host.emit('disconnect', { ...this.info(), code, reason });
-    this.#host.audit('connection.closed', this, { code });
+    const final = this.#closeSent ?? { code, reason };
+    this.#host.emit('disconnect', { ...this.info(), code: final.code, reason: final.reason });
+    this.#host.audit('connection.closed', this, { code: final.code });
   }
 
   // ---- hub-driven actions ----------------------------------------------------------------
@@ -150,7 +167,13 @@ export class Session implements SocketHandlers {
     if (phase === 'closing' || phase === 'closed') return;
     this.#release();
     this.#setState({ phase: 'closing', principal: this.principal });
-    this.socket.close(code, reason);
+    const safeReason = truncateUtf8(reason, 120);
+    this.#closeSent = { code, reason: safeReason };
+    try {
+      this.socket.close(code, safeReason);
+    } catch {
+      this.socket.terminate();
+    }
   }
 
   /** Closes a session that reads too slowly. */
@@ -168,7 +191,7 @@ export class Session implements SocketHandlers {
   /** Frees registry entries and timers; the session stops receiving deliveries. Idempotent. */
   #release(): void {
     const state = this.#state;
-    if (state.phase === 'awaiting_token') state.cancelTimer();
+    this.#cancelAuthTimer();
     if (state.phase === 'open') state.cancelExpiry?.();
     const { registry } = this.#host;
     for (const topic of this.topics) {
@@ -219,7 +242,7 @@ export class Session implements SocketHandlers {
     const { limits } = this.#host;
     this.send({
       type: 'welcome',
-      protocol: 1,
+      protocol: PROTOCOL_VERSION,
       sessionId: this.id,
       heartbeatMs: limits.heartbeatIntervalMs,
       authenticated: principal !== undefined,
@@ -234,16 +257,13 @@ export class Session implements SocketHandlers {
       this.#accept(principal, undefined);
       return;
     }
-    const cancelTimer = schedule(limits.authTimeoutMs, () =>
-      this.close(CloseCode.AuthTimeout, 'authentication timeout'),
-    );
-    this.#setState({ phase: 'awaiting_token', cancelTimer });
+    this.#setState({ phase: 'awaiting_token' });
   }
 
   #accept(principal: Principal, ref: string | undefined): void {
     const state = this.#state;
     const refresh = state.phase === 'open';
-    if (state.phase === 'awaiting_token') state.cancelTimer();
+    this.#cancelAuthTimer();
     if (state.phase === 'open') state.cancelExpiry?.();
     if (!refresh) {
       const existing = this.#host.registry.connectionsOf(principal.userId)?.size ?? 0;
@@ -284,7 +304,7 @@ export class Session implements SocketHandlers {
     }
     if (frame.type === 'subscribe') return this.#onSubscribe(frame);
     if (frame.type === 'unsubscribe') return this.#onUnsubscribe(frame);
-    return this.#onAck(frame);
+    return this.#onReceipt(frame);
   }
 
   async #onAuth(frame: AuthFrame): Promise<void> {
@@ -331,11 +351,23 @@ export class Session implements SocketHandlers {
     this.send({ type: 'unsubscribed', topics: frame.topics, ...refOf(frame) });
   }
 
-  #onAck(frame: AckFrame): void {
-    this.#host.emit('ack', { ...this.info(), id: frame.id });
-    this.#host.audit('notification.acknowledged', this, { notificationId: frame.id });
-    this.send({ type: 'acked', id: frame.id, ...refOf(frame) });
+  #onReceipt(frame: AckFrame | ReadFrame): void {
+    if (frame.type === 'ack') {
+      this.#host.emit('ack', { ...this.info(), id: frame.id });
+      this.#host.audit('notification.acknowledged', this, { notificationId: frame.id });
+    } else {
+      this.#host.emit('read', { ...this.info(), id: frame.id });
+      this.#host.audit('notification.read', this, { notificationId: frame.id });
+    }
+    this.send({ type: 'receipt', id: frame.id, action: frame.type, ...refOf(frame) });
   }
+}
+
+/** Cuts `text` to at most `max` UTF-8 bytes (close reasons must stay under 123). */
+function truncateUtf8(text: string, max: number): string {
+  let out = text;
+  while (new TextEncoder().encode(out).length > max) out = out.slice(0, -1);
+  return out;
 }
 
 function refOf(frame: { readonly ref?: string | undefined }): { ref?: string } {

@@ -50,10 +50,12 @@ export async function subscribeTopics(
     const already = session.topics.has(topic);
     if (!already && session.topics.size >= limits.maxSubscriptions) {
       results[index] = denied(topic, ErrorCode.TooManySubscriptions);
+      host.emit('denied', { ...session.info(), topic, code: ErrorCode.TooManySubscriptions });
       continue;
     }
     if (!(await allowed(host, principal, topic))) {
       if (!session.isOpen) return undefined;
+      if (session.topics.delete(topic) && registry.unsubscribe(topic, session)) host.unwatch(topic);
       results[index] = denied(topic, ErrorCode.TopicDenied);
       host.emit('denied', { ...session.info(), topic, code: ErrorCode.TopicDenied });
       host.audit('subscribe.denied', session, { topic, code: ErrorCode.TopicDenied });
@@ -106,13 +108,23 @@ function replay(
     host.counters.deliveries++;
     session.socket.send(encodeNotification(n));
   };
-  for (const n of missed) send(n);
+  const max = host.limits.maxBufferedBytes;
+  // Checked before every write: a replay can never queue more than one frame past the limit.
+  for (const n of missed) {
+    if (session.socket.bufferedAmount > max) return slow(session, end);
+    send(n);
+  }
   for (const n of buffered) {
     if (n.epoch !== position.epoch || n.seq > position.seq) {
+      if (session.socket.bufferedAmount > max) return slow(session, end);
       send(n);
       end = { epoch: n.epoch, seq: n.seq };
     }
   }
-  if (session.socket.bufferedAmount > host.limits.maxBufferedBytes) session.slowConsumer();
+  return end;
+}
+
+function slow(session: Session, end: StreamPosition): StreamPosition {
+  session.slowConsumer();
   return end;
 }

@@ -44,6 +44,9 @@ export class WsTransport {
       maxPayload: hub.limits.maxFrameBytes,
       maxFragments: options.maxFragments ?? 128,
       perMessageDeflate: this.#compressed,
+      // Bound the closing handshake: a peer that never answers (a stalled slow consumer) is
+      // destroyed after closeTimeoutMs instead of ws's default 30 s.
+      closeTimeout: hub.limits.closeTimeoutMs,
     } as ConstructorParameters<typeof WebSocketServer>[0]);
   }
 

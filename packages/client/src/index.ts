@@ -1,0 +1,23 @@
+/**
+ * `@wardcast/client`: a reconnecting, resuming, deduplicating subscriber to a Wardcast hub, for
+ * browsers and Node. The React binding is in `@wardcast/client/react`.
+ *
+ * @packageDocumentation
+ */
+export { CloseCode, ErrorCode, isWardcastError, shouldReconnect, WardcastError } from '@wardcast/protocol';
+export { type BackoffOptions, backoffDelay, type CloseInfo, DEFAULT_BACKOFF, defaultShouldRetry } from './backoff.js';
+export { createNotificationClient, DEFAULT_CLIENT_TIMINGS, NotificationClient } from './client.js';
+export type {
+  ClientEvents,
+  ClientNotification,
+  ClientOptions,
+  ClientStatus,
+  CloseReason,
+  GapEvent,
+  NotificationMap,
+  Provider,
+  StorageLike,
+  StreamPosition,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types.js';

@@ -1,0 +1,14 @@
+/**
+ * `@wardcast/client/react`: `useNotifications()` and `<NotificationsProvider>`, built on
+ * `useSyncExternalStore`. Works with React 18 and 19 and in Next.js client components.
+ *
+ * @packageDocumentation
+ */
+export { EMPTY_SNAPSHOT, type NotificationsSnapshot, NotificationsStore, type StoreOptions } from './react/store.js';
+export {
+  NotificationsProvider,
+  type NotificationsProviderProps,
+  type UseNotificationsOptions,
+  type UseNotificationsResult,
+  useNotifications,
+} from './react/use-notifications.js';

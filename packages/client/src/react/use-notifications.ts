@@ -1,0 +1,129 @@
+import {
+  createContext,
+  createElement,
+  type ReactNode,
+  useContext,
+  useEffect,
+  useRef,
+  useState,
+  useSyncExternalStore,
+} from 'react';
+import type { ClientNotification, ClientStatus, NotificationMap } from '../types.js';
+import { NotificationsStore, type StoreOptions } from './store.js';
+
+/** What {@link useNotifications} returns. */
+export interface UseNotificationsResult<M extends NotificationMap = NotificationMap> {
+  /** Newest first. */
+  readonly notifications: readonly ClientNotification<M>[];
+  readonly unreadCount: number;
+  readonly status: ClientStatus;
+  readonly latencyMs: number | undefined;
+  readonly error: Error | undefined;
+  /** Marks one notification read (on every device of the user). */
+  markRead(id: string): void;
+  /** Marks every listed notification read. */
+  markAllRead(): void;
+  /** Acknowledges a notification (e.g. a critical result). */
+  ack(id: string): void;
+}
+
+/** Options of {@link useNotifications} and {@link NotificationsProvider}. */
+export type UseNotificationsOptions<M extends NotificationMap = NotificationMap> = StoreOptions<M>;
+
+const StoreContext = createContext<NotificationsStore<NotificationMap> | null>(null);
+
+function topicsKey(topics: readonly string[] | undefined): string {
+  return JSON.stringify([...(topics ?? [])].sort());
+}
+
+/** Creates one store per component instance, starts its client in an effect and keeps topics in sync. */
+function useOwnStore<M extends NotificationMap>(
+  options: UseNotificationsOptions<M> | undefined,
+): NotificationsStore<M> | null {
+  const latest = useRef(options);
+  latest.current = options;
+  const [store] = useState(() =>
+    options ? new NotificationsStore<M>(() => latest.current as UseNotificationsOptions<M>) : null,
+  );
+  useEffect(() => store?.start(), [store]);
+  const key = topicsKey(options?.topics);
+  useEffect(() => {
+    const client = store?.client;
+    if (!client) return;
+    const wanted = new Set(JSON.parse(key) as string[]);
+    for (const topic of client.topics) if (!wanted.has(topic)) client.unsubscribe(topic);
+    for (const topic of wanted) client.subscribe(topic);
+  }, [store, key]);
+  return store;
+}
+
+function useStoreResult<M extends NotificationMap>(store: NotificationsStore<M>): UseNotificationsResult<M> {
+  const snapshot = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getServerSnapshot);
+  const [actions] = useState(() => ({
+    markRead: (id: string) => store.markRead(id),
+    markAllRead: () => store.markAllRead(),
+    ack: (id: string) => store.ack(id),
+  }));
+  return {
+    notifications: snapshot.notifications,
+    unreadCount: snapshot.unreadCount,
+    status: snapshot.status,
+    latencyMs: snapshot.latencyMs,
+    error: snapshot.error,
+    ...actions,
+  };
+}
+
+/**
+ * Live notifications in a React component. With options, the component owns one connection
+ * (one socket even under StrictMode; a new `token` callback or an equal `topics` array never
+ * reconnects; changing `topics` subscribes/unsubscribes on the open socket; unmount closes it).
+ * Without options, it uses the client of the nearest {@link NotificationsProvider}.
+ * SSR-safe: on the server it renders an empty, idle snapshot.
+ *
+ * @example
+ * ```tsx
+ * 'use client';
+ * function Bell({ userId }: { userId: string }) {
+ *   const { notifications, unreadCount, status, markRead } = useNotifications({
+ *     url: 'wss://api.example-hospital.org/v1/ws/notifications',
+ *     token: getToken,
+ *     topics: [`user:${userId}`],
+ *   });
+ *   return <span title={status.state}>{unreadCount}</span>;
+ * }
+ * ```
+ */
+export function useNotifications<M extends NotificationMap = NotificationMap>(
+  options?: UseNotificationsOptions<M>,
+): UseNotificationsResult<M> {
+  const shared = useContext(StoreContext) as NotificationsStore<M> | null;
+  const own = useOwnStore(options);
+  const store = own ?? shared;
+  if (!store) throw new Error('useNotifications: pass options or render inside <NotificationsProvider>');
+  return useStoreResult(store);
+}
+
+/** Props of {@link NotificationsProvider}. */
+export type NotificationsProviderProps<M extends NotificationMap = NotificationMap> = UseNotificationsOptions<M> & {
+  readonly children?: ReactNode;
+};
+
+/**
+ * Shares one connection with every `useNotifications()` below it.
+ *
+ * @example
+ * ```tsx
+ * <NotificationsProvider url={wsUrl} token={getToken} topics={[`user:${me.id}`]}>
+ *   <Bell />
+ *   <Inbox />
+ * </NotificationsProvider>
+ * ```
+ */
+export function NotificationsProvider<M extends NotificationMap = NotificationMap>(
+  props: NotificationsProviderProps<M>,
+): ReactNode {
+  const { children, ...options } = props;
+  const store = useOwnStore(options as UseNotificationsOptions<M>);
+  return createElement(StoreContext.Provider, { value: store as NotificationsStore<NotificationMap> | null }, children);
+}

@@ -1,0 +1,135 @@
+import type { Priority, StreamPosition, WardcastError } from '@wardcast/protocol';
+import type { BackoffOptions, CloseInfo } from './backoff.js';
+
+/**
+ * An event handler property. Method syntax makes the parameter bivariant, so implementations whose
+ * handlers take richer event types (`ws`'s, the DOM's) still match: the client only assigns handlers.
+ */
+type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
+
+/** The subset of the WebSocket API the client uses: the browser's, or `ws` in Node. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
+  onerror: Handler<unknown> | null;
+}
+
+/** A WebSocket constructor: `globalThis.WebSocket` or `ws`'s default export. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** A value, or a function returning it (possibly async), resolved on every (re)connect. */
+export type Provider<T> = T | (() => T | Promise<T>);
+
+/**
+ * Payload types by notification kind, for typed `notification` events. Extend it per app with a
+ * type alias (an `interface` has no index signature, so it does not satisfy this constraint):
+ *
+ * @example
+ * ```ts
+ * type MyKinds = { lab_result: { labOrderId: string; critical: boolean }; appointment: { appointmentId: string } };
+ * const client = createNotificationClient<MyKinds>({ url, token });
+ * client.on('notification', (n) => { if (n.kind === 'lab_result') n.payload.critical; });
+ * ```
+ */
+export type NotificationMap = Record<string, unknown>;
+
+/** A notification as the app sees it, typed by `kind` from `M`. */
+export type ClientNotification<M extends NotificationMap = NotificationMap> = {
+  [K in keyof M & string]: {
+    readonly id: string;
+    readonly topic: string;
+    readonly epoch: string;
+    readonly seq: number;
+    readonly kind: K;
+    readonly priority: Priority;
+    readonly createdAt: string;
+    readonly payload: M[K];
+  };
+}[keyof M & string];
+
+/** Why a socket closed, as shown in `status`. */
+export interface CloseReason extends CloseInfo {
+  /** `true` when the client will not retry (fatal close code, or `close()` was called). */
+  readonly fatal: boolean;
+}
+
+/** Connection status: a discriminated union on `state`. */
+export type ClientStatus =
+  | { readonly state: 'idle' }
+  | { readonly state: 'connecting'; readonly attempt: number }
+  | { readonly state: 'open'; readonly sessionId: string; readonly userId: string }
+  | {
+      readonly state: 'reconnecting';
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly lastClose: CloseInfo;
+    }
+  | { readonly state: 'closed'; readonly reason: CloseReason };
+
+/** Why the app must resync a topic from its source of truth (e.g. the inbox API). */
+export interface GapEvent {
+  readonly topic: string;
+  /** `history_exceeded`: the hub could not replay everything missed; `seq_jump`/`epoch_changed`: detected on the wire. */
+  readonly reason: 'history_exceeded' | 'seq_jump' | 'epoch_changed';
+}
+
+/** Events of a notification client; `client.on()` returns the unsubscribe function. */
+export interface ClientEvents<M extends NotificationMap = NotificationMap> {
+  /** A new notification, exactly once per id, in seq order per topic. */
+  notification: [notification: ClientNotification<M>];
+  /** The connection status changed. */
+  status: [status: ClientStatus];
+  /** History could not cover a reconnect: resync `topic`. */
+  gap: [gap: GapEvent];
+  /** The hub refused a topic. */
+  denied: [denied: { readonly topic: string; readonly code: string }];
+  /** The hub recorded an ack or read. */
+  receipt: [receipt: { readonly id: string; readonly action: 'ack' | 'read' }];
+  /** Something went wrong that the client handled (bad frame from the server, token provider threw, ...). */
+  error: [error: WardcastError];
+}
+
+/** Key-value storage for resume points across page reloads; `localStorage` fits. */
+export interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+/** Options of {@link createNotificationClient}. */
+export interface ClientOptions {
+  /** Hub URL (`wss://host/v1/ws/notifications`), or a function returning it. */
+  readonly url: Provider<string>;
+  /** Token sent in the first frame; a function is called on every (re)connect and before expiry. */
+  readonly token: Provider<string>;
+  /** Topics to subscribe to on every connect. @default [] */
+  readonly topics?: readonly string[];
+  /** WebSocket implementation. @default globalThis.WebSocket (pass `ws` in Node < 22) */
+  readonly WebSocket?: WebSocketConstructor;
+  /** Connect at creation. @default true */
+  readonly autoConnect?: boolean;
+  /** Delay before reconnect attempt `attempt` (0-based). @default full-jitter backoff with {@link DEFAULT_BACKOFF} */
+  readonly retryDelay?: (attempt: number) => number;
+  /** Backoff settings for the default `retryDelay`. @default DEFAULT_BACKOFF */
+  readonly backoff?: Partial<BackoffOptions>;
+  /** Whether to reconnect after a close. @default reconnect unless the close code is fatal */
+  readonly shouldRetry?: (close: CloseInfo) => boolean;
+  /** Interval of application pings that measure latency and detect half-open links, ms. @default 15_000 */
+  readonly pingIntervalMs?: number;
+  /** Time without any frame after a ping before the link is declared dead and replaced, ms. @default 10_000 */
+  readonly pongTimeoutMs?: number;
+  /** How long before the token's `expiresAt` to refresh it in-band, ms. @default 60_000 */
+  readonly refreshLeewayMs?: number;
+  /** Persist resume points here (e.g. `localStorage`) to survive page reloads. @default none */
+  readonly storage?: StorageLike;
+  /** Key prefix in `storage`. @default 'wardcast' */
+  readonly storageKey?: string;
+  /** Notification ids remembered for dedupe. @default 2_000 */
+  readonly dedupeWindow?: number;
+}
+
+/** Re-exported for convenience. */
+export type { StreamPosition };
