@@ -6,6 +6,7 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 export default defineConfig({
   resolve: {
     alias: {
+      '@wardcast/protocol/kinds': fileURLToPath(new URL('./packages/protocol/src/kinds.ts', import.meta.url)),
       '@wardcast/protocol': src('protocol'),
       '@wardcast/server': src('server'),
       '@wardcast/client/react': fileURLToPath(new URL('./packages/client/src/react.ts', import.meta.url)),

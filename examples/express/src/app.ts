@@ -73,7 +73,7 @@ export function createDemo(): { server: Server; hub: NotificationHub } {
         : `user:${String(body.user_id ?? '')}`;
     try {
       const result = await hub.publish(target, {
-        kind: 'test',
+        kind: 'custom',
         priority: body.priority === 'urgent' || body.priority === 'critical' ? body.priority : 'routine',
         payload: {
           title: String(body.title ?? 'Test notification').slice(0, 200),

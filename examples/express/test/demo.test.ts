@@ -73,7 +73,7 @@ describe('express demo', () => {
     const n = await waitFor('notification');
     expect(n).toMatchObject({
       topic: 'user:u1',
-      kind: 'test',
+      kind: 'custom',
       seq: 1,
       payload: { title: 'Hello', message: 'from the test' },
     });

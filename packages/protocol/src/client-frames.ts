@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { notificationIdSchema, refSchema, streamPositionSchema, topicSchema } from './primitives.js';
+import { notificationIdSchema, phiLevelSchema, refSchema, streamPositionSchema, topicSchema } from './primitives.js';
 
 /** Maximum number of topics in one `subscribe` or `unsubscribe` frame. */
 export const MAX_TOPICS_PER_FRAME = 100;
@@ -21,6 +21,8 @@ export const subscribeTopicSchema = /* @__PURE__ */ z.object({
   topic: topicSchema,
   /** Last position the client saw; the hub replays what came after it. */
   since: z.optional(streamPositionSchema),
+  /** Payload level wanted; the hub may lower it by policy, never raise it. @default 'full' */
+  phi: z.optional(phiLevelSchema),
 });
 /** @see {@link subscribeTopicSchema} */
 export type SubscribeTopic = z.infer<typeof subscribeTopicSchema>;

@@ -33,6 +33,10 @@ export const ErrorCode = {
   RateLimited: 'rate_limited',
   /** `publish` got an input that is not a valid notification. */
   InvalidNotification: 'invalid_notification',
+  /** `publish` got a kind that is neither built in, `custom`, nor defined with `hub.defineKind`. */
+  UnknownKind: 'unknown_kind',
+  /** `publish` got a payload that does not match its kind's schema. */
+  InvalidPayload: 'invalid_payload',
   /** `publish` got a payload larger than `maxPayloadBytes`. */
   PayloadTooLarge: 'payload_too_large',
   /** The hub was used after `close()`. */

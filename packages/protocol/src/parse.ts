@@ -91,7 +91,8 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-interface IssueLike {
+/** The fields of a zod issue that {@link describeIssue} reads. */
+export interface IssueLike {
   readonly code?: string;
   readonly message: string;
   readonly path: readonly PropertyKey[];
@@ -101,8 +102,17 @@ interface IssueLike {
   readonly maximum?: unknown;
 }
 
-/** A human sentence for one zod issue (zod/mini ships no English messages). */
-function describeIssue(issue: IssueLike, root: unknown): string {
+/**
+ * A short English description of one zod issue (zod/mini ships no messages), e.g.
+ * `expected number, received string`. `root` is the value that was parsed.
+ *
+ * @example
+ * ```ts
+ * const r = schema.safeParse(value);
+ * if (!r.success) describeIssue(r.error.issues[0]!, value);
+ * ```
+ */
+export function describeIssue(issue: IssueLike, root: unknown): string {
   const actual = valueAt(root, issue.path);
   switch (issue.code) {
     case 'invalid_type':

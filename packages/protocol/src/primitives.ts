@@ -47,3 +47,12 @@ export type StreamPosition = z.infer<typeof streamPositionSchema>;
 export function isValidTopic(topic: unknown): topic is string {
   return typeof topic === 'string' && TOPIC_PATTERN.test(topic);
 }
+
+/**
+ * How much of a payload a subscriber receives, as FHIR Subscriptions' payload content:
+ * `full`; `id-only` (ids and statuses; no names, values, dates or free text); `empty` (kind and
+ * priority only, `payload: null`).
+ */
+export const phiLevelSchema = /* @__PURE__ */ z.enum(['full', 'id-only', 'empty']);
+/** @see {@link phiLevelSchema} */
+export type PhiLevel = z.infer<typeof phiLevelSchema>;

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import {
   kindSchema,
   notificationIdSchema,
+  phiLevelSchema,
   prioritySchema,
   refSchema,
   streamPositionSchema,
@@ -59,6 +60,8 @@ export const subscriptionResultSchema = /* @__PURE__ */ z.object({
   position: z.optional(streamPositionSchema),
   /** Why the topic was denied. */
   code: z.optional(z.string()),
+  /** Payload level granted, when not `full`. */
+  phi: z.optional(phiLevelSchema),
 });
 /** @see {@link subscriptionResultSchema} */
 export type SubscriptionResult = z.infer<typeof subscriptionResultSchema>;
@@ -93,6 +96,8 @@ export const notificationFrameSchema = /* @__PURE__ */ z.object({
   /** ISO 8601 time the hub accepted the notification. */
   createdAt: z.string(),
   payload: z.unknown(),
+  /** Present when the payload was reduced for this subscriber (`id-only` or `empty`). */
+  phi: z.optional(phiLevelSchema),
 });
 /** @see {@link notificationFrameSchema} */
 export type NotificationFrame = z.infer<typeof notificationFrameSchema>;

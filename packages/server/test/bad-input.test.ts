@@ -138,7 +138,7 @@ describe('oversized frames', () => {
     offender.sendText('x'.repeat(5_000));
     await offender.waitClose();
     await disconnected;
-    await fx.hub.publish('broadcast', { kind: 'system_alert', id: 'after' });
+    await fx.hub.publish('broadcast', { kind: 'custom', id: 'after' });
     const frame = await bystander.notification('after');
 
     expect(frame.id).toBe('after');

@@ -12,7 +12,7 @@ describe('fan-out', () => {
     const fx = await harness.start();
     const tabs = await Promise.all([1, 2, 3].map(() => harness.subscriber(fx, 'alice', ['user:alice'])));
 
-    await fx.hub.publish('user:alice', { kind: 'appointment', id: 'n1' });
+    await fx.hub.publish('user:alice', { kind: 'custom', id: 'n1' });
     const received = await Promise.all(tabs.map((tab) => tab.notification('n1')));
 
     expect(received.map((n) => n.topic)).toEqual(['user:alice', 'user:alice', 'user:alice']);
@@ -27,7 +27,7 @@ describe('fan-out', () => {
       await harness.subscriber(fx, 'nurse-c', ['patient:p9']),
     ];
 
-    await fx.hub.publish('patient:p9', { kind: 'lab_result', priority: 'critical', id: 'lab-1' });
+    await fx.hub.publish('patient:p9', { kind: 'custom', priority: 'critical', id: 'lab-1' });
     const received = await Promise.all(viewers.map((v) => v.notification('lab-1')));
 
     expect(received.map((n) => n.priority)).toEqual(['critical', 'critical', 'critical']);
@@ -68,7 +68,14 @@ describe('notification frames', () => {
       kind: 'lab_result',
       priority: 'urgent',
       id: 'lab-42',
-      payload: { labOrderId: 'L42', status: 'final', critical: false },
+      payload: {
+        labOrderId: 'L42',
+        testName: 'Potassium',
+        status: 'final',
+        abnormal: false,
+        critical: false,
+        resultAt: '2026-11-23T08:00:00Z',
+      },
     });
     const frame = await client.notification('lab-42');
 
@@ -81,7 +88,14 @@ describe('notification frames', () => {
       kind: 'lab_result',
       priority: 'urgent',
       createdAt: expect.any(String),
-      payload: { labOrderId: 'L42', status: 'final', critical: false },
+      payload: {
+        labOrderId: 'L42',
+        testName: 'Potassium',
+        status: 'final',
+        abnormal: false,
+        critical: false,
+        resultAt: '2026-11-23T08:00:00Z',
+      },
     });
     expect(Date.parse(frame.createdAt)).toBeGreaterThanOrEqual(before - 1_000);
     expect(Object.keys(JSON.parse(client.raw.at(-1) ?? '{}') as object).sort()).toEqual(
@@ -105,7 +119,7 @@ describe('notification frames', () => {
     const client = await harness.subscriber(fx, 'alice', ['user:alice']);
     const payload = { status: 'scheduled' };
 
-    const publishing = fx.hub.publish('user:alice', { kind: 'appointment', id: 'appt', payload });
+    const publishing = fx.hub.publish('user:alice', { kind: 'custom', id: 'appt', payload });
     payload.status = 'mutated';
     await publishing;
     const frame = await client.notification('appt');

@@ -112,7 +112,7 @@ describe('connection events', () => {
     const fx = await harness.start();
     const ack = waitForEvent(fx.hub, 'ack');
     const client = await harness.subscriber(fx, 'alice', ['user:alice']);
-    await fx.hub.publish('user:alice', { kind: 'lab_result', priority: 'critical', id: 'crit-1' });
+    await fx.hub.publish('user:alice', { kind: 'custom', priority: 'critical', id: 'crit-1' });
     await client.notification('crit-1');
 
     client.send({ type: 'ack', id: 'crit-1', ref: 'ack-1' });
@@ -141,7 +141,7 @@ describe('connection events', () => {
     const publish = waitForEvent(fx.hub, 'publish');
 
     await fx.hub.publish('patient:p1', {
-      kind: 'diagnosis_update',
+      kind: 'custom',
       priority: 'urgent',
       id: 'dx-1',
       payload: { text: 'PAYLOAD_SECRET suspected sepsis' },
@@ -153,7 +153,7 @@ describe('connection events', () => {
       topic: 'patient:p1',
       epoch: expect.any(String),
       seq: 1,
-      kind: 'diagnosis_update',
+      kind: 'custom',
       priority: 'urgent',
     });
   });

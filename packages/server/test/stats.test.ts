@@ -47,7 +47,7 @@ describe('stats()', () => {
     const fx = await harness.start({ authorize: () => true });
     const clients = await Promise.all(['a', 'b', 'c', 'd'].map((u) => harness.subscriber(fx, u, ['broadcast'])));
 
-    await fx.hub.publish('broadcast', { kind: 'system_alert', id: 'all' });
+    await fx.hub.publish('broadcast', { kind: 'custom', id: 'all' });
     await Promise.all(clients.map((c) => c.notification('all')));
 
     expect(fx.hub.stats()).toMatchObject({ deliveries: 4, published: 1 });

@@ -208,7 +208,7 @@ describe('unsubscribe', () => {
     client.send({ type: 'unsubscribe', topics: ['broadcast'] });
     await client.nextFrame('unsubscribed');
 
-    await fx.hub.publish('broadcast', { kind: 'system_alert', id: 'after-unsub' });
+    await fx.hub.publish('broadcast', { kind: 'custom', id: 'after-unsub' });
     await fx.hub.publish('user:alice', { kind: 'custom', id: 'sentinel' });
     await client.notification('sentinel');
 

@@ -1,9 +1,10 @@
-import { CloseCode, ErrorCode, isWardcastError, WardcastError } from '@wardcast/protocol';
+import { CloseCode, ErrorCode, isWardcastError, type PhiLevel, WardcastError } from '@wardcast/protocol';
 import { EventEmitter } from 'eventemitter3';
 import { MemoryBroker } from '../broker/memory-broker.js';
 import type { Broker } from '../broker/types.js';
 import { MemoryHistoryStore } from '../history/memory-history.js';
 import type { HistoryStore } from '../history/types.js';
+import { type KindDefinition, KindRegistry } from '../kinds/kind-registry.js';
 import type { AuditEventType, HubEvents } from './events.js';
 import { encodeNotification } from './frames.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -16,6 +17,8 @@ import { type Counters, newCounters, type SessionHost } from './session-host.js'
 import { buildStats, type ConnectionSnapshot, type HubStats, snapshotOf } from './stats.js';
 import { EncodedFrame, type SocketHandlers, type TransportSocket } from './transport.js';
 import type { PublishInput, PublishResult, StoredNotification, UpgradeRequestLike } from './types.js';
+
+const REDUCED_LEVELS = ['id-only', 'empty'] as const;
 
 const defaultAuthorize = (principal: { userId: string }, topic: string): boolean =>
   topic === `user:${principal.userId}`;
@@ -44,6 +47,7 @@ export class HubCore {
   #closing: Promise<void> | undefined;
   /** `topic\0id` of notifications stored whose broker publish failed; a retry re-sends them. */
   readonly #unsent = new Set<string>();
+  readonly #kinds = new KindRegistry();
 
   constructor(options: HubOptions) {
     if (typeof options?.authenticate !== 'function') {
@@ -136,7 +140,7 @@ export class HubCore {
    */
   async publish(topic: string, input: PublishInput): Promise<PublishResult> {
     if (this.closed) throw new WardcastError(ErrorCode.HubClosed, 'hub is closed');
-    const draft = toDraft(topic, input, this.limits.maxPayloadBytes, this.#generateId);
+    const draft = toDraft(topic, input, this.limits.maxPayloadBytes, this.#generateId, this.#kinds);
     let stored: StoredNotification;
     try {
       await this.#brokerReady;
@@ -160,6 +164,25 @@ export class HubCore {
     const { id, epoch, seq, kind, priority } = stored;
     this.#host.emit('publish', { id, topic, epoch, seq, kind, priority });
     return { id, epoch, seq, duplicate: false };
+  }
+
+  /**
+   * Defines a namespaced custom kind whose payloads are validated on every publish.
+   *
+   * @throws {WardcastError} `invalid_option` when the name is not namespaced or already defined.
+   *
+   * @example
+   * ```ts
+   * import { z } from 'zod';
+   * hub.defineKind('acme.discharge', {
+   *   schema: z.object({ encounterId: z.string(), status: z.enum(['planned', 'done']), note: z.string() }),
+   *   idOnlyFields: ['encounterId', 'status'],
+   * });
+   * await hub.publish('patient:p9', { kind: 'acme.discharge', payload: { encounterId: 'e1', status: 'done', note: '...' } });
+   * ```
+   */
+  defineKind<T>(kind: string, definition: KindDefinition<T>): void {
+    this.#kinds.define(kind, definition);
   }
 
   /**
@@ -224,20 +247,33 @@ export class HubCore {
     if (!subs) return;
     const max = this.limits.maxBufferedBytes;
     let sent = 0;
-    if (subs.live.size > 0) {
-      const frame = new EncodedFrame(encodeNotification(n));
-      for (const s of subs.live) {
-        if (s.socket.bufferedAmount > max) {
-          s.slowConsumer();
-          continue;
-        }
-        s.socket.sendEncoded(frame);
-        sent++;
-      }
+    if (subs.live.size > 0) sent += this.#fanOut(subs.live, new EncodedFrame(encodeNotification(n)), max);
+    for (const level of REDUCED_LEVELS) {
+      const set = subs.reduced[level];
+      if (set.size > 0) sent += this.#fanOut(set, new EncodedFrame(this.#encode(n, level)), max);
     }
     for (const buffer of subs.syncing.values()) buffer.push(n);
     this.#counters.deliveries += sent;
     this.#counters.framesOut += sent;
+  }
+
+  #fanOut(sessions: ReadonlySet<Session>, frame: EncodedFrame, max: number): number {
+    let sent = 0;
+    for (const s of sessions) {
+      if (s.socket.bufferedAmount > max) {
+        s.slowConsumer();
+        continue;
+      }
+      s.socket.sendEncoded(frame);
+      sent++;
+    }
+    return sent;
+  }
+
+  #encode(n: StoredNotification, level: PhiLevel): string {
+    return level === 'full'
+      ? encodeNotification(n)
+      : encodeNotification(n, this.#kinds.redact(n.kind, n.payload, level), level);
   }
 
   #tick(): void {
@@ -257,6 +293,9 @@ export class HubCore {
       limits: this.limits,
       authenticate: options.authenticate,
       authorize: options.authorize ?? defaultAuthorize,
+      phiLevel: options.phiLevel ?? (() => 'full'),
+      kinds: this.#kinds,
+      encode: (n, level) => this.#encode(n, level),
       history: this.#history,
       registry: this.#registry,
       counters: this.#counters,

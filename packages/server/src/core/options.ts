@@ -1,7 +1,7 @@
 import type { Broker } from '../broker/types.js';
 import type { HistoryStore } from '../history/types.js';
 import type { Logger } from './logger.js';
-import type { Authenticate, Authorize, OriginCheck } from './types.js';
+import type { Authenticate, Authorize, OriginCheck, PhiPolicy } from './types.js';
 
 /**
  * Limits the hub enforces. Every one has a default in {@link DEFAULT_LIMITS}; pass a smaller
@@ -100,6 +100,13 @@ export interface HubOptions extends HubLimits {
    * @default allows only the principal's own topic, `user:<userId>`
    */
   readonly authorize?: Authorize;
+  /**
+   * The most of each payload a principal may receive on a topic: `full`, `id-only` or `empty`.
+   * Clients may ask for less per subscription. Use it for shared screens, lock-screen
+   * notifications, or roles that must not see results.
+   * @default () => 'full'
+   */
+  readonly phiLevel?: PhiPolicy;
   /**
    * Browser origins allowed to connect, compared exactly (scheme, host and port), or a function.
    * Requests without an `Origin` header (servers, native apps) are not browser requests and pass.

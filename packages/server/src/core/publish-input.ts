@@ -6,6 +6,7 @@ import {
   prioritySchema,
   WardcastError,
 } from '@wardcast/protocol';
+import type { KindRegistry } from '../kinds/kind-registry.js';
 import type { NotificationDraft, PublishInput } from './types.js';
 
 /**
@@ -17,6 +18,7 @@ export function toDraft(
   input: PublishInput,
   maxPayloadBytes: number,
   generateId: () => string,
+  kinds: KindRegistry,
 ): NotificationDraft {
   if (!isValidTopic(topic)) {
     throw new WardcastError(ErrorCode.InvalidTopic, 'topic must match [A-Za-z0-9_.:-]{1,128}');
@@ -54,7 +56,8 @@ export function toDraft(
     kind: input.kind,
     priority,
     createdAt: new Date().toISOString(),
-    // A JSON round trip detaches the payload from the caller's object and drops what JSON cannot carry.
-    payload: JSON.parse(json) as unknown,
+    // A JSON round trip detaches the payload from the caller's object and drops what JSON cannot
+    // carry; the kind's schema then validates it and strips undeclared fields.
+    payload: kinds.validate(input.kind, JSON.parse(json) as unknown),
   };
 }

@@ -1,9 +1,31 @@
+import type { PhiLevel } from '@wardcast/protocol';
 import type { StoredNotification } from './types.js';
 
-/** Subscribers of one topic: live ones get frames at once, syncing ones buffer until replay is done. */
+/**
+ * Subscribers of one topic: live ones get frames at once (one set per PHI level, so a fan-out
+ * encodes each level once), syncing ones buffer until their replay is done.
+ */
 export interface TopicSubscribers<C> {
+  /** Live subscribers at the `full` level. */
   readonly live: Set<C>;
+  /** Live subscribers at the `id-only` and `empty` levels. */
+  readonly reduced: { readonly 'id-only': Set<C>; readonly empty: Set<C> };
   readonly syncing: Map<C, StoredNotification[]>;
+}
+
+function liveSet<C>(subs: TopicSubscribers<C>, level: PhiLevel): Set<C> {
+  return level === 'full' ? subs.live : subs.reduced[level];
+}
+
+function remove<C>(subs: TopicSubscribers<C>, conn: C): void {
+  subs.live.delete(conn);
+  subs.reduced['id-only'].delete(conn);
+  subs.reduced.empty.delete(conn);
+  subs.syncing.delete(conn);
+}
+
+function isEmpty<C>(subs: TopicSubscribers<C>): boolean {
+  return subs.live.size + subs.reduced['id-only'].size + subs.reduced.empty.size + subs.syncing.size === 0;
 }
 
 /**
@@ -53,22 +75,22 @@ export class Registry<C> {
     let subs = this.#topics.get(topic);
     const fresh = subs === undefined;
     if (!subs) {
-      subs = { live: new Set(), syncing: new Map() };
+      subs = { live: new Set(), reduced: { 'id-only': new Set(), empty: new Set() }, syncing: new Map() };
       this.#topics.set(topic, subs);
     }
-    subs.live.delete(conn);
+    remove(subs, conn);
     subs.syncing.set(conn, []);
     return fresh;
   }
 
-  /** Moves `conn` from syncing to live and returns what was buffered meanwhile. */
-  goLive(topic: string, conn: C): StoredNotification[] {
+  /** Moves `conn` from syncing to live at `level` and returns what was buffered meanwhile. */
+  goLive(topic: string, conn: C, level: PhiLevel): StoredNotification[] {
     const subs = this.#topics.get(topic);
     if (!subs) return [];
     const buffered = subs.syncing.get(conn);
     if (buffered === undefined) return [];
     subs.syncing.delete(conn);
-    subs.live.add(conn);
+    liveSet(subs, level).add(conn);
     return buffered;
   }
 
@@ -76,9 +98,8 @@ export class Registry<C> {
   unsubscribe(topic: string, conn: C): boolean {
     const subs = this.#topics.get(topic);
     if (!subs) return false;
-    subs.live.delete(conn);
-    subs.syncing.delete(conn);
-    if (subs.live.size === 0 && subs.syncing.size === 0) {
+    remove(subs, conn);
+    if (isEmpty(subs)) {
       this.#topics.delete(topic);
       return true;
     }
@@ -87,6 +108,8 @@ export class Registry<C> {
 
   /** Subscriber counts of every topic, for stats. */
   *topicSizes(): IterableIterator<[string, number]> {
-    for (const [topic, subs] of this.#topics) yield [topic, subs.live.size + subs.syncing.size];
+    for (const [topic, subs] of this.#topics) {
+      yield [topic, subs.live.size + subs.reduced['id-only'].size + subs.reduced.empty.size + subs.syncing.size];
+    }
   }
 }

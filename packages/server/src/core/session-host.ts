@@ -1,9 +1,11 @@
+import type { PhiLevel } from '@wardcast/protocol';
 import type { HistoryStore } from '../history/types.js';
+import type { KindRegistry } from '../kinds/kind-registry.js';
 import type { AuditEventType, HubEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { HubLimits } from './options.js';
 import type { Registry } from './registry.js';
-import type { Authenticate, Authorize } from './types.js';
+import type { Authenticate, Authorize, PhiPolicy, StoredNotification } from './types.js';
 
 /** Counters the hub reports in `stats()`. */
 export interface Counters {
@@ -40,6 +42,10 @@ export interface SessionHost<S> {
   readonly limits: Readonly<Required<HubLimits>>;
   readonly authenticate: Authenticate;
   readonly authorize: Authorize;
+  readonly phiLevel: PhiPolicy;
+  readonly kinds: KindRegistry;
+  /** Encodes a notification for one subscriber level (replays; fan-out encodes once per level). */
+  encode(n: StoredNotification, level: PhiLevel): string;
   readonly history: HistoryStore;
   readonly registry: Registry<S>;
   readonly counters: Counters;

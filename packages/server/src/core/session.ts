@@ -4,6 +4,7 @@ import {
   type ClientFrame,
   CloseCode,
   ErrorCode,
+  type PhiLevel,
   PROTOCOL_VERSION,
   parseClientFrame,
   type ReadFrame,
@@ -35,8 +36,8 @@ export class Session implements SocketHandlers {
   readonly socket: TransportSocket;
   readonly request: UpgradeRequestLike;
   readonly connectedAt = Date.now();
-  /** Topics this session subscribed to (live or syncing). */
-  readonly topics = new Set<string>();
+  /** Topics this session subscribed to (live or syncing), with the PHI level granted. */
+  readonly topics = new Map<string, PhiLevel>();
   /** Last measured WebSocket ping round trip, ms. */
   rttMs: number | undefined;
   #state: SessionState = { phase: 'authenticating' };
@@ -194,7 +195,7 @@ export class Session implements SocketHandlers {
     this.#cancelAuthTimer();
     if (state.phase === 'open') state.cancelExpiry?.();
     const { registry } = this.#host;
-    for (const topic of this.topics) {
+    for (const topic of this.topics.keys()) {
       if (registry.unsubscribe(topic, this)) this.#host.unwatch(topic);
     }
     this.topics.clear();

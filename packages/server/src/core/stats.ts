@@ -99,7 +99,7 @@ export function snapshotOf(s: Session): ConnectionSnapshot {
     userId: s.principal?.userId,
     phase: s.state.phase,
     connectedAt: s.connectedAt,
-    topics: [...s.topics],
+    topics: [...s.topics.keys()],
     rttMs: s.rttMs,
     bufferedBytes: s.socket.bufferedAmount,
   };

@@ -1,6 +1,11 @@
-import { ErrorCode, type StreamPosition, type SubscribeTopic, type SubscriptionResult } from '@wardcast/protocol';
+import {
+  ErrorCode,
+  type PhiLevel,
+  type StreamPosition,
+  type SubscribeTopic,
+  type SubscriptionResult,
+} from '@wardcast/protocol';
 import type { ReadResult } from '../history/types.js';
-import { encodeNotification } from './frames.js';
 import type { Session } from './session.js';
 import type { SessionHost } from './session-host.js';
 import type { Principal, StoredNotification } from './types.js';
@@ -9,11 +14,32 @@ interface Accepted {
   readonly index: number;
   readonly topic: string;
   readonly since: StreamPosition | undefined;
+  readonly level: PhiLevel;
   read?: ReadResult;
 }
 
 function denied(topic: string, code: string): SubscriptionResult {
   return { topic, status: 'denied', recovered: false, code };
+}
+
+const RANK: Readonly<Record<PhiLevel, number>> = { full: 2, 'id-only': 1, empty: 0 };
+
+/** The lower of what the client asked for and what policy allows. */
+async function grantedLevel(
+  host: SessionHost<Session>,
+  principal: Principal,
+  topic: string,
+  requested: PhiLevel | undefined,
+): Promise<PhiLevel> {
+  let allowedLevel: PhiLevel = 'empty';
+  try {
+    const policy = await host.phiLevel(principal, topic);
+    if (policy === 'full' || policy === 'id-only' || policy === 'empty') allowedLevel = policy;
+  } catch (cause) {
+    host.logger.warn({ topic, err: cause }, 'wardcast: phiLevel threw; using empty');
+  }
+  const wanted = requested ?? 'full';
+  return RANK[wanted] < RANK[allowedLevel] ? wanted : allowedLevel;
 }
 
 async function allowed(host: SessionHost<Session>, principal: Principal, topic: string): Promise<boolean> {
@@ -44,7 +70,7 @@ export async function subscribeTopics(
   const accepted: Accepted[] = [];
   const { registry, limits } = host;
 
-  for (const { topic, since } of unique.values()) {
+  for (const { topic, since, phi } of unique.values()) {
     const index = results.length;
     results.push(denied(topic, ErrorCode.Internal));
     const already = session.topics.has(topic);
@@ -61,10 +87,11 @@ export async function subscribeTopics(
       host.audit('subscribe.denied', session, { topic, code: ErrorCode.TopicDenied });
       continue;
     }
+    const level = await grantedLevel(host, principal, topic, phi);
     if (!session.isOpen) return undefined;
-    session.topics.add(topic);
+    session.topics.set(topic, level);
     if (registry.beginSync(topic, session)) host.watch(topic);
-    accepted.push({ index, topic, since });
+    accepted.push({ index, topic, since, level });
   }
 
   for (const a of accepted) {
@@ -87,9 +114,15 @@ export async function subscribeTopics(
       results[a.index] = denied(a.topic, ErrorCode.StoreUnavailable);
       continue;
     }
-    const buffered = registry.goLive(a.topic, session);
-    const position = replay(host, session, read.notifications, buffered, read.position);
-    results[a.index] = { topic: a.topic, status: 'ok', recovered: read.recovered, position };
+    const buffered = registry.goLive(a.topic, session, a.level);
+    const position = replay(host, session, a.level, read.notifications, buffered, read.position);
+    results[a.index] = {
+      topic: a.topic,
+      status: 'ok',
+      recovered: read.recovered,
+      position,
+      ...(a.level === 'full' ? {} : { phi: a.level }),
+    };
     host.emit('subscribe', { ...session.info(), topic: a.topic, recovered: read.recovered });
   }
   return results;
@@ -98,6 +131,7 @@ export async function subscribeTopics(
 function replay(
   host: SessionHost<Session>,
   session: Session,
+  level: PhiLevel,
   missed: readonly StoredNotification[],
   buffered: readonly StoredNotification[],
   position: StreamPosition,
@@ -106,7 +140,7 @@ function replay(
   const send = (n: StoredNotification): void => {
     host.counters.framesOut++;
     host.counters.deliveries++;
-    session.socket.send(encodeNotification(n));
+    session.socket.send(host.encode(n, level));
   };
   const max = host.limits.maxBufferedBytes;
   // Checked before every write: a replay can never queue more than one frame past the limit.

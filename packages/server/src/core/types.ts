@@ -1,4 +1,4 @@
-import type { Priority, StreamPosition } from '@wardcast/protocol';
+import type { PhiLevel, Priority, StreamPosition } from '@wardcast/protocol';
 
 /**
  * What the hub knows about the HTTP upgrade request that opened a connection.
@@ -43,6 +43,12 @@ export type Authenticate = (ctx: AuthContext) => Principal | null | undefined | 
 
 /** Decides whether `principal` may subscribe to `topic`. May be async. */
 export type Authorize = (principal: Principal, topic: string) => boolean | Promise<boolean>;
+
+/**
+ * The most a principal may see of payloads on a topic. A subscriber may ask for less
+ * (`phi` in its subscribe frame), never more. May be async.
+ */
+export type PhiPolicy = (principal: Principal, topic: string) => PhiLevel | Promise<PhiLevel>;
 
 /** Checks an upgrade request's `Origin` header. */
 export type OriginCheck = (origin: string | undefined, request: UpgradeRequestLike) => boolean;

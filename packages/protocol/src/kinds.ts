@@ -1,0 +1,124 @@
+/**
+ * Clinical notification kinds: payload schemas of the built-in kinds and the fields each may
+ * show at the `id-only` PHI level. A separate entry point (`@wardcast/protocol/kinds`) so
+ * browser clients that do not validate payloads do not bundle it.
+ *
+ * @packageDocumentation
+ */
+import * as z from 'zod/mini';
+
+const id = /* @__PURE__ */ z.string().check(z.minLength(1), z.maxLength(128));
+const text = (max: number) => z.string().check(z.maxLength(max));
+const isoDate = /* @__PURE__ */ z.iso.datetime({ offset: true });
+
+/** Payload of an `appointment` notification. */
+export const appointmentPayloadSchema = /* @__PURE__ */ z.object({
+  appointmentId: id,
+  status: z.enum(['scheduled', 'confirmed', 'rescheduled', 'cancelled', 'reminder', 'checked_in']),
+  /** ISO 8601 with offset. */
+  startsAt: isoDate,
+  location: z.optional(text(200)),
+  message: z.optional(text(2000)),
+});
+/** @see {@link appointmentPayloadSchema} */
+export type AppointmentPayload = z.infer<typeof appointmentPayloadSchema>;
+
+/** Payload of a `lab_result` notification. */
+export const labResultPayloadSchema = /* @__PURE__ */ z.object({
+  labOrderId: id,
+  testName: text(200),
+  /** LOINC or local code. */
+  testCode: z.optional(text(64)),
+  status: z.enum(['preliminary', 'final', 'corrected', 'cancelled']),
+  abnormal: z.boolean(),
+  critical: z.boolean(),
+  resultAt: isoDate,
+  value: z.optional(text(200)),
+  unit: z.optional(text(32)),
+  referenceRange: z.optional(text(64)),
+});
+/** @see {@link labResultPayloadSchema} */
+export type LabResultPayload = z.infer<typeof labResultPayloadSchema>;
+
+/** Payload of an `ai_analysis` notification. */
+export const aiAnalysisPayloadSchema = /* @__PURE__ */ z.object({
+  analysisId: id,
+  analysisType: text(64),
+  status: z.enum(['queued', 'running', 'completed', 'failed']),
+  summary: z.optional(text(4000)),
+});
+/** @see {@link aiAnalysisPayloadSchema} */
+export type AiAnalysisPayload = z.infer<typeof aiAnalysisPayloadSchema>;
+
+/** One condition of a differential diagnosis. */
+export const differentialEntrySchema = /* @__PURE__ */ z.object({
+  condition: text(200),
+  /** 0..1. */
+  likelihood: z.number().check(z.gte(0), z.lte(1)),
+});
+
+/** Payload of a `diagnosis_update` notification: preliminary until a clinician reviews it. */
+export const diagnosisUpdatePayloadSchema = /* @__PURE__ */ z.object({
+  assessmentId: id,
+  patientId: id,
+  status: z.enum(['preliminary', 'final', 'retracted']),
+  summary: text(8000),
+  differential: z.array(differentialEntrySchema).check(z.maxLength(20)),
+  riskScore: z.number(),
+  model: z.object({ name: text(100), version: text(100) }),
+  reviewedBy: z.optional(id),
+});
+/** @see {@link diagnosisUpdatePayloadSchema} */
+export type DiagnosisUpdatePayload = z.infer<typeof diagnosisUpdatePayloadSchema>;
+
+/** Payload of an `assessment_progress` notification. */
+export const assessmentProgressPayloadSchema = /* @__PURE__ */ z.object({
+  assessmentId: id,
+  stage: text(64),
+  percent: z.optional(z.number().check(z.gte(0), z.lte(100))),
+  partialText: z.optional(text(16_000)),
+});
+/** @see {@link assessmentProgressPayloadSchema} */
+export type AssessmentProgressPayload = z.infer<typeof assessmentProgressPayloadSchema>;
+
+/** Payload of a `system_alert` notification. */
+export const systemAlertPayloadSchema = /* @__PURE__ */ z.object({
+  severity: z.enum(['info', 'warning', 'critical']),
+  message: text(2000),
+  until: z.optional(isoDate),
+});
+/** @see {@link systemAlertPayloadSchema} */
+export type SystemAlertPayload = z.infer<typeof systemAlertPayloadSchema>;
+
+/** The built-in clinical kinds and their payload schemas. */
+export const CLINICAL_KIND_SCHEMAS = {
+  appointment: appointmentPayloadSchema,
+  lab_result: labResultPayloadSchema,
+  ai_analysis: aiAnalysisPayloadSchema,
+  diagnosis_update: diagnosisUpdatePayloadSchema,
+  assessment_progress: assessmentProgressPayloadSchema,
+  system_alert: systemAlertPayloadSchema,
+} as const;
+
+/** Payload types of the built-in kinds, usable as a client's `NotificationMap`. */
+export interface ClinicalKinds {
+  appointment: AppointmentPayload;
+  lab_result: LabResultPayload;
+  ai_analysis: AiAnalysisPayload;
+  diagnosis_update: DiagnosisUpdatePayload;
+  assessment_progress: AssessmentProgressPayload;
+  system_alert: SystemAlertPayload;
+}
+
+/**
+ * Fields of each built-in kind that an `id-only` subscriber may see: ids and statuses, never
+ * names, values, dates or free text (everything else is treated as PHI).
+ */
+export const ID_ONLY_FIELDS: { readonly [K in keyof ClinicalKinds]: readonly (keyof ClinicalKinds[K])[] } = {
+  appointment: ['appointmentId', 'status'],
+  lab_result: ['labOrderId', 'status'],
+  ai_analysis: ['analysisId', 'analysisType', 'status'],
+  diagnosis_update: ['assessmentId', 'patientId', 'status'],
+  assessment_progress: ['assessmentId', 'stage'],
+  system_alert: ['severity'],
+};
