@@ -37,7 +37,7 @@ export const DEFAULT_CLIENT_TIMINGS = {
  * A reconnecting, resuming, deduplicating subscriber to a Wardcast hub. Create it with
  * {@link createNotificationClient}.
  */
-export class NotificationClient<M extends NotificationMap = NotificationMap> {
+export class NotificationClient<M extends object = NotificationMap> {
   readonly #o: ClientOptions;
   readonly #events = new Emitter<ClientEvents<M>>();
   readonly #topics: Set<string>;
@@ -411,7 +411,7 @@ export class NotificationClient<M extends NotificationMap = NotificationMap> {
  * client.on('gap', ({ topic }) => refetchInbox(topic));
  * ```
  */
-export function createNotificationClient<M extends NotificationMap = NotificationMap>(
+export function createNotificationClient<M extends object = NotificationMap>(
   options: ClientOptions,
 ): NotificationClient<M> {
   return new NotificationClient<M>(options);

@@ -25,12 +25,13 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 export type Provider<T> = T | (() => T | Promise<T>);
 
 /**
- * Payload types by notification kind, for typed `notification` events. Extend it per app with a
- * type alias (an `interface` has no index signature, so it does not satisfy this constraint):
+ * Payload types by notification kind, for typed `notification` events (the default when no map
+ * is given). Pass your own map, a type or an interface, e.g. `ClinicalKinds` from
+ * `@wardcast/protocol/kinds`:
  *
  * @example
  * ```ts
- * type MyKinds = { lab_result: { labOrderId: string; critical: boolean }; appointment: { appointmentId: string } };
+ * interface MyKinds { lab_result: { labOrderId: string; critical: boolean }; appointment: { appointmentId: string } }
  * const client = createNotificationClient<MyKinds>({ url, token });
  * client.on('notification', (n) => { if (n.kind === 'lab_result') n.payload.critical; });
  * ```
@@ -38,7 +39,7 @@ export type Provider<T> = T | (() => T | Promise<T>);
 export type NotificationMap = Record<string, unknown>;
 
 /** A notification as the app sees it, typed by `kind` from `M`. */
-export type ClientNotification<M extends NotificationMap = NotificationMap> = {
+export type ClientNotification<M extends object = NotificationMap> = {
   [K in keyof M & string]: {
     readonly id: string;
     readonly topic: string;
@@ -78,7 +79,7 @@ export interface GapEvent {
 }
 
 /** Events of a notification client; `client.on()` returns the unsubscribe function. */
-export interface ClientEvents<M extends NotificationMap = NotificationMap> {
+export interface ClientEvents<M extends object = NotificationMap> {
   /** A new notification, exactly once per id, in seq order per topic. */
   notification: [notification: ClientNotification<M>];
   /** The connection status changed. */

@@ -3,7 +3,7 @@ import { createNotificationClient, type NotificationClient } from '../client.js'
 import type { ClientNotification, ClientOptions, ClientStatus, NotificationMap } from '../types.js';
 
 /** What `useNotifications()` renders from. Immutable: a new object on every change. */
-export interface NotificationsSnapshot<M extends NotificationMap = NotificationMap> {
+export interface NotificationsSnapshot<M extends object = NotificationMap> {
   /** Newest first, at most `maxItems`. */
   readonly notifications: readonly ClientNotification<M>[];
   /** Ids marked read on this device. */
@@ -29,7 +29,7 @@ export const EMPTY_SNAPSHOT: NotificationsSnapshot = {
 };
 
 /** Options of a {@link NotificationsStore}. */
-export interface StoreOptions<M extends NotificationMap> extends ClientOptions {
+export interface StoreOptions<M extends object> extends ClientOptions {
   /** Keep only notifications for which this returns `true`. */
   readonly filter?: (n: ClientNotification<M>) => boolean;
   /** Notifications kept in the list. @default 100 */
@@ -40,7 +40,7 @@ export interface StoreOptions<M extends NotificationMap> extends ClientOptions {
  * An external store for `useSyncExternalStore`: owns at most one client at a time, started and
  * stopped by effects, and a snapshot that changes only when something visible changed.
  */
-export class NotificationsStore<M extends NotificationMap = NotificationMap> {
+export class NotificationsStore<M extends object = NotificationMap> {
   #snapshot: NotificationsSnapshot<M> = EMPTY_SNAPSHOT as NotificationsSnapshot<M>;
   #client: NotificationClient<M> | undefined;
   readonly #listeners = new Set<() => void>();
@@ -86,7 +86,10 @@ export class NotificationsStore<M extends NotificationMap = NotificationMap> {
     return () => {
       for (const off of offs) off();
       client.close();
-      if (this.#client === client) this.#client = undefined;
+      if (this.#client === client) {
+        this.#client = undefined;
+        this.#update({ status: client.status });
+      }
     };
   }
 

@@ -1,3 +1,4 @@
+import type { WardcastError } from '@wardcast/protocol';
 import {
   createContext,
   createElement,
@@ -12,13 +13,13 @@ import type { ClientNotification, ClientStatus, NotificationMap } from '../types
 import { NotificationsStore, type StoreOptions } from './store.js';
 
 /** What {@link useNotifications} returns. */
-export interface UseNotificationsResult<M extends NotificationMap = NotificationMap> {
+export interface UseNotificationsResult<M extends object = NotificationMap> {
   /** Newest first. */
   readonly notifications: readonly ClientNotification<M>[];
   readonly unreadCount: number;
   readonly status: ClientStatus;
   readonly latencyMs: number | undefined;
-  readonly error: Error | undefined;
+  readonly error: WardcastError | undefined;
   /** Marks one notification read (on every device of the user). */
   markRead(id: string): void;
   /** Marks every listed notification read. */
@@ -28,7 +29,7 @@ export interface UseNotificationsResult<M extends NotificationMap = Notification
 }
 
 /** Options of {@link useNotifications} and {@link NotificationsProvider}. */
-export type UseNotificationsOptions<M extends NotificationMap = NotificationMap> = StoreOptions<M>;
+export type UseNotificationsOptions<M extends object = NotificationMap> = StoreOptions<M>;
 
 const StoreContext = createContext<NotificationsStore<NotificationMap> | null>(null);
 
@@ -37,9 +38,7 @@ function topicsKey(topics: readonly string[] | undefined): string {
 }
 
 /** Creates one store per component instance, starts its client in an effect and keeps topics in sync. */
-function useOwnStore<M extends NotificationMap>(
-  options: UseNotificationsOptions<M> | undefined,
-): NotificationsStore<M> | null {
+function useOwnStore<M extends object>(options: UseNotificationsOptions<M> | undefined): NotificationsStore<M> | null {
   const latest = useRef(options);
   latest.current = options;
   const [store] = useState(() =>
@@ -57,7 +56,7 @@ function useOwnStore<M extends NotificationMap>(
   return store;
 }
 
-function useStoreResult<M extends NotificationMap>(store: NotificationsStore<M>): UseNotificationsResult<M> {
+function useStoreResult<M extends object>(store: NotificationsStore<M>): UseNotificationsResult<M> {
   const snapshot = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getServerSnapshot);
   const [actions] = useState(() => ({
     markRead: (id: string) => store.markRead(id),
@@ -94,7 +93,7 @@ function useStoreResult<M extends NotificationMap>(store: NotificationsStore<M>)
  * }
  * ```
  */
-export function useNotifications<M extends NotificationMap = NotificationMap>(
+export function useNotifications<M extends object = NotificationMap>(
   options?: UseNotificationsOptions<M>,
 ): UseNotificationsResult<M> {
   const shared = useContext(StoreContext) as NotificationsStore<M> | null;
@@ -105,7 +104,7 @@ export function useNotifications<M extends NotificationMap = NotificationMap>(
 }
 
 /** Props of {@link NotificationsProvider}. */
-export type NotificationsProviderProps<M extends NotificationMap = NotificationMap> = UseNotificationsOptions<M> & {
+export type NotificationsProviderProps<M extends object = NotificationMap> = UseNotificationsOptions<M> & {
   readonly children?: ReactNode;
 };
 
@@ -120,7 +119,7 @@ export type NotificationsProviderProps<M extends NotificationMap = NotificationM
  * </NotificationsProvider>
  * ```
  */
-export function NotificationsProvider<M extends NotificationMap = NotificationMap>(
+export function NotificationsProvider<M extends object = NotificationMap>(
   props: NotificationsProviderProps<M>,
 ): ReactNode {
   const { children, ...options } = props;

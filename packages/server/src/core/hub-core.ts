@@ -4,6 +4,7 @@ import { MemoryBroker } from '../broker/memory-broker.js';
 import type { Broker } from '../broker/types.js';
 import { MemoryHistoryStore } from '../history/memory-history.js';
 import type { HistoryStore } from '../history/types.js';
+import { type InboxStore, userOfTopic } from '../inbox/types.js';
 import { type KindDefinition, KindRegistry } from '../kinds/kind-registry.js';
 import type { AuditEventType, HubEvents } from './events.js';
 import { encodeNotification } from './frames.js';
@@ -48,6 +49,7 @@ export class HubCore {
   /** `topic\0id` of notifications stored whose broker publish failed; a retry re-sends them. */
   readonly #unsent = new Set<string>();
   readonly #kinds = new KindRegistry();
+  readonly #inbox: InboxStore | undefined;
 
   constructor(options: HubOptions) {
     if (typeof options?.authenticate !== 'function') {
@@ -61,6 +63,7 @@ export class HubCore {
     }
     this.#history = options.history ?? new MemoryHistoryStore();
     this.#broker = options.broker ?? new MemoryBroker();
+    this.#inbox = options.inbox;
     this.#logger = options.logger ?? silentLogger;
     this.#generateId = options.generateId ?? (() => globalThis.crypto.randomUUID());
     this.#host = this.#makeHost(options);
@@ -154,6 +157,8 @@ export class HubCore {
       // Stored but not yet handed to the broker: a retry with the same id must finish the job.
       this.#unsent.add(key);
       if (this.#unsent.size > 10_000) this.#unsent.delete(this.#unsent.values().next().value as string);
+      const inboxUser = this.#inbox ? userOfTopic(stored.topic) : undefined;
+      if (inboxUser !== undefined) await this.#inbox?.record(inboxUser, stored);
       await this.#broker.publish(stored);
       this.#unsent.delete(key);
     } catch (cause) {
@@ -236,6 +241,7 @@ export class HubCore {
     try {
       await this.#broker.close?.();
       await this.#history.close?.();
+      await this.#inbox?.close?.();
     } catch (cause) {
       this.#logger.warn({ err: cause }, 'wardcast: error while closing broker or history');
     }

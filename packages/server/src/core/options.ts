@@ -1,5 +1,6 @@
 import type { Broker } from '../broker/types.js';
 import type { HistoryStore } from '../history/types.js';
+import type { InboxStore } from '../inbox/types.js';
 import type { Logger } from './logger.js';
 import type { Authenticate, Authorize, OriginCheck, PhiPolicy } from './types.js';
 
@@ -116,6 +117,12 @@ export interface HubOptions extends HubLimits {
   readonly allowedOrigins?: readonly string[] | OriginCheck;
   /** Where topic streams live. @default new MemoryHistoryStore() */
   readonly history?: HistoryStore;
+  /**
+   * Per-user inbox: notifications to `user:<id>` are recorded before delivery, and `read`/`ack`
+   * frames update their shared state. Needed by the `/v1/notifications` endpoints.
+   * @default none
+   */
+  readonly inbox?: InboxStore;
   /** How publishes reach every instance. @default new MemoryBroker() */
   readonly broker?: Broker;
   /** A pino-compatible logger. Nothing is logged per message. @default no logging */

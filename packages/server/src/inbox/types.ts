@@ -1,0 +1,43 @@
+import type { StoredNotification } from '../core/types.js';
+
+/** One notification in a user's inbox, with its shared read and acknowledgement state. */
+export interface InboxEntry {
+  readonly notification: StoredNotification;
+  /** ISO 8601, when any of the user's devices marked it read. */
+  readonly readAt: string | undefined;
+  /** ISO 8601, when any of the user's devices acknowledged it. */
+  readonly acknowledgedAt: string | undefined;
+}
+
+/** One page of {@link InboxStore.list}. */
+export interface InboxPage {
+  /** Newest first. */
+  readonly items: readonly InboxEntry[];
+  /** Pass to the next `list` call; absent on the last page. */
+  readonly nextCursor: string | undefined;
+  /** Unread notifications in the whole inbox (not just this page). */
+  readonly unreadCount: number;
+}
+
+/**
+ * A per-user inbox: every notification published to `user:<id>` is recorded here before it is
+ * delivered, so a user who was offline can list it later, and read/ack state is shared by all
+ * of the user's devices. The in-memory default is `MemoryInbox`; `@wardcast/postgres` makes it durable.
+ */
+export interface InboxStore {
+  /** Records a notification for `userId`. Idempotent per notification id. */
+  record(userId: string, notification: StoredNotification): Promise<void> | void;
+  /** Lists a user's notifications, newest first. */
+  list(userId: string, options: { readonly cursor?: string; readonly limit: number }): Promise<InboxPage> | InboxPage;
+  /** Marks one notification read; `false` when the user has no such notification. */
+  markRead(userId: string, id: string): Promise<boolean> | boolean;
+  /** Records an acknowledgement; `false` when the user has no such notification. */
+  acknowledge(userId: string, id: string): Promise<boolean> | boolean;
+  /** Frees everything. */
+  close?(): Promise<void> | void;
+}
+
+/** The user id of a `user:<id>` topic, or `undefined` for other topics. */
+export function userOfTopic(topic: string): string | undefined {
+  return topic.startsWith('user:') && topic.length > 5 ? topic.slice(5) : undefined;
+}
