@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-export type { Priority, StreamPosition } from '@wardcast/protocol';
+export type { PhiLevel, Priority, StreamPosition } from '@wardcast/protocol';
 export { CloseCode, closeCodes, ErrorCode, isWardcastError, WardcastError } from '@wardcast/protocol';
 export { MemoryBroker } from './broker/memory-broker.js';
 export type { Broker, BrokerHandler } from './broker/types.js';
@@ -21,6 +21,7 @@ export type {
   Authorize,
   NotificationDraft,
   OriginCheck,
+  PhiPolicy,
   Principal,
   PublishInput,
   PublishResult,
@@ -30,4 +31,7 @@ export type {
 export { DEFAULT_MEMORY_HISTORY, type MemoryHistoryOptions, MemoryHistoryStore } from './history/memory-history.js';
 export type { AppendResult, HistoryStore, ReadResult } from './history/types.js';
 export { type AttachOptions, DEFAULT_PATH, NotificationHub, type NotificationHubOptions } from './hub.js';
+export type { InboxEntry, InboxPage, InboxStore } from './inbox/types.js';
+export type { KindDefinition, PayloadSchema, SchemaIssue } from './kinds/kind-registry.js';
+export { BROADCAST_TOPIC, type NotifyHelpers, type NotifyOptions, type NotifyResult } from './notify/helpers.js';
 export type { WsTransportOptions } from './ws/upgrade.js';

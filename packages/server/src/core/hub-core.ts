@@ -6,6 +6,7 @@ import { MemoryHistoryStore } from '../history/memory-history.js';
 import type { HistoryStore } from '../history/types.js';
 import { type InboxStore, userOfTopic } from '../inbox/types.js';
 import { type KindDefinition, KindRegistry } from '../kinds/kind-registry.js';
+import { createNotifyHelpers, type NotifyHelpers } from '../notify/helpers.js';
 import type { AuditEventType, HubEvents } from './events.js';
 import { encodeNotification } from './frames.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -32,6 +33,17 @@ const defaultAuthorize = (principal: { userId: string }, topic: string): boolean
 export class HubCore {
   /** The limits in force, defaults filled in. */
   readonly limits: Readonly<Required<HubLimits>>;
+  /**
+   * Typed helpers for the clinical kinds: `appointment`, `labResult`, `aiAnalysis`, `diagnosis`,
+   * `systemAlert` and `custom`.
+   *
+   * @example
+   * ```ts
+   * await hub.notify.labResult('dr-lee', { labOrderId: 'L-1', testName: 'Potassium', status: 'final',
+   *   abnormal: true, critical: true, resultAt: new Date().toISOString() });
+   * ```
+   */
+  readonly notify: NotifyHelpers = createNotifyHelpers((topic, input) => this.publish(topic, input));
   readonly #options: HubOptions;
   readonly #events = new EventEmitter<HubEvents>();
   readonly #registry = new Registry<Session>();

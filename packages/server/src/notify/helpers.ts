@@ -1,0 +1,159 @@
+import type { Priority } from '@wardcast/protocol';
+import type {
+  AiAnalysisPayload,
+  AppointmentPayload,
+  DiagnosisUpdatePayload,
+  LabResultPayload,
+  SystemAlertPayload,
+} from '@wardcast/protocol/kinds';
+import type { PublishInput, PublishResult } from '../core/types.js';
+
+/** Options every helper accepts. */
+export interface NotifyOptions {
+  /** Overrides the helper's default priority. */
+  readonly priority?: Priority;
+  /** Your id, for dedupe of retried publishes. */
+  readonly id?: string;
+}
+
+/** What a helper returns: where the notification went and its place in the stream. */
+export interface NotifyResult extends PublishResult {
+  readonly topic: string;
+  readonly kind: string;
+}
+
+/** Topic of a system-wide broadcast. Your `authorize` must allow it for clients to receive alerts. */
+export const BROADCAST_TOPIC = 'broadcast';
+
+type Publish = (topic: string, input: PublishInput) => Promise<PublishResult>;
+
+/**
+ * Typed shortcuts for the clinical kinds, available as `hub.notify`. Each validates its payload
+ * against the kind's schema (through `publish`), picks a sensible priority, and returns what was
+ * published.
+ */
+export interface NotifyHelpers {
+  /**
+   * An appointment change for a patient or clinician (`user:<userId>`). Priority: `urgent` for
+   * cancellations and reschedules, otherwise `routine`.
+   *
+   * @example
+   * ```ts
+   * await hub.notify.appointment('patient-42', {
+   *   appointmentId: 'apt-9', status: 'rescheduled', startsAt: '2026-12-01T09:30:00+01:00', location: 'Clinic B',
+   * });
+   * ```
+   */
+  appointment(userId: string, payload: AppointmentPayload, options?: NotifyOptions): Promise<NotifyResult>;
+  /**
+   * A lab result for the ordering clinician (`user:<userId>`). Priority: `critical` when the
+   * result is flagged critical, `urgent` when abnormal, otherwise `routine`.
+   *
+   * @example
+   * ```ts
+   * await hub.notify.labResult('dr-lee', {
+   *   labOrderId: 'L-778', testName: 'Potassium', testCode: '2823-3', status: 'final',
+   *   abnormal: true, critical: true, resultAt: new Date().toISOString(), value: '6.4', unit: 'mmol/L',
+   * });
+   * ```
+   */
+  labResult(userId: string, payload: LabResultPayload, options?: NotifyOptions): Promise<NotifyResult>;
+  /**
+   * Progress or completion of an AI analysis for a user. Priority `routine` (`urgent` when failed).
+   *
+   * @example
+   * ```ts
+   * await hub.notify.aiAnalysis('dr-lee', { analysisId: 'an-1', analysisType: 'ecg', status: 'completed' });
+   * ```
+   */
+  aiAnalysis(userId: string, payload: AiAnalysisPayload, options?: NotifyOptions): Promise<NotifyResult>;
+  /**
+   * A diagnosis update to everyone viewing the patient (`patient:<patientId>`). Priority `urgent`
+   * for a retraction, otherwise `routine`.
+   *
+   * @example
+   * ```ts
+   * await hub.notify.diagnosis('p9', {
+   *   assessmentId: 'as-1', patientId: 'p9', status: 'preliminary', summary: 'Suspected sepsis',
+   *   differential: [{ condition: 'Sepsis', likelihood: 0.62 }], riskScore: 7,
+   *   model: { name: 'local-template', version: '1' },
+   * });
+   * ```
+   */
+  diagnosis(patientId: string, payload: DiagnosisUpdatePayload, options?: NotifyOptions): Promise<NotifyResult>;
+  /**
+   * A system-wide alert on the `broadcast` topic. Priority follows severity: `critical`,
+   * `urgent` for warnings, `routine` for info.
+   *
+   * @example
+   * ```ts
+   * await hub.notify.systemAlert({ severity: 'warning', message: 'EHR maintenance at 22:00', until: '2026-11-23T23:00:00Z' });
+   * ```
+   */
+  systemAlert(payload: SystemAlertPayload, options?: NotifyOptions): Promise<NotifyResult>;
+  /**
+   * Any other kind: `custom` (untyped) or a kind defined with `hub.defineKind`.
+   *
+   * @example
+   * ```ts
+   * await hub.notify.custom('user:dr-lee', 'acme.discharge', { encounterId: 'e1', status: 'done' });
+   * ```
+   */
+  custom(topic: string, kind: string, payload: unknown, options?: NotifyOptions): Promise<NotifyResult>;
+}
+
+/** Builds {@link NotifyHelpers} over a publish function. */
+export function createNotifyHelpers(publish: Publish): NotifyHelpers {
+  const send = async (
+    topic: string,
+    kind: string,
+    payload: unknown,
+    priority: Priority,
+    options: NotifyOptions | undefined,
+  ): Promise<NotifyResult> => {
+    const input: PublishInput = {
+      kind,
+      payload,
+      priority: options?.priority ?? priority,
+      ...(options?.id === undefined ? {} : { id: options.id }),
+    };
+    return { topic, kind, ...(await publish(topic, input)) };
+  };
+  return {
+    appointment: (userId, payload, options) =>
+      send(
+        `user:${userId}`,
+        'appointment',
+        payload,
+        payload.status === 'cancelled' || payload.status === 'rescheduled' ? 'urgent' : 'routine',
+        options,
+      ),
+    labResult: (userId, payload, options) =>
+      send(
+        `user:${userId}`,
+        'lab_result',
+        payload,
+        payload.critical ? 'critical' : payload.abnormal ? 'urgent' : 'routine',
+        options,
+      ),
+    aiAnalysis: (userId, payload, options) =>
+      send(`user:${userId}`, 'ai_analysis', payload, payload.status === 'failed' ? 'urgent' : 'routine', options),
+    diagnosis: (patientId, payload, options) =>
+      send(
+        `patient:${patientId}`,
+        'diagnosis_update',
+        payload,
+        payload.status === 'retracted' ? 'urgent' : 'routine',
+        options,
+      ),
+    systemAlert: (payload, options) =>
+      send(
+        BROADCAST_TOPIC,
+        'system_alert',
+        payload,
+        payload.severity === 'critical' ? 'critical' : payload.severity === 'warning' ? 'urgent' : 'routine',
+        options,
+      ),
+    custom: (topic, kind, payload, options) => send(topic, kind, payload, 'routine', options),
+  };
+}
