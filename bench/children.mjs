@@ -1,0 +1,63 @@
+// Forking the server and client children and talking to them: request/response over IPC.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const here = (file) => fileURLToPath(new URL(file, import.meta.url));
+const live = new Set();
+
+/** Forks `file` and returns { child, request(type, fields), once(event) }. */
+export function spawnChild(file, args = [], execArgv = []) {
+  const child = fork(here(file), args, {
+    execArgv,
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
+  let nextId = 0;
+  const pending = new Map();
+  const waiters = new Map();
+  child.on('message', (msg) => {
+    if (msg.event) {
+      const w = waiters.get(msg.event);
+      waiters.delete(msg.event);
+      w?.(msg);
+      return;
+    }
+    const p = pending.get(msg.id);
+    pending.delete(msg.id);
+    if (!p) return;
+    if (msg.ok) p.resolve(msg);
+    else p.reject(new Error(`${file}: ${msg.error}`));
+  });
+  child.on('exit', (code, signal) => {
+    for (const p of pending.values()) p.reject(new Error(`${file} exited (${code ?? signal})`));
+    pending.clear();
+  });
+  return {
+    child,
+    request(type, fields = {}) {
+      const id = ++nextId;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        child.send({ id, type, ...fields });
+      });
+    },
+    /** Resolves with the next `{event}` message of that name. */
+    once(event) {
+      return new Promise((resolve) => waiters.set(event, resolve));
+    },
+  };
+}
+
+/** Resolves once every child has exited, or after `ms`. */
+export function allExited(ms) {
+  const exits = [...live].map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  return Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, ms))]);
+}
+
+/** Kills every child still alive (by its own handle), at once. */
+export function killAll() {
+  for (const child of live) child.kill('SIGKILL');
+  live.clear();
+}

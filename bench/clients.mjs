@@ -1,0 +1,89 @@
+// Client child: holds `conns` connections to each server it is told about and records, for the
+// armed run, every delivery's latency (receive wall clock - publish wall clock).
+//   setup {servers: [{variant, port}], conns, tag} -> connects everything (bounded concurrency)
+//   arm {variant, run, messages}                   -> resets counters; emits {event:'done'} when complete
+//   report                                         -> counts, last receive time, latency samples
+import { connect } from './connect.mjs';
+import { now, parseBenchId } from './payload.mjs';
+
+const CONCURRENCY = 100;
+const sockets = [];
+let armed; // { variant, run, messages, counts, next, lat, n, expected, ... }
+
+function onNotification(variant, conn, notification) {
+  const t = now();
+  const a = armed;
+  const bench = parseBenchId(notification.id);
+  if (!a || a.variant !== variant || !bench || bench.run !== a.run) {
+    if (a) a.stray++;
+    return;
+  }
+  if (bench.i !== a.next[conn]) a.misordered++;
+  a.next[conn] = bench.i + 1;
+  a.counts[conn]++;
+  a.lat[a.n++] = t - bench.ts;
+  a.lastRecv = t;
+  if (a.n === a.expected) process.send({ event: 'done' });
+}
+
+async function setup({ servers, conns, tag }) {
+  for (const { variant, port } of servers) {
+    let nextConn = 0;
+    const worker = async () => {
+      while (nextConn < conns) {
+        const conn = nextConn++;
+        const handler = (notification) => onNotification(variant, conn, notification);
+        sockets.push(await connect(variant, port, `${tag}-${conn}`, handler));
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  }
+  return { sockets: sockets.length };
+}
+
+function arm({ variant, run, messages, conns }) {
+  armed = {
+    variant,
+    run,
+    messages,
+    counts: new Uint32Array(conns),
+    next: new Uint32Array(conns),
+    lat: new Float64Array(conns * messages + 1024),
+    n: 0,
+    expected: conns * messages,
+    misordered: 0,
+    stray: 0,
+    lastRecv: 0,
+    cpu: process.cpuUsage(),
+  };
+  return {};
+}
+
+function report() {
+  const a = armed;
+  const cpu = process.cpuUsage(a.cpu);
+  let incomplete = 0;
+  for (const c of a.counts) if (c !== a.messages) incomplete++;
+  armed = undefined;
+  return {
+    received: a.n,
+    expected: a.expected,
+    incomplete,
+    misordered: a.misordered,
+    stray: a.stray,
+    lastRecv: a.lastRecv,
+    cpuUs: cpu.user + cpu.system,
+    lat: a.lat.slice(0, Math.min(a.n, a.lat.length)), // a copy: a view would ship its whole buffer
+  };
+}
+
+const handlers = { setup, arm, report, exit: () => setImmediate(() => process.exit(0)) };
+
+process.on('message', async (msg) => {
+  try {
+    process.send({ id: msg.id, ok: true, ...(await handlers[msg.type](msg)) });
+  } catch (err) {
+    process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
+  }
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,102 @@
+// The four server variants. Each attaches to an http.Server and returns
+// { subscribers(): number, publish(payload, id): void | Promise<void> }.
+import { NotificationHub } from '@wardcast/server';
+import { Server as SocketIOServer } from 'socket.io';
+import { Sender, WebSocketServer } from 'ws';
+import { KIND, PRIORITY, TOPIC } from './payload.mjs';
+
+export const VARIANTS = ['wardcast', 'ws-frame-once', 'ws-stringify', 'socket.io'];
+const OPEN = 1;
+const LONG = 600_000; // heartbeats/pings far outside the measured phases
+
+/** The same envelope the hub sends, so every variant writes about the same bytes. */
+function envelopeMaker() {
+  let seq = 0;
+  return (payload, id) => ({
+    type: 'notification',
+    id,
+    topic: TOPIC,
+    epoch: 'bench',
+    seq: ++seq,
+    kind: KIND,
+    priority: PRIORITY,
+    createdAt: new Date().toISOString(),
+    payload,
+  });
+}
+
+function wardcast(http) {
+  const hub = new NotificationHub({
+    authenticate: ({ token }) => (token ? { userId: token } : null),
+    authorize: () => true,
+    heartbeatIntervalMs: LONG,
+    authTimeoutMs: LONG,
+  });
+  hub.attach(http);
+  return {
+    subscribers: () => hub.stats().subscriptions,
+    publish: (payload, id) => hub.publish(TOPIC, { id, kind: KIND, priority: PRIORITY, payload }),
+  };
+}
+
+function plainWs(http, sendAll) {
+  const wss = new WebSocketServer({ server: http, perMessageDeflate: false, clientTracking: false });
+  const clients = new Set();
+  // Like the others, a client subscribes with one frame and gets one frame back.
+  wss.on('connection', (ws) => {
+    ws.once('message', () => {
+      clients.add(ws);
+      ws.send(JSON.stringify({ type: 'subscribed', topic: TOPIC }));
+    });
+    ws.on('close', () => clients.delete(ws));
+    ws.on('error', () => {});
+  });
+  const envelope = envelopeMaker();
+  return { subscribers: () => clients.size, publish: (payload, id) => sendAll(clients, envelope(payload, id)) };
+}
+
+/** Frame once with ws's own Sender.frame, write the same buffer to every TCP socket. */
+function frameOnce(clients, message) {
+  const opts = { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false };
+  const parts = Sender.frame(Buffer.from(JSON.stringify(message)), opts);
+  const frame = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  for (const ws of clients) if (ws.readyState === OPEN) ws._socket.write(frame);
+}
+
+/** The naive loop: stringify and ws.send per client. */
+function stringifyEach(clients, message) {
+  for (const ws of clients) if (ws.readyState === OPEN) ws.send(JSON.stringify(message));
+}
+
+function socketio(http) {
+  const io = new SocketIOServer(http, {
+    transports: ['websocket'],
+    perMessageDeflate: false,
+    serveClient: false,
+    pingInterval: LONG,
+    pingTimeout: LONG,
+  });
+  io.on('connection', (socket) => socket.join(TOPIC));
+  const envelope = envelopeMaker();
+  return {
+    subscribers: () => io.sockets.adapter.rooms.get(TOPIC)?.size ?? 0,
+    publish: (payload, id) => {
+      io.to(TOPIC).emit('notification', envelope(payload, id));
+    },
+  };
+}
+
+export function createVariant(name, http) {
+  switch (name) {
+    case 'wardcast':
+      return wardcast(http);
+    case 'ws-frame-once':
+      return plainWs(http, frameOnce);
+    case 'ws-stringify':
+      return plainWs(http, stringifyEach);
+    case 'socket.io':
+      return socketio(http);
+    default:
+      throw new Error(`unknown variant ${name}`);
+  }
+}
