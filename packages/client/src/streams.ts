@@ -58,10 +58,15 @@ export class StreamTracker {
 
   /** Decides whether to hand a notification to the app, and records it. */
   accept(n: NotificationFrame): Verdict {
-    if (this.#seen.has(n.id)) return { deliver: false };
     const pos = this.#positions.get(n.topic);
     let gap: GapEvent['reason'] | undefined;
     if (pos && pos.epoch === n.epoch && n.seq <= pos.seq) return { deliver: false };
+    if (this.#seen.has(n.id)) {
+      // Seen on another topic: not delivered again, but this topic's stream still moved on.
+      this.#positions.set(n.topic, { epoch: n.epoch, seq: n.seq });
+      this.#scheduleSave();
+      return { deliver: false };
+    }
     if (pos && !this.#pending.has(n.topic)) {
       if (pos.epoch !== n.epoch) gap = 'epoch_changed';
       else if (n.seq > pos.seq + 1) gap = 'seq_jump';

@@ -24,6 +24,20 @@ describe('dedupe', () => {
     expect(log.notifications.map((x) => x.id)).toEqual(['same-id', 'marker']);
   });
 
+  it('reports no gap on a topic whose notification was a duplicate of another topic', async () => {
+    const server = await f.hub({ authorize: () => true });
+    const client = f.client({ url: server.url, topics: ['user:u1', 'broadcast'] });
+    const log = record(client);
+    await eventually(() => server.events.subscribe.length === 2, 'both topics subscribed');
+
+    await server.hub.publish('user:u1', custom('shared'));
+    await server.hub.publish('broadcast', custom('shared'));
+    await server.hub.publish('broadcast', custom('next-on-broadcast'));
+    await eventually(() => log.notifications.some((x) => x.id === 'next-on-broadcast'), 'the next one arrived');
+
+    expect(log.gaps).toEqual([]);
+  });
+
   it('delivers an id published twice on one topic once', async () => {
     const server = await f.hub();
     const client = f.client({ url: server.url, topics: ['user:u1'] });
