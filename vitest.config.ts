@@ -8,6 +8,11 @@ export default defineConfig({
     alias: {
       '@wardcast/protocol/kinds': fileURLToPath(new URL('./packages/protocol/src/kinds.ts', import.meta.url)),
       '@wardcast/protocol': src('protocol'),
+      // Subpaths before the package itself: aliases match by prefix.
+      '@wardcast/server/llm/openai': fileURLToPath(new URL('./packages/server/src/llm/openai.ts', import.meta.url)),
+      '@wardcast/server/llm/gemini': fileURLToPath(new URL('./packages/server/src/llm/gemini.ts', import.meta.url)),
+      '@wardcast/server/llm/ai-sdk': fileURLToPath(new URL('./packages/server/src/llm/ai-sdk.ts', import.meta.url)),
+      '@wardcast/server/llm': fileURLToPath(new URL('./packages/server/src/llm/index.ts', import.meta.url)),
       '@wardcast/server': src('server'),
       '@wardcast/client/react': fileURLToPath(new URL('./packages/client/src/react.ts', import.meta.url)),
       '@wardcast/client': src('client'),

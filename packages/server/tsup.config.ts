@@ -1,7 +1,14 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: [
+    'src/index.ts',
+    // LLM adapters: one entry per vendor SDK (optional peers), never imported by the main entry.
+    'src/llm/index.ts',
+    'src/llm/openai.ts',
+    'src/llm/gemini.ts',
+    'src/llm/ai-sdk.ts',
+  ],
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

@@ -14,9 +14,9 @@ function render(n) {
   li.className = n.priority;
   li.dataset.id = n.id;
   const title = document.createElement('strong');
-  title.textContent = n.payload?.title ?? n.kind;
+  title.textContent = n.payload?.title ?? (n.kind === 'diagnosis_update' ? `Diagnosis: ${n.payload.status}` : n.kind);
   const body = document.createElement('div');
-  body.textContent = n.payload?.message ?? JSON.stringify(n.payload);
+  body.textContent = n.payload?.message ?? n.payload?.summary ?? JSON.stringify(n.payload);
   const meta = document.createElement('div');
   meta.className = 'meta';
   meta.textContent = `${n.topic} · seq ${n.seq} · ${n.priority} · ${new Date(n.createdAt).toLocaleTimeString()}`;
@@ -43,7 +43,9 @@ function connect() {
       state.positions[f.topic] = { epoch: f.epoch, seq: f.seq };
       if (!state.seen.has(f.id)) {
         state.seen.add(f.id);
-        render(f);
+        if (f.kind === 'assessment_progress' || f.kind === 'diagnosis_update') showAssessment(f);
+        // Progress frames only update the panel; results and failures also go to the list.
+        if (f.kind !== 'assessment_progress' || ['failed', 'cancelled'].includes(f.payload?.stage)) render(f);
       }
     } else if (f.type === 'subscribed') {
       for (const t of f.topics) if (t.position) state.positions[t.topic] = t.position;
@@ -102,3 +104,81 @@ setInterval(async () => {
   $('stats').textContent =
     `hub: ${data.connected_clients} connected, ${data.users} users, ${data.deliveries} deliveries`;
 }, 2000);
+
+// Assessment: POST /api/assess answers 202 at once; progress and the diagnosis arrive on patient:<id>.
+function showAssessment(n) {
+  const p = n.payload ?? {};
+  if (!p.assessmentId) return;
+  if (p.assessmentId !== state.assessmentId) {
+    state.assessmentId = p.assessmentId;
+    $('dxText').textContent = '';
+    $('dxResult').textContent = '';
+    $('dxRisk').textContent = '';
+    $('dxReview').textContent = '';
+  }
+  $('diagnosis').hidden = false;
+  const stage = n.kind === 'diagnosis_update' ? p.status : p.stage;
+  $('dxStage').textContent = stage + (p.reason ? ` (${p.reason})` : '');
+  $('dxStage').className = stage;
+  if (p.percent !== undefined) $('dxProgress').value = p.percent;
+  if (p.partialText !== undefined) $('dxText').textContent = p.partialText;
+  if (n.kind === 'diagnosis_update') {
+    $('dxProgress').value = 100;
+    $('dxRisk').textContent =
+      `NEWS2 ${p.riskScore} · ${p.model.name} ${p.model.version}${p.reviewedBy ? ` · reviewed by ${p.reviewedBy}` : ''}`;
+    const list = document.createElement('ul');
+    for (const d of p.differential) {
+      const li = document.createElement('li');
+      li.textContent = `${d.condition}: ${Math.round(d.likelihood * 100)}%`;
+      list.append(li);
+    }
+    const summary = document.createElement('p');
+    summary.textContent = p.summary;
+    $('dxResult').replaceChildren(summary, list);
+    $('dxText').textContent = '';
+  }
+  $('dxActions').hidden = !(stage === 'preliminary' || stage === 'final');
+  $('dxFinal').hidden = stage !== 'preliminary';
+}
+
+$('assess').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  if (!state.token) return alert('Sign in first');
+  const patientId = $('patient').value.trim();
+  if (!patientId) return alert('Enter a patient to watch (step 1)');
+  const num = (id) => Number($(id).value);
+  const body = {
+    patient_id: patientId,
+    intake: { chief_complaint: $('complaint').value, ...($('age').value ? { age: num('age') } : {}) },
+    vitals: {
+      respiration_rate: num('rr'),
+      spo2: num('spo2'),
+      on_oxygen: $('oxygen').checked,
+      systolic_bp: num('sbp'),
+      pulse: num('pulse'),
+      consciousness: $('acvpu').value,
+      temperature: num('temp'),
+    },
+  };
+  const res = await fetch('/api/assess', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${state.token}` },
+    body: JSON.stringify(body),
+  });
+  const out = await res.json();
+  $('assessResult').textContent = out.success
+    ? `accepted (${res.status}): ${out.data.assessment_id}`
+    : `error ${res.status}: ${out.error.code}: ${out.error.message}`;
+});
+
+async function review(decision) {
+  const res = await fetch(`/api/assess/${encodeURIComponent(state.assessmentId)}/review`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${state.token}` },
+    body: JSON.stringify({ decision }),
+  });
+  const out = await res.json();
+  $('dxReview').textContent = out.success ? `${decision} by ${out.data.reviewed_by}` : `error: ${out.error.code}`;
+}
+$('dxFinal').addEventListener('click', () => review('final'));
+$('dxRetract').addEventListener('click', () => review('retracted'));

@@ -1,10 +1,21 @@
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { NotificationHub, WardcastError } from '@wardcast/server';
+import {
+  type AssessmentPipeline,
+  createAssessmentExpressRouter,
+  createAssessmentPipeline,
+  createExpressRouter,
+  createLocalAdapter,
+  createResilientLlm,
+  MemoryInbox,
+  NotificationHub,
+  WardcastError,
+} from '@wardcast/server';
 import express from 'express';
 import { createTokenIssuer } from './tokens.js';
 
 const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const PATIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function bearer(header: string | readonly string[] | undefined): string | undefined {
   const value = Array.isArray(header) ? header[0] : header;
@@ -13,10 +24,10 @@ function bearer(header: string | readonly string[] | undefined): string | undefi
 
 /**
  * Builds the demo: an Express app with a NotificationHub on the same HTTP server, a login
- * endpoint that issues demo tokens, the seed product's `/v1/ws/stats` and
- * `/v1/ws/test-notification` endpoints, and a dashboard page.
+ * endpoint that issues demo tokens, the SDK's HTTP endpoints (`/v1/ws/stats`,
+ * `/v1/ws/test-notification`, `/v1/notifications`) over a `MemoryInbox`, and a dashboard page.
  */
-export function createDemo(): { server: Server; hub: NotificationHub } {
+export function createDemo(): { server: Server; hub: NotificationHub; pipeline: AssessmentPipeline } {
   const tokens = createTokenIssuer();
   const hub = new NotificationHub({
     // Browsers cannot set headers on a WebSocket: the page sends its token in the first frame.
@@ -24,13 +35,14 @@ export function createDemo(): { server: Server; hub: NotificationHub } {
     // Demo policy: your own user topic, any patient record, and system broadcasts.
     authorize: (principal, topic) =>
       topic === `user:${principal.userId}` || topic.startsWith('patient:') || topic === 'broadcast',
+    // Notifications to `user:<id>` are kept for offline users and listed by GET /v1/notifications.
+    inbox: new MemoryInbox(),
   });
 
   const app = express();
-  app.use(express.json({ limit: '16kb' }));
   app.use(express.static(fileURLToPath(new URL('../public', import.meta.url))));
 
-  app.post('/api/demo/login', (req, res) => {
+  app.post('/api/demo/login', express.json({ limit: '16kb' }), (req, res) => {
     const userId = (req.body as { userId?: unknown } | undefined)?.userId;
     if (typeof userId !== 'string' || !USER_ID.test(userId)) {
       res
@@ -41,38 +53,28 @@ export function createDemo(): { server: Server; hub: NotificationHub } {
     res.json({ success: true, data: tokens.issue(userId) });
   });
 
-  app.get('/v1/ws/stats', (_req, res) => {
-    const s = hub.stats();
-    res.json({
-      success: true,
-      data: {
-        connected_clients: s.connections,
-        users: s.users,
-        topics: s.topics,
-        deliveries: s.deliveries,
-        status: 'active',
-      },
-    });
-  });
-
-  app.post('/v1/ws/test-notification', async (req, res) => {
-    if (!tokens.verify(bearer(req.headers.authorization))) {
-      res.status(401).json({ success: false, error: { code: 'auth_failed', message: 'sign in first' } });
+  // Demo-only: the page can also target a patient record, which the SDK's test endpoint (user
+  // topics only) does not do. Requests without `patient_id` go on to the SDK's endpoint.
+  app.post('/v1/ws/test-notification', express.json({ limit: '16kb' }), async (req, res, next) => {
+    const body = (req.body ?? {}) as { patient_id?: unknown; title?: unknown; message?: unknown; priority?: unknown };
+    if (typeof body.patient_id !== 'string' || body.patient_id === '') {
+      next();
       return;
     }
-    const body = (req.body ?? {}) as {
-      user_id?: unknown;
-      patient_id?: unknown;
-      title?: unknown;
-      message?: unknown;
-      priority?: unknown;
-    };
-    const target =
-      typeof body.patient_id === 'string' && body.patient_id !== ''
-        ? `patient:${body.patient_id}`
-        : `user:${String(body.user_id ?? '')}`;
+    const principal = await hub.authenticateRequest({ headers: req.headers }, bearer(req.headers.authorization));
+    if (!principal) {
+      res.status(401).json({ success: false, error: { code: 'unauthorized', message: 'sign in first' } });
+      return;
+    }
+    if (!PATIENT_ID.test(body.patient_id)) {
+      res
+        .status(400)
+        .json({ success: false, error: { code: 'bad_request', message: 'patient_id must match [A-Za-z0-9_-]{1,64}' } });
+      return;
+    }
+    const topic = `patient:${body.patient_id}`;
     try {
-      const result = await hub.publish(target, {
+      const result = await hub.publish(topic, {
         kind: 'custom',
         priority: body.priority === 'urgent' || body.priority === 'critical' ? body.priority : 'routine',
         payload: {
@@ -80,7 +82,7 @@ export function createDemo(): { server: Server; hub: NotificationHub } {
           message: String(body.message ?? '').slice(0, 2000),
         },
       });
-      res.json({ success: true, data: { topic: target, ...result } });
+      res.json({ success: true, data: { topic, ...result } });
     } catch (err) {
       const code = err instanceof WardcastError ? err.code : 'internal_error';
       res
@@ -89,7 +91,27 @@ export function createDemo(): { server: Server; hub: NotificationHub } {
     }
   });
 
+  // The SDK's endpoints: GET /v1/ws/stats, POST /v1/ws/test-notification (to yourself), and the
+  // inbox: GET /v1/notifications, POST /v1/notifications/:id/read and /ack.
+  app.use(createExpressRouter(hub, { enableTestNotifications: true }));
+
+  // Assessments: POST /api/assess, GET /api/assess/:id, POST /api/assess/:id/review and /cancel.
+  // NEWS2 plus the offline local LLM adapter, streamed to `patient:<id>`. Demo policies: a user
+  // whose id starts with `dr-` is a clinician who may sign off; a user whose id is the patient id
+  // is that patient, and sees a diagnosis only once it is final.
+  const pipeline = createAssessmentPipeline({
+    hub,
+    llm: createResilientLlm({ adapters: [createLocalAdapter({ delayMs: 15 })] }),
+    patientFacingTopic: (patientId) => `user:${patientId}`,
+  });
+  app.use(
+    createAssessmentExpressRouter(pipeline, {
+      authorize: (principal, action) => action !== 'review' || principal.userId.startsWith('dr-'),
+    }),
+  );
+
   const server = createServer(app);
   hub.attach(server);
-  return { server, hub };
+  server.on('close', () => void pipeline.close());
+  return { server, hub, pipeline };
 }

@@ -80,6 +80,25 @@ describe('express demo', () => {
     ws.close();
   });
 
+  it('keeps test notifications in the inbox for an offline user, and still targets patient records', async () => {
+    const token = await login('u2');
+    const post = (body: object) =>
+      fetch(`${base}/v1/ws/test-notification`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
+    expect((await post({ user_id: 'u2', title: 'Offline', message: 'kept' })).status).toBe(200);
+    expect((await post({ user_id: 'someone-else', title: 'No', message: 'no' })).status).toBe(403);
+    const patient = await post({ patient_id: 'p9', title: 'Ward', message: 'update', priority: 'urgent' });
+    expect(patient.status).toBe(200);
+    expect(((await patient.json()) as { data: { topic: string } }).data.topic).toBe('patient:p9');
+    const inbox = await fetch(`${base}/v1/notifications`, { headers: { authorization: `Bearer ${token}` } });
+    const body = (await inbox.json()) as { data: { items: { payload: unknown }[]; unread_count: number } };
+    expect(body.data.items.map((i) => i.payload)).toEqual([{ title: 'Offline', message: 'kept' }]);
+    expect(body.data.unread_count).toBe(1);
+  });
+
   it.runIf(browserAvailable())('shows a notification live in the dashboard page in Chromium', async () => {
     const browser = await launchBrowser();
     try {

@@ -3,8 +3,10 @@ import {
   ErrorCode,
   MAX_TOPICS_PER_FRAME,
   type NotificationFrame,
+  type PresenceFrame,
   parseServerFrame,
   type ServerFrame,
+  type TelemetryFrame,
   WardcastError,
 } from '@wardcast/protocol';
 import { backoffDelay, type CloseInfo, DEFAULT_BACKOFF, defaultShouldRetry } from './backoff.js';
@@ -41,6 +43,10 @@ export class NotificationClient<M extends object = NotificationMap> {
   readonly #o: ClientOptions;
   readonly #events = new Emitter<ClientEvents<M>>();
   readonly #topics: Set<string>;
+  /** Topics subscribed with `presence: true`, and their member lists. */
+  readonly #presence: Set<string>;
+  readonly #members = new Map<string, string[]>();
+  #telemetry: TelemetryFrame | undefined;
   readonly #streams: StreamTracker;
   readonly #outbox = new Outbox();
   readonly #retryDelay: (attempt: number) => number;
@@ -59,7 +65,8 @@ export class NotificationClient<M extends object = NotificationMap> {
 
   constructor(options: ClientOptions) {
     this.#o = options;
-    this.#topics = new Set(options.topics ?? []);
+    this.#presence = new Set(options.presence);
+    this.#topics = new Set([...(options.topics ?? []), ...this.#presence]);
     this.#streams = new StreamTracker(options.dedupeWindow ?? 2_000, options.storage, options.storageKey ?? 'wardcast');
     const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.#retryDelay = options.retryDelay ?? ((attempt) => backoffDelay(attempt, backoff));
@@ -81,6 +88,16 @@ export class NotificationClient<M extends object = NotificationMap> {
   /** Topics this client subscribes to on every connect. */
   get topics(): readonly string[] {
     return [...this.#topics];
+  }
+
+  /** Last `telemetry` frame (with the `telemetry` option), `undefined` before the first. */
+  get telemetry(): TelemetryFrame | undefined {
+    return this.#telemetry;
+  }
+
+  /** Member lists (user ids) of the topics followed with presence, by topic. */
+  get presence(): Readonly<Record<string, readonly string[]>> {
+    return Object.fromEntries(this.#members);
   }
 
   /** Acks and reads not yet confirmed by the hub. */
@@ -114,16 +131,25 @@ export class NotificationClient<M extends object = NotificationMap> {
     void this.#open();
   }
 
-  /** Adds a topic; subscribes at once when connected, otherwise on the next connect. */
-  subscribe(topic: string): void {
-    if (this.#topics.has(topic)) return;
+  /**
+   * Adds a topic; subscribes at once when connected, otherwise on the next connect. With
+   * `presence`, turns following the topic's members (`presence` events) on or off, re-subscribing
+   * an already subscribed topic (it resumes; nothing is lost).
+   */
+  subscribe(topic: string, options?: { readonly presence?: boolean }): void {
+    const was = this.#presence.has(topic);
+    const presence = options?.presence ?? was;
+    if (this.#topics.has(topic) && presence === was) return;
     this.#topics.add(topic);
+    if (presence) this.#presence.add(topic);
+    else this.#forgetPresence(topic);
     if (this.#authenticated) this.#sendSubscribe([topic]);
   }
 
   /** Removes a topic and forgets its resume point. */
   unsubscribe(topic: string): void {
     if (!this.#topics.delete(topic)) return;
+    this.#forgetPresence(topic);
     this.#streams.forget(topic);
     if (this.#authenticated) this.#send({ type: 'unsubscribe', topics: [topic] });
   }
@@ -294,6 +320,13 @@ export class NotificationClient<M extends object = NotificationMap> {
       case 'welcome':
         this.#sessionId = frame.sessionId;
         return;
+      case 'presence':
+        this.#onPresence(frame);
+        return;
+      case 'telemetry':
+        this.#telemetry = frame;
+        this.#events.emit('telemetry', frame);
+        return;
       default:
         return;
     }
@@ -314,6 +347,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#attempt = 0;
     this.#setStatus({ state: 'open', sessionId: this.#sessionId, userId });
     this.#sendSubscribe([...this.#topics]);
+    if (this.#o.telemetry) this.#send({ type: 'telemetry', enabled: true });
     for (const item of this.#outbox.items()) this.#send({ type: item.action, id: item.id });
     this.#ping(generation);
   }
@@ -325,10 +359,24 @@ export class NotificationClient<M extends object = NotificationMap> {
         const since = this.#streams.position(topic);
         if (since) this.#sentSince.add(topic);
         else this.#sentSince.delete(topic);
-        return since ? { topic, since } : { topic };
+        return { topic, ...(since && { since }), ...(this.#presence.has(topic) && { presence: true }) };
       });
       this.#send({ type: 'subscribe', topics: chunk });
     }
+  }
+
+  /** A full list replaces the one kept; joins and leaves update it. */
+  #onPresence({ topic, members, joined = [], left = [] }: PresenceFrame): void {
+    if (!this.#presence.has(topic)) return;
+    const list = (members ?? this.#members.get(topic) ?? []).filter((u) => !left.includes(u));
+    for (const u of joined) if (!list.includes(u)) list.push(u);
+    this.#members.set(topic, list.sort());
+    this.#events.emit('presence', { topic, members: list });
+  }
+
+  #forgetPresence(topic: string): void {
+    this.#presence.delete(topic);
+    this.#members.delete(topic);
   }
 
   #onNotification(frame: NotificationFrame): void {

@@ -15,9 +15,11 @@ export type {
   CloseReason,
   GapEvent,
   NotificationMap,
+  PresenceEvent,
   Provider,
   StorageLike,
   StreamPosition,
+  TelemetryFrame,
   WebSocketConstructor,
   WebSocketLike,
 } from './types.js';

@@ -1,4 +1,4 @@
-import type { Priority, StreamPosition, WardcastError } from '@wardcast/protocol';
+import type { Priority, StreamPosition, TelemetryFrame, WardcastError } from '@wardcast/protocol';
 import type { BackoffOptions, CloseInfo } from './backoff.js';
 
 /**
@@ -92,6 +92,16 @@ export interface ClientEvents<M extends object = NotificationMap> {
   receipt: [receipt: { readonly id: string; readonly action: 'ack' | 'read' }];
   /** Something went wrong that the client handled (bad frame from the server, token provider threw, ...). */
   error: [error: WardcastError];
+  /** The members of a topic followed with presence changed (or the hub sent the full list). */
+  presence: [presence: PresenceEvent];
+  /** A telemetry frame arrived (with the `telemetry` option). */
+  telemetry: [telemetry: TelemetryFrame];
+}
+
+/** Who is subscribed to a topic followed with presence: user ids, sorted. */
+export interface PresenceEvent {
+  readonly topic: string;
+  readonly members: readonly string[];
 }
 
 /** Key-value storage for resume points across page reloads; `localStorage` fits. */
@@ -130,7 +140,14 @@ export interface ClientOptions {
   readonly storageKey?: string;
   /** Notification ids remembered for dedupe. @default 2_000 */
   readonly dedupeWindow?: number;
+  /**
+   * Topics whose members (user ids) to follow, as `presence` events and `client.presence`.
+   * Subscribed like `topics`. Change it later with `subscribe(topic, { presence })`. @default []
+   */
+  readonly presence?: readonly string[];
+  /** Ask the hub for `telemetry` frames (link RTT, hub load) on every (re)connect. @default false */
+  readonly telemetry?: boolean;
 }
 
 /** Re-exported for convenience. */
-export type { StreamPosition };
+export type { StreamPosition, TelemetryFrame };

@@ -186,6 +186,28 @@ describe('useNotifications', () => {
     expect(typeof latest?.latencyMs).toBe('number');
   });
 
+  it('exposes telemetry and presence, and follows changes of presence on the open socket', async () => {
+    const server = await f.hub({ authorize: () => true, telemetryIntervalMs: 100 });
+    let latest: UseNotificationsResult<NotificationMap> | undefined;
+    const options = optionsFor(server, { telemetry: true, presence: ['patient:p9'] });
+    const view = mount(createElement(Inbox, { options, onResult: (r) => (latest = r) }));
+    expect(latest?.telemetry).toBeUndefined();
+    expect(latest?.presence).toEqual({});
+
+    await eventually(() => latest?.telemetry !== undefined, 'a telemetry frame is shown');
+    expect(latest?.telemetry).toMatchObject({ type: 'telemetry', connections: 1, broker: 'ok' });
+    await eventually(() => latest?.presence['patient:p9']?.length === 1, 'the member list is shown');
+    expect(latest?.presence).toEqual({ 'patient:p9': ['u1'] });
+
+    view.rerender(
+      createElement(Inbox, { options: { ...options, presence: ['patient:p10'] }, onResult: (r) => (latest = r) }),
+    );
+    await eventually(() => latest?.presence['patient:p10'] !== undefined, 'patient:p10 members are shown');
+    expect(latest?.presence).toEqual({ 'patient:p10': ['u1'] });
+    expect(server.hub.presence('patient:p9')).toEqual([]);
+    expect(server.events.connection).toHaveLength(1);
+  });
+
   it('shares one connection between components under a NotificationsProvider', async () => {
     const server = await f.hub();
     mount(

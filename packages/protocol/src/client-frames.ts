@@ -4,53 +4,68 @@ import { notificationIdSchema, phiLevelSchema, refSchema, streamPositionSchema, 
 /** Maximum number of topics in one `subscribe` or `unsubscribe` frame. */
 export const MAX_TOPICS_PER_FRAME = 100;
 
+// Each schema is built in a `/* @__PURE__ */` arrow that is called at once, so a bundler can drop
+// the ones an app never uses: the browser client only parses server frames, and zod calls in a
+// schema's fields would otherwise keep every unused client-frame schema in its bundle.
+
 /**
  * `auth`: authenticate (first frame) or re-authenticate (later) with a token.
  * The hub answers `authenticated`, or `error` + close `4401` if the first one fails.
  */
-export const authFrameSchema = /* @__PURE__ */ z.object({
-  type: z.literal('auth'),
-  token: z.string().check(z.minLength(1), z.maxLength(16_384)),
-  ref: z.optional(refSchema),
-});
+export const authFrameSchema = /* @__PURE__ */ (() =>
+  z.object({
+    type: z.literal('auth'),
+    token: z.string().check(z.minLength(1), z.maxLength(16_384)),
+    ref: z.optional(refSchema),
+  }))();
 /** @see {@link authFrameSchema} */
 export type AuthFrame = z.infer<typeof authFrameSchema>;
 
 /** One topic in a `subscribe` frame, with an optional resume point. */
-export const subscribeTopicSchema = /* @__PURE__ */ z.object({
-  topic: topicSchema,
-  /** Last position the client saw; the hub replays what came after it. */
-  since: z.optional(streamPositionSchema),
-  /** Payload level wanted; the hub may lower it by policy, never raise it. @default 'full' */
-  phi: z.optional(phiLevelSchema),
-});
+export const subscribeTopicSchema = /* @__PURE__ */ (() =>
+  z.object({
+    topic: topicSchema,
+    /** Last position the client saw; the hub replays what came after it. */
+    since: z.optional(streamPositionSchema),
+    /** Payload level wanted; the hub may lower it by policy, never raise it. @default 'full' */
+    phi: z.optional(phiLevelSchema),
+    /**
+     * `true` to follow who else is subscribed: the hub sends a `presence` frame with the full
+     * member list right after the `subscribed` reply, then one per user who joins or leaves.
+     * @default false
+     */
+    presence: z.optional(z.boolean()),
+  }))();
 /** @see {@link subscribeTopicSchema} */
 export type SubscribeTopic = z.infer<typeof subscribeTopicSchema>;
 
 /** `subscribe`: join topics, each optionally resuming from a `{ epoch, seq }` position. */
-export const subscribeFrameSchema = /* @__PURE__ */ z.object({
-  type: z.literal('subscribe'),
-  topics: z.array(subscribeTopicSchema).check(z.minLength(1), z.maxLength(MAX_TOPICS_PER_FRAME)),
-  ref: z.optional(refSchema),
-});
+export const subscribeFrameSchema = /* @__PURE__ */ (() =>
+  z.object({
+    type: z.literal('subscribe'),
+    topics: z.array(subscribeTopicSchema).check(z.minLength(1), z.maxLength(MAX_TOPICS_PER_FRAME)),
+    ref: z.optional(refSchema),
+  }))();
 /** @see {@link subscribeFrameSchema} */
 export type SubscribeFrame = z.infer<typeof subscribeFrameSchema>;
 
 /** `unsubscribe`: leave topics. */
-export const unsubscribeFrameSchema = /* @__PURE__ */ z.object({
-  type: z.literal('unsubscribe'),
-  topics: z.array(topicSchema).check(z.minLength(1), z.maxLength(MAX_TOPICS_PER_FRAME)),
-  ref: z.optional(refSchema),
-});
+export const unsubscribeFrameSchema = /* @__PURE__ */ (() =>
+  z.object({
+    type: z.literal('unsubscribe'),
+    topics: z.array(topicSchema).check(z.minLength(1), z.maxLength(MAX_TOPICS_PER_FRAME)),
+    ref: z.optional(refSchema),
+  }))();
 /** @see {@link unsubscribeFrameSchema} */
 export type UnsubscribeFrame = z.infer<typeof unsubscribeFrameSchema>;
 
 /** `ack`: the user acknowledged a notification (e.g. a critical lab result). */
-export const ackFrameSchema = /* @__PURE__ */ z.object({
-  type: z.literal('ack'),
-  id: notificationIdSchema,
-  ref: z.optional(refSchema),
-});
+export const ackFrameSchema = /* @__PURE__ */ (() =>
+  z.object({
+    type: z.literal('ack'),
+    id: notificationIdSchema,
+    ref: z.optional(refSchema),
+  }))();
 /** @see {@link ackFrameSchema} */
 export type AckFrame = z.infer<typeof ackFrameSchema>;
 
@@ -58,11 +73,12 @@ export type AckFrame = z.infer<typeof ackFrameSchema>;
  * `read`: the user read a notification. The hub answers `receipt` and emits a `read` event; a
  * durable inbox store shares the read state with the user's other devices.
  */
-export const readFrameSchema = /* @__PURE__ */ z.object({
-  type: z.literal('read'),
-  id: notificationIdSchema,
-  ref: z.optional(refSchema),
-});
+export const readFrameSchema = /* @__PURE__ */ (() =>
+  z.object({
+    type: z.literal('read'),
+    id: notificationIdSchema,
+    ref: z.optional(refSchema),
+  }))();
 /** @see {@link readFrameSchema} */
 export type ReadFrame = z.infer<typeof readFrameSchema>;
 
@@ -70,13 +86,27 @@ export type ReadFrame = z.infer<typeof readFrameSchema>;
  * `ping`: application-level heartbeat for clients that cannot see WebSocket pings (browsers).
  * The hub answers `pong` with the same `ts`.
  */
-export const pingFrameSchema = /* @__PURE__ */ z.object({
-  type: z.literal('ping'),
-  ts: z.optional(z.number()),
-  ref: z.optional(refSchema),
-});
+export const pingFrameSchema = /* @__PURE__ */ (() =>
+  z.object({
+    type: z.literal('ping'),
+    ts: z.optional(z.number()),
+    ref: z.optional(refSchema),
+  }))();
 /** @see {@link pingFrameSchema} */
 export type PingFrame = z.infer<typeof pingFrameSchema>;
+
+/**
+ * `telemetry`: turns the hub's periodic `telemetry` frames for this connection on or off.
+ * Connections start with it off; it lasts until the socket closes (send it again after a reconnect).
+ */
+export const telemetryRequestFrameSchema = /* @__PURE__ */ (() =>
+  z.object({
+    type: z.literal('telemetry'),
+    enabled: z.boolean(),
+    ref: z.optional(refSchema),
+  }))();
+/** @see {@link telemetryRequestFrameSchema} */
+export type TelemetryRequestFrame = z.infer<typeof telemetryRequestFrameSchema>;
 
 /** Every frame a client may send, discriminated on `type`. */
 export const clientFrameSchema = /* @__PURE__ */ z.discriminatedUnion('type', [
@@ -86,6 +116,7 @@ export const clientFrameSchema = /* @__PURE__ */ z.discriminatedUnion('type', [
   ackFrameSchema,
   readFrameSchema,
   pingFrameSchema,
+  telemetryRequestFrameSchema,
 ]);
 /** Every frame a client may send. */
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
@@ -99,6 +130,7 @@ export const CLIENT_FRAME_SCHEMAS = {
   ack: ackFrameSchema,
   read: readFrameSchema,
   ping: pingFrameSchema,
+  telemetry: telemetryRequestFrameSchema,
 } as const;
 /** The `type` values a client may send. */
 export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
@@ -108,4 +140,5 @@ export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
   'ack',
   'read',
   'ping',
+  'telemetry',
 ];

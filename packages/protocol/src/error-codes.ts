@@ -45,8 +45,42 @@ export const ErrorCode = {
   StoreUnavailable: 'store_unavailable',
   /** An option passed to a constructor is invalid. */
   InvalidOption: 'invalid_option',
+  /**
+   * A risk scorer (e.g. NEWS2) got vital signs that are missing, of the wrong type, not finite, or
+   * physiologically implausible. `message` names the field. No score is returned.
+   */
+  InvalidVitals: 'invalid_vitals',
+  /**
+   * LLM synthesis: every adapter in the fallback chain failed (retries exhausted, circuit open,
+   * output invalid after one repair, or a non-retryable vendor error). The last `LlmError` is the `cause`.
+   */
+  LlmFailed: 'llm_failed',
+  /** LLM synthesis: the caller's `AbortSignal` fired; nothing was retried. */
+  LlmCancelled: 'llm_cancelled',
   /** An unexpected failure inside the SDK. */
   Internal: 'internal_error',
+  /** HTTP endpoints: a request whose body, query or path parameters are invalid (HTTP 400). */
+  BadRequest: 'bad_request',
+  /** HTTP endpoints: no credentials, or `authenticate` rejected them (HTTP 401). */
+  Unauthorized: 'unauthorized',
+  /** HTTP endpoints: authenticated, but not allowed to do this, or a disallowed `Origin` (HTTP 403). */
+  Forbidden: 'forbidden',
+  /** HTTP endpoints: an unknown or disabled endpoint, or a notification not in the caller's inbox (HTTP 404). */
+  NotFound: 'not_found',
+  /** HTTP endpoints: a method the endpoint does not accept (HTTP 405). */
+  MethodNotAllowed: 'method_not_allowed',
+  /** HTTP endpoints: a request body larger than `maxBodyBytes` (HTTP 413). */
+  BodyTooLarge: 'body_too_large',
+  /** Assessment pipeline: a submission whose patient id, intake or other fields are invalid (HTTP 400). */
+  InvalidRequest: 'invalid_request',
+  /** Assessment pipeline: its queue is full; retry after the `retryAfterSeconds` hint (HTTP 429 with `Retry-After`). */
+  Busy: 'busy',
+  /** Assessment pipeline: the operation does not apply in the assessment's current status, e.g. reviewing a failed one (HTTP 409). */
+  InvalidState: 'invalid_state',
+  /** Assessment pipeline: the risk scorer threw an unexpected error (a failure `reason`). */
+  ScorerFailed: 'scorer_failed',
+  /** Assessment pipeline: an assessment ran longer than `timeoutMs` and was stopped (a failure `reason`). */
+  AssessmentTimeout: 'assessment_timeout',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

@@ -77,6 +77,8 @@ export const assessmentProgressPayloadSchema = /* @__PURE__ */ z.object({
   stage: text(64),
   percent: z.optional(z.number().check(z.gte(0), z.lte(100))),
   partialText: z.optional(text(16_000)),
+  /** Why the assessment stopped, on the `failed` and `cancelled` stages: an error code such as `llm_failed`. */
+  reason: z.optional(text(64)),
 });
 /** @see {@link assessmentProgressPayloadSchema} */
 export type AssessmentProgressPayload = z.infer<typeof assessmentProgressPayloadSchema>;
@@ -117,7 +119,7 @@ export interface ClinicalKinds {
 export const ID_ONLY_FIELDS: { readonly [K in keyof ClinicalKinds]: readonly (keyof ClinicalKinds[K])[] } = {
   appointment: ['appointmentId', 'status'],
   lab_result: ['labOrderId', 'status'],
-  ai_analysis: ['analysisId', 'analysisType', 'status'],
+  ai_analysis: ['analysisId', 'status'],
   diagnosis_update: ['assessmentId', 'patientId', 'status'],
   assessment_progress: ['assessmentId', 'stage'],
   system_alert: ['severity'],

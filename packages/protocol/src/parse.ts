@@ -11,7 +11,7 @@ export interface FrameError {
     | typeof ErrorCode.BadFrame
     | typeof ErrorCode.UnknownType
     | typeof ErrorCode.BinaryNotSupported;
-  /** Names what is wrong, e.g. `topics[0].since.seq: expected int, received string`. */
+  /** Names what is wrong, e.g. `topics[0].since.seq: expected number, received string`. */
   readonly message: string;
   /** Dotted path of the offending field, when one field is to blame. */
   readonly path?: string;
@@ -100,6 +100,7 @@ export interface IssueLike {
   readonly values?: readonly unknown[];
   readonly minimum?: unknown;
   readonly maximum?: unknown;
+  readonly format?: unknown;
 }
 
 /**
@@ -123,12 +124,19 @@ export function describeIssue(issue: IssueLike, root: unknown): string {
       return `too small (minimum ${String(issue.minimum)})`;
     case 'too_big':
       return `too big (maximum ${String(issue.maximum)})`;
+    case 'invalid_format':
+      return `expected ${issue.format === 'datetime' ? 'an ISO 8601 date-time with offset' : `${String(issue.format)} format`}`;
     default:
       return issue.message === 'Invalid input' ? `invalid ${kindOf(actual)}` : issue.message;
   }
 }
 
 const has = (o: object, key: string): boolean => Object.hasOwn(o, key);
+
+function issueCount(schemas: Readonly<Record<string, z.ZodMiniType>>, type: string, value: unknown): number {
+  const result = schemas[type]?.safeParse(value);
+  return result === undefined || result.success ? 0 : result.error.issues.length;
+}
 
 function parseWith<F>(data: unknown, schemas: Readonly<Record<string, z.ZodMiniType>>): ParseResult<F> {
   const json = toJson(data);
@@ -185,12 +193,13 @@ export function parseServerFrame(data: unknown): ParseResult<ServerFrame> {
 
 /**
  * Parses any Wardcast frame, in either direction. Never throws: bad input gives
- * `{ ok: false, error }` whose `code` and `message` name what is wrong.
+ * `{ ok: false, error }` whose `code` and `message` name what is wrong. A `type` both directions
+ * use (`telemetry`) is read as whichever frame its fields fit.
  *
  * @example
  * ```ts
  * parseFrame('{"type":"ack"}');
- * // { ok: false, error: { code: 'bad_frame', message: 'ack: id: Invalid input: expected string, received undefined', path: 'id' } }
+ * // { ok: false, error: { code: 'bad_frame', message: 'ack: id: expected string, received nothing', path: 'id' } }
  * ```
  */
 export function parseFrame(data: unknown): ParseResult<ClientFrame | ServerFrame> {
@@ -201,7 +210,14 @@ export function parseFrame(data: unknown): ParseResult<ClientFrame | ServerFrame
     // `null`, numbers and strings are valid JSON but not frames (and a string must not be decoded twice).
     if (typeof frame !== 'object' || frame === null) return fail(ErrorCode.BadFrame, 'frame must be a JSON object');
     const type = (frame as { type?: unknown }).type;
-    if (typeof type === 'string' && has(SERVER_FRAME_SCHEMAS, type)) return parseWith(frame, SERVER_FRAME_SCHEMAS);
-    return parseWith(frame, CLIENT_FRAME_SCHEMAS);
+    if (typeof type !== 'string' || !has(SERVER_FRAME_SCHEMAS, type)) return parseWith(frame, CLIENT_FRAME_SCHEMAS);
+    const server = parseWith<ServerFrame>(frame, SERVER_FRAME_SCHEMAS);
+    if (server.ok || !has(CLIENT_FRAME_SCHEMAS, type)) return server;
+    // A type both sides use (`telemetry`): the shape decides; if neither fits, report the closer one.
+    const client = parseWith<ClientFrame>(frame, CLIENT_FRAME_SCHEMAS);
+    if (client.ok) return client;
+    return issueCount(CLIENT_FRAME_SCHEMAS, type, frame) < issueCount(SERVER_FRAME_SCHEMAS, type, frame)
+      ? client
+      : server;
   });
 }

@@ -134,6 +134,47 @@ export const pongFrameSchema = /* @__PURE__ */ z.object({
 /** @see {@link pongFrameSchema} */
 export type PongFrame = z.infer<typeof pongFrameSchema>;
 
+const userIdsSchema = /* @__PURE__ */ z.optional(z.array(z.string()));
+
+/**
+ * `presence`: who is subscribed to `topic` on this hub instance, by user id (never tokens).
+ * Sent only to connections that subscribed with `presence: true`: once with `members` (the full
+ * list, right after the `subscribed` reply), then with `joined` when a user's first connection
+ * subscribes and `left` when their last one unsubscribes or disconnects.
+ */
+export const presenceFrameSchema = /* @__PURE__ */ z.object({
+  type: z.literal('presence'),
+  topic: z.string(),
+  /** Every user subscribed to the topic, the receiver included. Replaces any list the client had. */
+  members: userIdsSchema,
+  /** Users who just subscribed (their first connection on the topic). */
+  joined: userIdsSchema,
+  /** Users who just left (their last connection on the topic unsubscribed or closed). */
+  left: userIdsSchema,
+});
+/** @see {@link presenceFrameSchema} */
+export type PresenceFrame = z.infer<typeof presenceFrameSchema>;
+
+/**
+ * `telemetry`: link and hub health, sent every `telemetryIntervalMs` to connections that sent
+ * `{ type: 'telemetry', enabled: true }`.
+ */
+export const telemetryFrameSchema = /* @__PURE__ */ z.object({
+  type: z.literal('telemetry'),
+  /** This connection's last WebSocket ping round trip, ms; absent until the first pong. */
+  rttMs: z.optional(z.number()),
+  /** Open connections on this hub instance. */
+  connections: z.int(),
+  /** Event loop delay of the hub process over the last interval (p99, ms). */
+  eventLoopLagMs: z.number(),
+  /** `degraded` when the broker reports trouble reaching other instances. */
+  broker: z.enum(['ok', 'degraded']),
+  /** When the hub built the frame, ms since epoch. */
+  at: z.number(),
+});
+/** @see {@link telemetryFrameSchema} */
+export type TelemetryFrame = z.infer<typeof telemetryFrameSchema>;
+
 /** Every frame the hub may send, discriminated on `type`. */
 export const serverFrameSchema = /* @__PURE__ */ z.discriminatedUnion('type', [
   welcomeFrameSchema,
@@ -144,6 +185,8 @@ export const serverFrameSchema = /* @__PURE__ */ z.discriminatedUnion('type', [
   receiptFrameSchema,
   errorFrameSchema,
   pongFrameSchema,
+  presenceFrameSchema,
+  telemetryFrameSchema,
 ]);
 /** Every frame the hub may send. */
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
@@ -159,6 +202,8 @@ export const SERVER_FRAME_SCHEMAS = {
   receipt: receiptFrameSchema,
   error: errorFrameSchema,
   pong: pongFrameSchema,
+  presence: presenceFrameSchema,
+  telemetry: telemetryFrameSchema,
 } as const;
 /** The `type` values the hub may send. */
 export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
@@ -170,4 +215,6 @@ export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
   'receipt',
   'error',
   'pong',
+  'presence',
+  'telemetry',
 ];

@@ -283,13 +283,18 @@ const validClient: { [T in ClientFrameType]: Extract<ClientFrame, { type: T }> }
   auth: { type: 'auth', token: 'eyJhbGciOi.x.y', ref: 'a1' },
   subscribe: {
     type: 'subscribe',
-    topics: [{ topic: 'user:u1', since: { epoch: 'e1', seq: 4 } }, { topic: 'patient:p9' }, { topic: 'broadcast' }],
+    topics: [
+      { topic: 'user:u1', since: { epoch: 'e1', seq: 4 } },
+      { topic: 'patient:p9', presence: true },
+      { topic: 'broadcast' },
+    ],
     ref: 's1',
   },
   unsubscribe: { type: 'unsubscribe', topics: ['patient:p9'] },
   ack: { type: 'ack', id: 'n1', ref: 'k1' },
   read: { type: 'read', id: 'n1' },
   ping: { type: 'ping', ts: 1_700_000_000_000 },
+  telemetry: { type: 'telemetry', enabled: true, ref: 't1' },
 };
 const validServer: { [T in ServerFrameType]: Extract<ServerFrame, { type: T }> } = {
   welcome: {
@@ -324,6 +329,15 @@ const validServer: { [T in ServerFrameType]: Extract<ServerFrame, { type: T }> }
   receipt: { type: 'receipt', id: 'n1', action: 'ack', ref: 'k1' },
   error: { type: 'error', code: 'bad_frame', message: 'subscribe: topics: too small', ref: 's1' },
   pong: { type: 'pong', ts: 1_700_000_000_000 },
+  presence: { type: 'presence', topic: 'patient:p9', members: ['dr-lee', 'nurse-kim'] },
+  telemetry: {
+    type: 'telemetry',
+    rttMs: 12,
+    connections: 42,
+    eventLoopLagMs: 1.5,
+    broker: 'ok',
+    at: 1_700_000_000_000,
+  },
 };
 
 describe('valid frames', () => {

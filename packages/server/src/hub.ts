@@ -37,7 +37,8 @@ export interface NotificationHubOptions extends HubOptions, WsTransportOptions {
  * hub.attach(server); // ws://host/v1/ws/notifications
  * server.listen(3000);
  *
- * await hub.publish('patient:p9', { kind: 'lab_result', priority: 'critical', payload: { labOrderId: 'L1' } });
+ * await hub.notify.systemAlert({ severity: 'warning', message: 'EHR maintenance at 22:00' });
+ * await hub.publish('patient:p9', { kind: 'custom', priority: 'urgent', payload: { note: 'Bed moved to 4B' } });
  * ```
  */
 export class NotificationHub extends HubCore {

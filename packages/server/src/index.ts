@@ -7,9 +7,69 @@
 
 export type { PhiLevel, Priority, StreamPosition } from '@wardcast/protocol';
 export { CloseCode, closeCodes, ErrorCode, isWardcastError, WardcastError } from '@wardcast/protocol';
+// Assessment
+export {
+  type AssessmentAction,
+  type AssessmentHttpOptions,
+  type AuthorizeAssessment,
+  createAssessmentHttpCore,
+} from './assessment/http.js';
+export {
+  createAssessmentExpressRouter,
+  createAssessmentFetchHandler,
+  createAssessmentNodeHandler,
+} from './assessment/http-adapters.js';
+export {
+  AssessmentBusyError,
+  type AssessmentPipeline,
+  type AssessmentPipelineOptions,
+  type AssessmentRetention,
+  type AssessmentStatus,
+  type AssessmentView,
+  type CancelResult,
+  type ReviewInput,
+  type SubmitInput,
+  type SubmitResult,
+  type SynthesisInput,
+  type SynthesisMeta,
+  type SynthesisOutcome,
+  type SynthesizeOptions,
+  type Synthesizer,
+} from './assessment/model.js';
+export {
+  type News2Score,
+  type News2Scorer,
+  news2,
+  parseVitals,
+  scoreNews2,
+  VITALS_RANGES,
+} from './assessment/news2.js';
+export { createAssessmentPipeline } from './assessment/pipeline.js';
+export { intakeSchema } from './assessment/schemas.js';
+export { DEFAULT_ASSESSMENT_RETENTION } from './assessment/store.js';
+export type {
+  Consciousness,
+  Intake,
+  RiskBand,
+  RiskScore,
+  RiskScorer,
+  Synthesis,
+  Vitals,
+} from './assessment/types.js';
+export {
+  type AuditChain,
+  type AuditChainFailure,
+  type AuditChainOptions,
+  type AuditChainVerification,
+  type ChainedAuditRecord,
+  canonicalJson,
+  createAuditChain,
+  GENESIS_HASH,
+  verifyAuditChain,
+} from './audit/hash-chain.js';
 export { MemoryBroker } from './broker/memory-broker.js';
 export type { Broker, BrokerHandler } from './broker/types.js';
-export type { AuditEvent, AuditEventType, ConnectionInfo, HubEvents } from './core/events.js';
+export type { AuditEvent, AuditEventType, ConnectionInfo, HubEvents, PresenceEvent } from './core/events.js';
 export { HubCore } from './core/hub-core.js';
 export { type Logger, silentLogger } from './core/logger.js';
 export { DEFAULT_LIMITS, type HubLimits, type HubOptions } from './core/options.js';
@@ -28,10 +88,36 @@ export type {
   StoredNotification,
   UpgradeRequestLike,
 } from './core/types.js';
+export { MemoryEscalationStore, type MemoryEscalationStoreOptions } from './escalation/memory-store.js';
+export type {
+  AcknowledgedEvent,
+  EscalatedEvent,
+  EscalationEventInfo,
+  EscalationPolicy,
+  EscalationRecord,
+  EscalationStatus,
+  EscalationStep,
+  EscalationStore,
+} from './escalation/types.js';
 export { DEFAULT_MEMORY_HISTORY, type MemoryHistoryOptions, MemoryHistoryStore } from './history/memory-history.js';
 export type { AppendResult, HistoryStore, ReadResult } from './history/types.js';
+export { createHttpCore, type HttpCore } from './http/core.js';
+export { HttpError } from './http/errors.js';
+export { createExpressRouter } from './http/express.js';
+export { createFetchHandler } from './http/fetch.js';
+export { createNodeHandler, type NodeHandler, type NodeRequest } from './http/node.js';
+export {
+  type CanSendTestTo,
+  DEFAULT_MAX_BODY_BYTES,
+  type HttpHandlerOptions,
+  type HttpRequestLike,
+  type HttpResult,
+} from './http/types.js';
 export { type AttachOptions, DEFAULT_PATH, NotificationHub, type NotificationHubOptions } from './hub.js';
+export { DEFAULT_MEMORY_INBOX, MemoryInbox, type MemoryInboxOptions } from './inbox/memory-inbox.js';
 export type { InboxEntry, InboxPage, InboxStore } from './inbox/types.js';
 export type { KindDefinition, PayloadSchema, SchemaIssue } from './kinds/kind-registry.js';
+// LLM (adapter contract, resilient wrapper, local adapter; vendor adapters are subpath exports)
+export * from './llm/index.js';
 export { BROADCAST_TOPIC, type NotifyHelpers, type NotifyOptions, type NotifyResult } from './notify/helpers.js';
 export type { WsTransportOptions } from './ws/upgrade.js';

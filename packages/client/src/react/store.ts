@@ -1,4 +1,4 @@
-import type { WardcastError } from '@wardcast/protocol';
+import type { TelemetryFrame, WardcastError } from '@wardcast/protocol';
 import { createNotificationClient, type NotificationClient } from '../client.js';
 import type { ClientNotification, ClientOptions, ClientStatus, NotificationMap } from '../types.js';
 
@@ -13,10 +13,15 @@ export interface NotificationsSnapshot<M extends object = NotificationMap> {
   readonly latencyMs: number | undefined;
   /** The last error the client reported, if any. */
   readonly error: WardcastError | undefined;
+  /** The last `telemetry` frame (with the `telemetry` option), if any. */
+  readonly telemetry: TelemetryFrame | undefined;
+  /** Members (user ids) of each topic followed with `presence`, by topic. */
+  readonly presence: Readonly<Record<string, readonly string[]>>;
 }
 
 const IDLE: ClientStatus = { state: 'idle' };
 const NO_IDS: ReadonlySet<string> = new Set();
+const NO_PRESENCE: Readonly<Record<string, readonly string[]>> = Object.freeze({});
 
 /** The snapshot used on the server and before the client starts. */
 export const EMPTY_SNAPSHOT: NotificationsSnapshot = {
@@ -26,6 +31,8 @@ export const EMPTY_SNAPSHOT: NotificationsSnapshot = {
   status: IDLE,
   latencyMs: undefined,
   error: undefined,
+  telemetry: undefined,
+  presence: NO_PRESENCE,
 };
 
 /** Options of a {@link NotificationsStore}. */
@@ -81,6 +88,8 @@ export class NotificationsStore<M extends object = NotificationMap> {
       client.on('notification', (n) => this.#onNotification(n)),
       client.on('status', (status) => this.#update({ status, latencyMs: client.latencyMs })),
       client.on('error', (error) => this.#update({ error })),
+      client.on('telemetry', (telemetry) => this.#update({ telemetry })),
+      client.on('presence', () => this.syncPresence()),
     ];
     client.connect();
     return () => {
@@ -114,6 +123,12 @@ export class NotificationsStore<M extends object = NotificationMap> {
     this.#client?.ack(id);
   }
 
+  /** Copies the client's member lists into the snapshot (after a presence event or a topic change). */
+  syncPresence(): void {
+    const presence = this.#client?.presence ?? NO_PRESENCE;
+    if (!samePresence(presence, this.#snapshot.presence)) this.#update({ presence });
+  }
+
   #onNotification(n: ClientNotification<M>): void {
     const { filter, maxItems = 100 } = this.#options();
     if (filter && !filter(n)) return;
@@ -129,6 +144,15 @@ export class NotificationsStore<M extends object = NotificationMap> {
     this.#snapshot = { ...this.#snapshot, ...patch };
     for (const listener of this.#listeners) listener();
   }
+}
+
+function samePresence(
+  a: Readonly<Record<string, readonly string[]>>,
+  b: Readonly<Record<string, readonly string[]>>,
+): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => a[k]?.join('\n') === b[k]?.join('\n'));
 }
 
 function countUnread(list: readonly { id: string }[], readIds: ReadonlySet<string>): number {

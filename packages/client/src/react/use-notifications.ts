@@ -1,4 +1,4 @@
-import type { WardcastError } from '@wardcast/protocol';
+import type { TelemetryFrame, WardcastError } from '@wardcast/protocol';
 import {
   createContext,
   createElement,
@@ -20,6 +20,10 @@ export interface UseNotificationsResult<M extends object = NotificationMap> {
   readonly status: ClientStatus;
   readonly latencyMs: number | undefined;
   readonly error: WardcastError | undefined;
+  /** The last `telemetry` frame (pass `telemetry: true`), or `undefined`. */
+  readonly telemetry: TelemetryFrame | undefined;
+  /** Members (user ids) of each topic in `presence`, by topic; a topic appears once the hub sent its list. */
+  readonly presence: Readonly<Record<string, readonly string[]>>;
   /** Marks one notification read (on every device of the user). */
   markRead(id: string): void;
   /** Marks every listed notification read. */
@@ -33,8 +37,8 @@ export type UseNotificationsOptions<M extends object = NotificationMap> = StoreO
 
 const StoreContext = createContext<NotificationsStore<NotificationMap> | null>(null);
 
-function topicsKey(topics: readonly string[] | undefined): string {
-  return JSON.stringify([...(topics ?? [])].sort());
+function topicsKey(options: { topics?: readonly string[]; presence?: readonly string[] } | undefined): string {
+  return JSON.stringify([[...(options?.topics ?? [])].sort(), [...(options?.presence ?? [])].sort()]);
 }
 
 /** Creates one store per component instance, starts its client in an effect and keeps topics in sync. */
@@ -45,13 +49,16 @@ function useOwnStore<M extends object>(options: UseNotificationsOptions<M> | und
     options ? new NotificationsStore<M>(() => latest.current as UseNotificationsOptions<M>) : null,
   );
   useEffect(() => store?.start(), [store]);
-  const key = topicsKey(options?.topics);
+  const key = topicsKey(options);
   useEffect(() => {
     const client = store?.client;
     if (!client) return;
-    const wanted = new Set(JSON.parse(key) as string[]);
+    const [topics, presence] = JSON.parse(key) as [string[], string[]];
+    const watched = new Set(presence);
+    const wanted = new Set([...topics, ...presence]);
     for (const topic of client.topics) if (!wanted.has(topic)) client.unsubscribe(topic);
-    for (const topic of wanted) client.subscribe(topic);
+    for (const topic of wanted) client.subscribe(topic, { presence: watched.has(topic) });
+    store?.syncPresence();
   }, [store, key]);
   return store;
 }
@@ -69,6 +76,8 @@ function useStoreResult<M extends object>(store: NotificationsStore<M>): UseNoti
     status: snapshot.status,
     latencyMs: snapshot.latencyMs,
     error: snapshot.error,
+    telemetry: snapshot.telemetry,
+    presence: snapshot.presence,
     ...actions,
   };
 }
@@ -76,7 +85,8 @@ function useStoreResult<M extends object>(store: NotificationsStore<M>): UseNoti
 /**
  * Live notifications in a React component. With options, the component owns one connection
  * (one socket even under StrictMode; a new `token` callback or an equal `topics` array never
- * reconnects; changing `topics` subscribes/unsubscribes on the open socket; unmount closes it).
+ * reconnects; changing `topics` or `presence` subscribes/unsubscribes on the open socket; unmount
+ * closes it).
  * Without options, it uses the client of the nearest {@link NotificationsProvider}.
  * SSR-safe: on the server it renders an empty, idle snapshot.
  *

@@ -18,6 +18,11 @@ export interface Broker {
   watch?(topic: string): Promise<void> | void;
   /** This instance has no local subscriber on `topic` any more. */
   unwatch?(topic: string): Promise<void> | void;
+  /**
+   * Whether the broker currently reaches the other instances; reported to clients in `telemetry`
+   * frames. Must be cheap and synchronous. @default always `'ok'` when absent (the memory broker)
+   */
+  health?(): 'ok' | 'degraded';
   /** Frees everything. */
   close?(): Promise<void> | void;
 }

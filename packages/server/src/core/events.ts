@@ -1,4 +1,5 @@
 import type { Priority, WardcastError } from '@wardcast/protocol';
+import type { AcknowledgedEvent, EscalatedEvent, EscalationEventInfo } from '../escalation/types.js';
 
 /** Identifies a connection in events. Never contains tokens. */
 export interface ConnectionInfo {
@@ -16,7 +17,11 @@ export type AuditEventType =
   | 'auth.failed'
   | 'subscribe.denied'
   | 'notification.acknowledged'
-  | 'notification.read';
+  | 'notification.read'
+  | 'escalation.started'
+  | 'escalation.step'
+  | 'escalation.acknowledged'
+  | 'escalation.exhausted';
 
 /**
  * A record for your audit store: who, when, what — never payloads or tokens.
@@ -30,13 +35,21 @@ export interface AuditEvent {
   readonly type: AuditEventType;
   /** ISO 8601. */
   readonly at: string;
-  readonly sessionId: string;
+  /** The connection concerned; `undefined` for records no connection caused (`escalation.*` except `escalation.acknowledged`). */
+  readonly sessionId: string | undefined;
   readonly userId: string | undefined;
   readonly topic?: string;
   readonly notificationId?: string;
+  /** Escalation step (index into the chain) of `escalation.*` records. */
+  readonly step?: number;
   /** Close code or error code, when there is one. */
   readonly code?: number | string;
 }
+
+/** Payload of the `presence` hub event: exactly one of `joined` and `left` is set (a user id). */
+export type PresenceEvent =
+  | { readonly topic: string; readonly joined: string; readonly left?: undefined }
+  | { readonly topic: string; readonly left: string; readonly joined?: undefined };
 
 /**
  * Events of a `NotificationHub`, for `hub.on(name, listener)` (which returns an unsubscribe
@@ -53,6 +66,11 @@ export interface HubEvents {
   subscribe: [info: ConnectionInfo & { readonly topic: string; readonly recovered: boolean }];
   /** A topic subscription was removed by the client. */
   unsubscribe: [info: ConnectionInfo & { readonly topic: string }];
+  /**
+   * A user's first connection subscribed to a topic (`joined`), or their last one there
+   * unsubscribed or closed (`left`). Per instance, like `hub.presence(topic)`.
+   */
+  presence: [info: PresenceEvent];
   /** A topic subscription was refused. */
   denied: [info: ConnectionInfo & { readonly topic: string; readonly code: string }];
   /** A client acknowledged a notification (answered with a `receipt`). */
@@ -74,4 +92,10 @@ export interface HubEvents {
   error: [error: WardcastError];
   /** An audit record. */
   audit: [event: AuditEvent];
+  /** A critical notification was not acknowledged in time and was re-sent to the next user of its escalation chain. */
+  escalated: [info: EscalatedEvent];
+  /** An escalating notification was acknowledged (by a recipient of the original or of a re-sent copy); its escalation stopped. */
+  acknowledged: [info: AcknowledgedEvent];
+  /** An escalation chain ran out without any acknowledgement. */
+  unacknowledged: [info: EscalationEventInfo];
 }

@@ -2,6 +2,9 @@ import { CloseCode, ErrorCode, isWardcastError, type PhiLevel, WardcastError } f
 import { EventEmitter } from 'eventemitter3';
 import { MemoryBroker } from '../broker/memory-broker.js';
 import type { Broker } from '../broker/types.js';
+import { EscalationManager } from '../escalation/manager.js';
+import { MemoryEscalationStore } from '../escalation/memory-store.js';
+import { checkEscalation } from '../escalation/validate.js';
 import { MemoryHistoryStore } from '../history/memory-history.js';
 import type { HistoryStore } from '../history/types.js';
 import { type InboxStore, userOfTopic } from '../inbox/types.js';
@@ -12,13 +15,15 @@ import { encodeNotification } from './frames.js';
 import { type Logger, silentLogger } from './logger.js';
 import { type HubLimits, type HubOptions, resolveLimits } from './options.js';
 import { checkOrigin } from './origin.js';
+import { presenceOf } from './presence.js';
 import { toDraft } from './publish-input.js';
 import { Registry } from './registry.js';
 import { Session } from './session.js';
 import { type Counters, newCounters, type SessionHost } from './session-host.js';
 import { buildStats, type ConnectionSnapshot, type HubStats, snapshotOf } from './stats.js';
+import { TelemetryTicker } from './telemetry.js';
 import { EncodedFrame, type SocketHandlers, type TransportSocket } from './transport.js';
-import type { PublishInput, PublishResult, StoredNotification, UpgradeRequestLike } from './types.js';
+import type { Principal, PublishInput, PublishResult, StoredNotification, UpgradeRequestLike } from './types.js';
 
 const REDUCED_LEVELS = ['id-only', 'empty'] as const;
 
@@ -56,12 +61,16 @@ export class HubCore {
   readonly #generateId: () => string;
   readonly #startedAt = Date.now();
   readonly #heartbeat: ReturnType<typeof setInterval>;
+  readonly #telemetry: TelemetryTicker;
+  /** Set synchronously when shutdown starts (before `close()` has stored its promise). */
+  #shuttingDown = false;
   readonly #brokerReady: Promise<void>;
   #closing: Promise<void> | undefined;
   /** `topic\0id` of notifications stored whose broker publish failed; a retry re-sends them. */
   readonly #unsent = new Set<string>();
   readonly #kinds = new KindRegistry();
   readonly #inbox: InboxStore | undefined;
+  readonly #escalations: EscalationManager;
 
   constructor(options: HubOptions) {
     if (typeof options?.authenticate !== 'function') {
@@ -83,11 +92,29 @@ export class HubCore {
     this.#brokerReady.catch(() => {});
     this.#heartbeat = setInterval(() => this.#tick(), this.limits.heartbeatIntervalMs);
     this.#heartbeat.unref?.();
+    this.#telemetry = new TelemetryTicker(this.limits.telemetryIntervalMs, this.limits.maxBufferedBytes, () => ({
+      connections: this.#sessions.size,
+      broker: this.#brokerHealth(),
+    }));
+    this.#escalations = this.#makeEscalations(options);
   }
 
   /** `true` once `close()` was called. */
   get closed(): boolean {
     return this.#closing !== undefined;
+  }
+
+  /**
+   * The per-user inbox passed as `options.inbox`, or `undefined`. The `/v1/notifications`
+   * HTTP endpoints read it.
+   *
+   * @example
+   * ```ts
+   * const page = await hub.inbox?.list('u42', { limit: 20 });
+   * ```
+   */
+  get inbox(): InboxStore | undefined {
+    return this.#inbox;
   }
 
   /**
@@ -141,7 +168,7 @@ export class HubCore {
    * Publishing an id already in the topic's history returns the stored position with
    * `duplicate: true` and delivers nothing.
    *
-   * @throws {WardcastError} `invalid_topic`, `invalid_notification`, `payload_too_large`,
+   * @throws {WardcastError} `invalid_topic`, `invalid_notification`, `unknown_kind`, `invalid_payload`, `payload_too_large`,
    * `hub_closed`, or `store_unavailable` when the history store or broker failed (nothing was delivered).
    *
    * @example
@@ -156,6 +183,8 @@ export class HubCore {
   async publish(topic: string, input: PublishInput): Promise<PublishResult> {
     if (this.closed) throw new WardcastError(ErrorCode.HubClosed, 'hub is closed');
     const draft = toDraft(topic, input, this.limits.maxPayloadBytes, this.#generateId, this.#kinds);
+    const escalation =
+      input.escalation === undefined ? undefined : checkEscalation(input.escalation, draft.priority, draft.id);
     let stored: StoredNotification;
     try {
       await this.#brokerReady;
@@ -180,6 +209,7 @@ export class HubCore {
     this.#counters.published++;
     const { id, epoch, seq, kind, priority } = stored;
     this.#host.emit('publish', { id, topic, epoch, seq, kind, priority });
+    if (escalation) await this.#escalations.start(stored, escalation);
     return { id, epoch, seq, duplicate: false };
   }
 
@@ -224,9 +254,130 @@ export class HubCore {
     return buildStats(this.#sessions, this.#registry, this.#counters, this.#startedAt);
   }
 
+  /**
+   * Who is subscribed to `topic` on this instance: distinct user ids (never tokens), sorted,
+   * derived from the live subscriptions. Subscribers that asked for `presence` get the same list
+   * and its changes as `presence` frames.
+   *
+   * @example
+   * ```ts
+   * hub.presence('patient:p9'); // ['dr-lee', 'nurse-kim']
+   * ```
+   */
+  presence(topic: string): string[] {
+    return presenceOf(this.#registry, topic);
+  }
+
   /** One entry per open connection: who, since when, subscriptions, RTT, buffered bytes. */
   connections(): ConnectionSnapshot[] {
     return [...this.#sessions].map(snapshotOf);
+  }
+
+  /**
+   * Authenticates a plain HTTP request with the hub's `authenticate` (`reauthenticate: false`),
+   * for endpoints that share the hub's credentials. `token` is e.g. the `Authorization: Bearer`
+   * value. Resolves `undefined` when rejected; a throwing `authenticate` counts as a rejection
+   * (logged at `warn`, emitted as an `auth_failed` error event), as for WebSocket connections.
+   *
+   * @example
+   * ```ts
+   * const principal = await hub.authenticateRequest({ headers: req.headers, url: req.url }, bearerToken);
+   * if (!principal) return res.status(401).end();
+   * ```
+   */
+  async authenticateRequest(request: UpgradeRequestLike, token?: string): Promise<Principal | undefined> {
+    try {
+      const principal = await this.#options.authenticate(
+        token === undefined ? { request, reauthenticate: false } : { request, token, reauthenticate: false },
+      );
+      return principal && typeof principal.userId === 'string' && principal.userId !== '' ? principal : undefined;
+    } catch (cause) {
+      this.#logger.warn({ err: cause }, 'wardcast: authenticate threw');
+      this.#host.emit('error', new WardcastError(ErrorCode.AuthFailed, 'authenticate threw', { cause }));
+      return undefined;
+    }
+  }
+
+  /**
+   * Records a `read` or `ack` made outside a WebSocket (an HTTP endpoint, a push action): updates
+   * the inbox, then emits the `read`/`ack` event and audit record as a frame would, with
+   * `sessionId` `'http'` unless given. Resolves `false`, emitting nothing, when an inbox is
+   * configured and the user has no such notification.
+   *
+   * @throws {WardcastError} `store_unavailable` when the inbox store failed.
+   *
+   * @example
+   * ```ts
+   * const found = await hub.recordReceipt('dr-lee', 'lab:L-778:final', 'ack', { remoteAddress: req.ip });
+   * ```
+   */
+  async recordReceipt(
+    userId: string,
+    id: string,
+    action: 'read' | 'ack',
+    source: { readonly sessionId?: string; readonly remoteAddress?: string | undefined } = {},
+  ): Promise<boolean> {
+    const inbox = this.#inbox;
+    if (inbox) {
+      let found: boolean;
+      try {
+        found = await (action === 'ack' ? inbox.acknowledge(userId, id) : inbox.markRead(userId, id));
+      } catch (cause) {
+        if (isWardcastError(cause)) throw cause;
+        throw new WardcastError(ErrorCode.StoreUnavailable, 'inbox store failed', { cause });
+      }
+      if (!found) return false;
+    }
+    const sessionId = source.sessionId ?? 'http';
+    try {
+      this.#events.emit(action, { sessionId, userId, remoteAddress: source.remoteAddress, id });
+    } catch (err) {
+      this.#logger.error({ err, event: action }, 'wardcast: event listener threw');
+    }
+    if (this.#events.listenerCount('audit') > 0) {
+      this.#events.emit('audit', {
+        type: action === 'ack' ? 'notification.acknowledged' : 'notification.read',
+        at: new Date().toISOString(),
+        sessionId,
+        userId,
+        notificationId: id,
+      });
+    }
+    return true;
+  }
+
+  /**
+   * The payloads of stored notifications as `principal` may see them: each reduced to the
+   * `phiLevel` the policy grants on its topic (`empty` when the policy throws), for endpoints
+   * that serve notifications outside a WebSocket, such as the inbox.
+   *
+   * @example
+   * ```ts
+   * const [view] = await hub.visiblePayloads(principal, [stored]); // { payload, phi: 'id-only' }
+   * ```
+   */
+  async visiblePayloads(
+    principal: Principal,
+    notifications: readonly StoredNotification[],
+  ): Promise<{ readonly payload: unknown; readonly phi: PhiLevel }[]> {
+    const policy = this.#options.phiLevel ?? (() => 'full' as const);
+    const levels = new Map<string, PhiLevel>();
+    const out: { payload: unknown; phi: PhiLevel }[] = [];
+    for (const n of notifications) {
+      let level = levels.get(n.topic);
+      if (level === undefined) {
+        try {
+          level = await policy(principal, n.topic);
+        } catch (cause) {
+          this.#logger.warn({ topic: n.topic, err: cause }, 'wardcast: phiLevel threw; using empty');
+          level = 'empty';
+        }
+        if (level !== 'full' && level !== 'id-only') level = 'empty';
+        levels.set(n.topic, level);
+      }
+      out.push({ payload: level === 'full' ? n.payload : this.#kinds.redact(n.kind, n.payload, level), phi: level });
+    }
+    return out;
   }
 
   /**
@@ -240,7 +391,10 @@ export class HubCore {
   }
 
   async #shutdown(): Promise<void> {
+    this.#shuttingDown = true;
     clearInterval(this.#heartbeat);
+    this.#telemetry.close();
+    const escalationsStopped = this.#escalations.stop();
     for (const s of this.#sessions) s.close(CloseCode.ServerShuttingDown, 'server shutting down');
     const deadline = Date.now() + this.limits.closeTimeoutMs;
     while (this.#sessions.size > 0 && Date.now() < deadline) {
@@ -254,6 +408,7 @@ export class HubCore {
       await this.#broker.close?.();
       await this.#history.close?.();
       await this.#inbox?.close?.();
+      await escalationsStopped;
     } catch (cause) {
       this.#logger.warn({ err: cause }, 'wardcast: error while closing broker or history');
     }
@@ -294,9 +449,52 @@ export class HubCore {
       : encodeNotification(n, this.#kinds.redact(n.kind, n.payload, level), level);
   }
 
+  /** A `read`/`ack` frame: updates the inbox; an unknown id or a failing store does not affect the session. */
+  #frameReceipt(action: 'read' | 'ack', info: { readonly userId?: string | undefined; readonly id: string }): void {
+    const inbox = this.#inbox;
+    if (!inbox || info.userId === undefined) return;
+    const onError = (cause: unknown): void => {
+      this.#logger.warn({ err: cause }, `wardcast: inbox ${action} failed`);
+      this.#host.emit('error', new WardcastError(ErrorCode.StoreUnavailable, `inbox ${action} failed`, { cause }));
+    };
+    try {
+      const result = action === 'ack' ? inbox.acknowledge(info.userId, info.id) : inbox.markRead(info.userId, info.id);
+      if (result instanceof Promise) result.catch(onError);
+    } catch (cause) {
+      onError(cause);
+    }
+  }
+
+  #brokerHealth(): 'ok' | 'degraded' {
+    try {
+      return this.#broker.health?.() === 'degraded' ? 'degraded' : 'ok';
+    } catch {
+      return 'degraded';
+    }
+  }
+
   #tick(): void {
     const now = Date.now();
     for (const s of this.#sessions) s.heartbeat(now);
+  }
+
+  /** Escalation of critical notifications: listens to acks, resumes pending escalations from the store. */
+  #makeEscalations(options: HubOptions): EscalationManager {
+    const authorize = options.authorize ?? defaultAuthorize;
+    const manager = new EscalationManager(options.escalations ?? new MemoryEscalationStore(), {
+      publish: (topic, input) => this.publish(topic, input),
+      // An ack from outside a connection (recordReceipt) is checked with a bare `{ userId }` principal.
+      mayAcknowledge: (sessionId, userId, topic) =>
+        authorize([...this.#sessions].find((s) => s.id === sessionId)?.principal ?? { userId }, topic),
+      emit: this.#host.emit,
+      logger: this.#logger,
+    });
+    this.#events.on('ack', (info) => void manager.onAck(info));
+    this.#brokerReady.then(
+      () => manager.resume(),
+      () => {},
+    );
+    return manager;
   }
 
   #makeHost(options: HubOptions): SessionHost<Session> {
@@ -319,6 +517,9 @@ export class HubCore {
       counters: this.#counters,
       logger,
       emit: (event, ...args) => {
+        if ((event === 'read' || event === 'ack') && this.#inbox) {
+          this.#frameReceipt(event, args[0] as { readonly userId?: string | undefined; readonly id: string });
+        }
         try {
           (events.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
         } catch (err) {
@@ -328,13 +529,17 @@ export class HubCore {
       },
       audit: (type: AuditEventType, session, extra) => {
         if (events.listenerCount('audit') === 0) return;
-        events.emit('audit', {
-          type,
-          at: new Date().toISOString(),
-          sessionId: session.id,
-          userId: session.principal?.userId,
-          ...extra,
-        });
+        try {
+          events.emit('audit', {
+            type,
+            at: new Date().toISOString(),
+            sessionId: session.id,
+            userId: session.principal?.userId,
+            ...extra,
+          });
+        } catch (err) {
+          logger.error({ err, event: 'audit' }, 'wardcast: event listener threw');
+        }
       },
       watch: (topic) => {
         if (broker.watch)
@@ -351,6 +556,8 @@ export class HubCore {
       released: (session) => {
         this.#sessions.delete(session);
       },
+      telemetry: (session, enabled) => this.#telemetry.set(session, enabled),
+      closing: () => this.#shuttingDown,
     };
   }
 }

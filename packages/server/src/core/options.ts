@@ -1,4 +1,5 @@
 import type { Broker } from '../broker/types.js';
+import type { EscalationStore } from '../escalation/types.js';
 import type { HistoryStore } from '../history/types.js';
 import type { InboxStore } from '../inbox/types.js';
 import type { Logger } from './logger.js';
@@ -71,6 +72,12 @@ export interface HubLimits {
    * @default 5_000
    */
   readonly closeTimeoutMs?: number;
+  /**
+   * Interval of `telemetry` frames to connections that opted in (`{ type: 'telemetry', enabled: true }`).
+   * One hub-wide timer, running only while some connection is opted in.
+   * @default 1_000
+   */
+  readonly telemetryIntervalMs?: number;
 }
 
 /** Default values of {@link HubLimits}. */
@@ -86,6 +93,7 @@ export const DEFAULT_LIMITS: Readonly<Required<HubLimits>> = {
   tokenExpiryGraceMs: 30_000,
   heartbeatIntervalMs: 30_000,
   closeTimeoutMs: 5_000,
+  telemetryIntervalMs: 1_000,
 };
 
 /** Options of `new NotificationHub(options)`. */
@@ -125,6 +133,13 @@ export interface HubOptions extends HubLimits {
   readonly inbox?: InboxStore;
   /** How publishes reach every instance. @default new MemoryBroker() */
   readonly broker?: Broker;
+  /**
+   * Where the state of escalating critical notifications (`publish` with `escalation`) lives.
+   * Pending escalations found here are resumed when the hub starts, by their absolute deadlines;
+   * the hub closes the store in `close()`.
+   * @default new MemoryEscalationStore()
+   */
+  readonly escalations?: EscalationStore;
   /** A pino-compatible logger. Nothing is logged per message. @default no logging */
   readonly logger?: Logger;
   /** Generates notification and session ids. @default crypto.randomUUID */

@@ -18,7 +18,12 @@ export function checkOrigin(policy: readonly string[] | OriginCheck | undefined,
     const host = header(request, 'host');
     if (host === undefined) return false;
     try {
-      return new URL(origin).host === host.toLowerCase();
+      const url = new URL(origin);
+      const defaultPort = url.protocol === 'https:' ? ':443' : url.protocol === 'http:' ? ':80' : undefined;
+      const normalized = host.toLowerCase();
+      const hostOnly =
+        defaultPort && normalized.endsWith(defaultPort) ? normalized.slice(0, -defaultPort.length) : normalized;
+      return url.host === hostOnly;
     } catch {
       return false;
     }

@@ -11,6 +11,8 @@ export interface TopicSubscribers<C> {
   /** Live subscribers at the `id-only` and `empty` levels. */
   readonly reduced: { readonly 'id-only': Set<C>; readonly empty: Set<C> };
   readonly syncing: Map<C, StoredNotification[]>;
+  /** Subscribers (of any of the above) that asked for `presence` frames on this topic. */
+  readonly watchers: Set<C>;
 }
 
 function liveSet<C>(subs: TopicSubscribers<C>, level: PhiLevel): Set<C> {
@@ -22,6 +24,7 @@ function remove<C>(subs: TopicSubscribers<C>, conn: C): void {
   subs.reduced['id-only'].delete(conn);
   subs.reduced.empty.delete(conn);
   subs.syncing.delete(conn);
+  subs.watchers.delete(conn);
 }
 
 function isEmpty<C>(subs: TopicSubscribers<C>): boolean {
@@ -75,7 +78,12 @@ export class Registry<C> {
     let subs = this.#topics.get(topic);
     const fresh = subs === undefined;
     if (!subs) {
-      subs = { live: new Set(), reduced: { 'id-only': new Set(), empty: new Set() }, syncing: new Map() };
+      subs = {
+        live: new Set(),
+        reduced: { 'id-only': new Set(), empty: new Set() },
+        syncing: new Map(),
+        watchers: new Set(),
+      };
       this.#topics.set(topic, subs);
     }
     remove(subs, conn);
@@ -104,6 +112,36 @@ export class Registry<C> {
       return true;
     }
     return false;
+  }
+
+  /** Whether `conn` is subscribed to `topic` (live or syncing). */
+  has(topic: string, conn: C): boolean {
+    const subs = this.#topics.get(topic);
+    if (!subs) return false;
+    return (
+      subs.live.has(conn) || subs.syncing.has(conn) || subs.reduced['id-only'].has(conn) || subs.reduced.empty.has(conn)
+    );
+  }
+
+  /** Every subscriber of `topic` (live or syncing). */
+  *connections(topic: string): IterableIterator<C> {
+    const subs = this.#topics.get(topic);
+    if (!subs) return;
+    yield* subs.live;
+    yield* subs.reduced['id-only'];
+    yield* subs.reduced.empty;
+    yield* subs.syncing.keys();
+  }
+
+  /**
+   * Marks subscriber `conn` as wanting `presence` frames on `topic` until it unsubscribes or
+   * subscribes again. Returns `false` (and marks nothing) when it is not a subscriber.
+   */
+  watchPresence(topic: string, conn: C): boolean {
+    const subs = this.#topics.get(topic);
+    if (!subs || !this.has(topic, conn)) return false;
+    subs.watchers.add(conn);
+    return true;
   }
 
   /** Subscriber counts of every topic, for stats. */

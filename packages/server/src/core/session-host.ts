@@ -62,4 +62,8 @@ export interface SessionHost<S> {
   unwatch(topic: string): void;
   /** The transport reported the socket closed. */
   released(session: S): void;
+  /** Opts a session in or out of periodic `telemetry` frames. */
+  telemetry(session: S, enabled: boolean): void;
+  /** `true` once the hub's `close()` was called. */
+  closing(): boolean;
 }

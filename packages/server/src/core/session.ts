@@ -10,11 +10,13 @@ import {
   type ReadFrame,
   type ServerFrame,
   type SubscribeFrame,
+  type TelemetryRequestFrame,
   type UnsubscribeFrame,
   WardcastError,
 } from '@wardcast/protocol';
 import type { ConnectionInfo } from './events.js';
 import { encodeFrame } from './frames.js';
+import { leaveTopic, watchPresence } from './presence.js';
 import { TokenBucket } from './rate-limiter.js';
 import type { SessionHost } from './session-host.js';
 import { subscribeTopics } from './subscribe.js';
@@ -195,9 +197,8 @@ export class Session implements SocketHandlers {
     this.#cancelAuthTimer();
     if (state.phase === 'open') state.cancelExpiry?.();
     const { registry } = this.#host;
-    for (const topic of this.topics.keys()) {
-      if (registry.unsubscribe(topic, this)) this.#host.unwatch(topic);
-    }
+    this.#host.telemetry(this, false);
+    for (const topic of this.topics.keys()) leaveTopic(this.#host, this, topic);
     this.topics.clear();
     if (state.phase === 'open') registry.removeUser(state.principal.userId, this);
   }
@@ -305,6 +306,7 @@ export class Session implements SocketHandlers {
     }
     if (frame.type === 'subscribe') return this.#onSubscribe(frame);
     if (frame.type === 'unsubscribe') return this.#onUnsubscribe(frame);
+    if (frame.type === 'telemetry') return this.#onTelemetry(frame);
     return this.#onReceipt(frame);
   }
 
@@ -340,16 +342,22 @@ export class Session implements SocketHandlers {
     const results = await subscribeTopics(this.#host, this, principal, frame.topics);
     if (results === undefined) return;
     this.send({ type: 'subscribed', topics: results, ...refOf(frame) });
+    // Last entry wins for a topic named twice, as in subscribeTopics.
+    const wanted = new Map(frame.topics.map((t) => [t.topic, t.presence === true]));
+    for (const r of results) if (r.status === 'ok' && wanted.get(r.topic)) watchPresence(this.#host, this, r.topic);
   }
 
   #onUnsubscribe(frame: UnsubscribeFrame): void {
-    const { registry } = this.#host;
     for (const topic of frame.topics) {
       if (!this.topics.delete(topic)) continue;
-      if (registry.unsubscribe(topic, this)) this.#host.unwatch(topic);
+      leaveTopic(this.#host, this, topic);
       this.#host.emit('unsubscribe', { ...this.info(), topic });
     }
     this.send({ type: 'unsubscribed', topics: frame.topics, ...refOf(frame) });
+  }
+
+  #onTelemetry(frame: TelemetryRequestFrame): void {
+    this.#host.telemetry(this, frame.enabled);
   }
 
   #onReceipt(frame: AckFrame | ReadFrame): void {
@@ -366,8 +374,16 @@ export class Session implements SocketHandlers {
 
 /** Cuts `text` to at most `max` UTF-8 bytes (close reasons must stay under 123). */
 function truncateUtf8(text: string, max: number): string {
-  let out = text;
-  while (new TextEncoder().encode(out).length > max) out = out.slice(0, -1);
+  const encoder = new TextEncoder();
+  if (encoder.encode(text).length <= max) return text;
+  let out = '';
+  let bytes = 0;
+  for (const char of text) {
+    const size = encoder.encode(char).length;
+    if (bytes + size > max) break;
+    out += char;
+    bytes += size;
+  }
   return out;
 }
 

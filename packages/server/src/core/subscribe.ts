@@ -6,6 +6,7 @@ import {
   type SubscriptionResult,
 } from '@wardcast/protocol';
 import type { ReadResult } from '../history/types.js';
+import { joinTopic, leaveTopic } from './presence.js';
 import type { Session } from './session.js';
 import type { SessionHost } from './session-host.js';
 import type { Principal, StoredNotification } from './types.js';
@@ -35,6 +36,7 @@ async function grantedLevel(
   try {
     const policy = await host.phiLevel(principal, topic);
     if (policy === 'full' || policy === 'id-only' || policy === 'empty') allowedLevel = policy;
+    else host.logger.warn({ topic }, 'wardcast: phiLevel returned an unknown level; using empty');
   } catch (cause) {
     host.logger.warn({ topic, err: cause }, 'wardcast: phiLevel threw; using empty');
   }
@@ -81,7 +83,7 @@ export async function subscribeTopics(
     }
     if (!(await allowed(host, principal, topic))) {
       if (!session.isOpen) return undefined;
-      if (session.topics.delete(topic) && registry.unsubscribe(topic, session)) host.unwatch(topic);
+      if (session.topics.delete(topic)) leaveTopic(host, session, topic);
       results[index] = denied(topic, ErrorCode.TopicDenied);
       host.emit('denied', { ...session.info(), topic, code: ErrorCode.TopicDenied });
       host.audit('subscribe.denied', session, { topic, code: ErrorCode.TopicDenied });
@@ -90,7 +92,7 @@ export async function subscribeTopics(
     const level = await grantedLevel(host, principal, topic, phi);
     if (!session.isOpen) return undefined;
     session.topics.set(topic, level);
-    if (registry.beginSync(topic, session)) host.watch(topic);
+    joinTopic(host, session, topic);
     accepted.push({ index, topic, since, level });
   }
 
@@ -107,10 +109,11 @@ export async function subscribeTopics(
 
   // From here to the end nothing awaits: replay, flush and go live happen in one step.
   for (const a of accepted) {
+    if (!session.isOpen) return undefined;
     const read = a.read;
     if (!read) {
       session.topics.delete(a.topic);
-      if (registry.unsubscribe(a.topic, session)) host.unwatch(a.topic);
+      leaveTopic(host, session, a.topic);
       results[a.index] = denied(a.topic, ErrorCode.StoreUnavailable);
       continue;
     }

@@ -1,4 +1,5 @@
 import type { PhiLevel, Priority, StreamPosition } from '@wardcast/protocol';
+import type { EscalationPolicy } from '../escalation/types.js';
 
 /**
  * What the hub knows about the HTTP upgrade request that opened a connection.
@@ -63,6 +64,11 @@ export interface PublishInput {
   readonly payload?: unknown;
   /** Your id for the notification; publishing the same id twice on a topic stores and delivers it once. */
   readonly id?: string;
+  /**
+   * Acknowledgement deadlines and who to escalate to when they pass (only with `priority: 'critical'`).
+   * Started once the notification is published; a duplicate publish starts nothing.
+   */
+  readonly escalation?: EscalationPolicy;
 }
 
 /** A notification before the history store gave it a place in its topic's stream. */

@@ -47,7 +47,7 @@ function pathOf(path: readonly PropertyKey[]): string {
 
 /**
  * The notification kinds a hub accepts: the built-in clinical kinds (validated against their
- * schemas in `@wardcast/protocol/kinds`), `custom` (any JSON object), and namespaced kinds an app
+ * schemas in `@wardcast/protocol/kinds`), `custom` (any JSON value, unvalidated), and namespaced kinds an app
  * defines. Also reduces payloads to a PHI level.
  */
 export class KindRegistry {
@@ -109,7 +109,8 @@ export class KindRegistry {
   /** The payload as a subscriber at `level` may see it. */
   redact(kind: string, payload: unknown, level: PhiLevel): unknown {
     if (level === 'full') return payload;
-    if (level === 'empty' || typeof payload !== 'object' || payload === null) return null;
+    // Arrays are not objects here: docs promise `null` for any non-object payload at id-only.
+    if (level === 'empty' || typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null;
     const out: Record<string, unknown> = {};
     const source = payload as Record<string, unknown>;
     for (const field of this.#kinds.get(kind)?.idOnly ?? []) {

@@ -7,6 +7,7 @@ import type {
   SystemAlertPayload,
 } from '@wardcast/protocol/kinds';
 import type { PublishInput, PublishResult } from '../core/types.js';
+import type { EscalationPolicy } from '../escalation/types.js';
 
 /** Options every helper accepts. */
 export interface NotifyOptions {
@@ -14,6 +15,11 @@ export interface NotifyOptions {
   readonly priority?: Priority;
   /** Your id, for dedupe of retried publishes. */
   readonly id?: string;
+  /**
+   * Acknowledgement deadlines and escalation chain; only for `critical` notifications (e.g. a
+   * `labResult` flagged `critical`). See `PublishInput.escalation`.
+   */
+  readonly escalation?: EscalationPolicy;
 }
 
 /** What a helper returns: where the notification went and its place in the stream. */
@@ -47,14 +53,15 @@ export interface NotifyHelpers {
   appointment(userId: string, payload: AppointmentPayload, options?: NotifyOptions): Promise<NotifyResult>;
   /**
    * A lab result for the ordering clinician (`user:<userId>`). Priority: `critical` when the
-   * result is flagged critical, `urgent` when abnormal, otherwise `routine`.
+   * result is flagged critical, `urgent` when abnormal, otherwise `routine`. A critical result
+   * may carry an `escalation` policy: unacknowledged, it is re-sent along the chain.
    *
    * @example
    * ```ts
    * await hub.notify.labResult('dr-lee', {
    *   labOrderId: 'L-778', testName: 'Potassium', testCode: '2823-3', status: 'final',
    *   abnormal: true, critical: true, resultAt: new Date().toISOString(), value: '6.4', unit: 'mmol/L',
-   * });
+   * }, { escalation: { chain: [{ userId: 'dr-lee', deadlineMs: 300_000 }, { userId: 'dr-senior', deadlineMs: 300_000 }] } });
    * ```
    */
   labResult(userId: string, payload: LabResultPayload, options?: NotifyOptions): Promise<NotifyResult>;
@@ -116,16 +123,18 @@ export function createNotifyHelpers(publish: Publish): NotifyHelpers {
       payload,
       priority: options?.priority ?? priority,
       ...(options?.id === undefined ? {} : { id: options.id }),
+      ...(options?.escalation === undefined ? {} : { escalation: options.escalation }),
     };
     return { topic, kind, ...(await publish(topic, input)) };
   };
+  // `payload?.`: a JS caller passing null/undefined gets an `invalid_payload` rejection, not a TypeError.
   return {
     appointment: (userId, payload, options) =>
       send(
         `user:${userId}`,
         'appointment',
         payload,
-        payload.status === 'cancelled' || payload.status === 'rescheduled' ? 'urgent' : 'routine',
+        payload?.status === 'cancelled' || payload?.status === 'rescheduled' ? 'urgent' : 'routine',
         options,
       ),
     labResult: (userId, payload, options) =>
@@ -133,17 +142,17 @@ export function createNotifyHelpers(publish: Publish): NotifyHelpers {
         `user:${userId}`,
         'lab_result',
         payload,
-        payload.critical ? 'critical' : payload.abnormal ? 'urgent' : 'routine',
+        payload?.critical ? 'critical' : payload?.abnormal ? 'urgent' : 'routine',
         options,
       ),
     aiAnalysis: (userId, payload, options) =>
-      send(`user:${userId}`, 'ai_analysis', payload, payload.status === 'failed' ? 'urgent' : 'routine', options),
+      send(`user:${userId}`, 'ai_analysis', payload, payload?.status === 'failed' ? 'urgent' : 'routine', options),
     diagnosis: (patientId, payload, options) =>
       send(
         `patient:${patientId}`,
         'diagnosis_update',
         payload,
-        payload.status === 'retracted' ? 'urgent' : 'routine',
+        payload?.status === 'retracted' ? 'urgent' : 'routine',
         options,
       ),
     systemAlert: (payload, options) =>
@@ -151,7 +160,7 @@ export function createNotifyHelpers(publish: Publish): NotifyHelpers {
         BROADCAST_TOPIC,
         'system_alert',
         payload,
-        payload.severity === 'critical' ? 'critical' : payload.severity === 'warning' ? 'urgent' : 'routine',
+        payload?.severity === 'critical' ? 'critical' : payload?.severity === 'warning' ? 'urgent' : 'routine',
         options,
       ),
     custom: (topic, kind, payload, options) => send(topic, kind, payload, 'routine', options),

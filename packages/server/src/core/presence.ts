@@ -1,0 +1,85 @@
+import type { PresenceFrame } from '@wardcast/protocol';
+import { encodeFrame } from './frames.js';
+import type { Registry } from './registry.js';
+import type { Session } from './session.js';
+import type { SessionHost } from './session-host.js';
+import { EncodedFrame } from './transport.js';
+
+/*
+ * Presence is derived from the registry alone: a user is present on a topic while at least one
+ * of their connections is subscribed to it (live or still syncing). Nothing else is stored, so
+ * it cannot drift from who actually receives the topic. Every registry change of a topic goes
+ * through `joinTopic`/`leaveTopic`, which compare before and after and announce the difference.
+ */
+
+/** Distinct user ids subscribed to `topic` on this instance, sorted. */
+export function presenceOf(registry: Registry<Session>, topic: string): string[] {
+  const users = new Set<string>();
+  for (const session of registry.connections(topic)) {
+    const userId = session.principal?.userId;
+    if (userId !== undefined) users.add(userId);
+  }
+  return [...users].sort();
+}
+
+/** Whether any connection of `userId` is subscribed to `topic`. */
+function isPresent(registry: Registry<Session>, topic: string, userId: string): boolean {
+  for (const session of registry.connectionsOf(userId) ?? []) if (registry.has(topic, session)) return true;
+  return false;
+}
+
+/**
+ * Adds `session` to `topic` in syncing mode (see {@link Registry.beginSync}), tells the broker
+ * about a first local subscriber, and announces the user when this is their first connection there.
+ */
+export function joinTopic(host: SessionHost<Session>, session: Session, topic: string): void {
+  const { registry } = host;
+  const userId = session.principal?.userId;
+  const before = userId !== undefined && isPresent(registry, topic, userId);
+  if (registry.beginSync(topic, session)) host.watch(topic);
+  if (userId === undefined || before) return;
+  host.emit('presence', { topic, joined: userId });
+  announce(host, topic, { type: 'presence', topic, joined: [userId] });
+}
+
+/**
+ * Removes `session` from `topic`, tells the broker when it was the last local subscriber, and
+ * announces the user when it was their last connection there.
+ */
+export function leaveTopic(host: SessionHost<Session>, session: Session, topic: string): void {
+  const { registry } = host;
+  const userId = session.principal?.userId;
+  const before = userId !== undefined && isPresent(registry, topic, userId);
+  if (registry.unsubscribe(topic, session)) host.unwatch(topic);
+  if (userId === undefined || !before || isPresent(registry, topic, userId)) return;
+  host.emit('presence', { topic, left: userId });
+  announce(host, topic, { type: 'presence', topic, left: [userId] });
+}
+
+/**
+ * Makes `session` a presence watcher of `topic` and sends it the full member list. Called right
+ * after the `subscribed` reply; does nothing when the session is not (or no longer) subscribed.
+ */
+export function watchPresence(host: SessionHost<Session>, session: Session, topic: string): void {
+  if (!session.isOpen || !host.registry.watchPresence(topic, session)) return;
+  session.send({ type: 'presence', topic, members: presenceOf(host.registry, topic) });
+}
+
+/** Sends a presence frame to the topic's watchers, encoded once; slow readers are cut off as in fan-out. */
+function announce(host: SessionHost<Session>, topic: string, frame: PresenceFrame): void {
+  const watchers = host.registry.subscribers(topic)?.watchers;
+  // At shutdown every connection is closing: telling each about all the others would be N² frames.
+  if (!watchers || watchers.size === 0 || host.closing()) return;
+  const encoded = new EncodedFrame(encodeFrame(frame));
+  const max = host.limits.maxBufferedBytes;
+  // A copy: cutting off a slow watcher removes it from the set (and may announce its own leave).
+  for (const session of [...watchers]) {
+    if (!session.isOpen || !watchers.has(session)) continue;
+    if (session.socket.bufferedAmount > max) {
+      session.slowConsumer();
+      continue;
+    }
+    host.counters.framesOut++;
+    session.socket.sendEncoded(encoded);
+  }
+}

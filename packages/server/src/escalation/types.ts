@@ -1,0 +1,108 @@
+import type { Priority } from '@wardcast/protocol';
+
+/** One link of an {@link EscalationPolicy}: who is responsible, and for how long. */
+export interface EscalationStep {
+  /** The user responsible at this step; escalated steps are sent to `user:<userId>`. */
+  readonly userId: string;
+  /** How long this step waits for an acknowledgement before escalating, in ms (> 0). */
+  readonly deadlineMs: number;
+}
+
+/**
+ * Who must acknowledge a critical notification, and by when. `chain[0]` is the primary
+ * recipient: the notification goes to its topic as usual and the hub waits `chain[0].deadlineMs`.
+ * Without an `ack`, it is re-sent to `user:<chain[1].userId>` (id `<id>~1`), which has
+ * `chain[1].deadlineMs`, and so on. Allowed only with `priority: 'critical'`; users must be distinct.
+ *
+ * @example
+ * ```ts
+ * const escalation = { chain: [
+ *   { userId: 'dr-lee', deadlineMs: 5 * 60_000 },
+ *   { userId: 'dr-senior', deadlineMs: 5 * 60_000 },
+ *   { userId: 'charge-nurse', deadlineMs: 10 * 60_000 },
+ * ] };
+ * ```
+ */
+export interface EscalationPolicy {
+  readonly chain: readonly EscalationStep[];
+}
+
+/** Where an escalation stands. Only `pending` ones are resumed. */
+export type EscalationStatus = 'pending' | 'acknowledged' | 'unacknowledged';
+
+/**
+ * The state of one escalation, as an {@link EscalationStore} keeps it. Holds the notification
+ * (kind, priority, payload) so that a resumed hub can re-send it: it is PHI at rest.
+ */
+export interface EscalationRecord {
+  /** The original notification's id (escalations are keyed by it). */
+  readonly id: string;
+  /** The original notification's topic. */
+  readonly topic: string;
+  readonly kind: string;
+  readonly priority: Priority;
+  /** The stored (validated) payload, re-sent at each step. */
+  readonly payload: unknown;
+  /** ISO 8601, when the escalation started. */
+  readonly createdAt: string;
+  readonly chain: readonly EscalationStep[];
+  /** Index into `chain` of the step now waiting (`0`: the original publish). */
+  readonly step: number;
+  /** When the current step expires, ms since epoch. */
+  readonly deadline: number;
+  readonly status: EscalationStatus;
+  /** Who acknowledged, once `status` is `acknowledged`. */
+  readonly acknowledgedBy?: string;
+}
+
+/**
+ * Where escalation state lives, so a durable implementation (Postgres) can resume escalations
+ * after a restart. The in-memory default is {@link MemoryEscalationStore}. Calls for one record
+ * are made one after another, never concurrently.
+ *
+ * A store shared by several hub instances must hand each pending record to one of them only
+ * (e.g. `SELECT ... FOR UPDATE SKIP LOCKED` with a lease in `loadPending`); the memory store
+ * does not, so share it only between hubs that do not run at the same time.
+ */
+export interface EscalationStore {
+  /** Creates or replaces the record with `record.id`. */
+  save(record: EscalationRecord): Promise<void> | void;
+  /** The record with this id, if any. */
+  load(id: string): Promise<EscalationRecord | undefined> | EscalationRecord | undefined;
+  /** Every record whose status is `pending` (called when a hub starts). */
+  loadPending(): Promise<readonly EscalationRecord[]> | readonly EscalationRecord[];
+  /** Removes a record. */
+  delete(id: string): Promise<void> | void;
+  /** Frees everything. */
+  close?(): Promise<void> | void;
+}
+
+/** What the escalation events carry. Never payloads. */
+export interface EscalationEventInfo {
+  /** The original notification's id. */
+  readonly id: string;
+  /** The original notification's topic. */
+  readonly topic: string;
+  /** Index into the chain: the step escalated to, acknowledged at, or the last one. */
+  readonly step: number;
+  /** `escalated`: the new recipient; `acknowledged`: who acknowledged; `unacknowledged`: the last recipient. */
+  readonly userId: string;
+  /** ISO 8601. */
+  readonly at: string;
+}
+
+/** Payload of the `escalated` event. */
+export interface EscalatedEvent extends EscalationEventInfo {
+  /** The id the notification was re-sent with (`<id>~<step>`). */
+  readonly notificationId: string;
+  /** ISO 8601, when this step expires. */
+  readonly deadline: string;
+}
+
+/** Payload of the `acknowledged` event. */
+export interface AcknowledgedEvent extends EscalationEventInfo {
+  /** The connection that sent the `ack`. */
+  readonly sessionId: string;
+  /** The id that was acknowledged: the original or a re-sent `<id>~<step>`. */
+  readonly notificationId: string;
+}

@@ -1,0 +1,42 @@
+import { ErrorCode, isValidTopic, type Priority, WardcastError } from '@wardcast/protocol';
+import type { EscalationPolicy, EscalationStep } from './types.js';
+
+/** Longest notification id (the protocol's limit); re-sent ids `<id>~<step>` must fit in it. */
+const MAX_ID_LENGTH = 128;
+
+/** The id a notification is re-sent with at `step` (>= 1) of its escalation. */
+export function escalatedId(id: string, step: number): string {
+  return `${id}~${step}`;
+}
+
+/**
+ * Checks an escalation policy against the notification it comes with and returns a frozen copy.
+ * Throws `invalid_notification` when it is not allowed (not critical, empty chain, repeated
+ * users, bad deadlines, or an id too long for the re-sent ids).
+ */
+export function checkEscalation(policy: unknown, priority: Priority, id: string): EscalationPolicy {
+  const fail = (message: string): never => {
+    throw new WardcastError(ErrorCode.InvalidNotification, `escalation: ${message}`);
+  };
+  if (priority !== 'critical') fail("only notifications with priority 'critical' can escalate");
+  const chain = (policy as { chain?: unknown } | null)?.chain;
+  if (!Array.isArray(chain) || chain.length === 0) fail('chain must be a non-empty array');
+  const users = new Set<string>();
+  const steps: EscalationStep[] = [];
+  for (const step of chain as unknown[]) {
+    const { userId, deadlineMs } = (step ?? {}) as Partial<EscalationStep>;
+    if (typeof userId !== 'string' || userId === '' || !isValidTopic(`user:${userId}`)) {
+      fail('each step needs a userId usable in a user:<id> topic');
+    }
+    if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs <= 0) {
+      fail('each deadlineMs must be a positive number');
+    }
+    if (users.has(userId as string)) fail(`user ${userId} appears twice in the chain`);
+    users.add(userId as string);
+    steps.push(Object.freeze({ userId: userId as string, deadlineMs: deadlineMs as number }));
+  }
+  if (escalatedId(id, steps.length - 1).length > MAX_ID_LENGTH) {
+    fail(`the id is too long to add the step suffix (at most ${MAX_ID_LENGTH} characters with "~<step>")`);
+  }
+  return Object.freeze({ chain: Object.freeze(steps) });
+}

@@ -1,0 +1,47 @@
+import { ErrorCode } from '@wardcast/protocol';
+import type { HubCore } from '../core/hub-core.js';
+import { readWebBody } from './body.js';
+import { createHttpCore } from './core.js';
+import { failure } from './errors.js';
+import type { HttpHandlerOptions, HttpResult } from './types.js';
+
+/**
+ * The Wardcast HTTP endpoints as a Fetch API handler, for Next.js route handlers, Hono, Bun,
+ * Deno or any `(Request) => Response` runtime. Paths that are not Wardcast endpoints (or are
+ * disabled) get a 404 JSON answer.
+ *
+ * @example
+ * ```ts
+ * // app/v1/[...wardcast]/route.ts (Next.js App Router)
+ * import { createFetchHandler } from '@wardcast/server';
+ * import { getHub } from '@/lib/hub';
+ *
+ * const handler = createFetchHandler(getHub());
+ * export { handler as GET, handler as POST };
+ * ```
+ */
+export function createFetchHandler(
+  hub: HubCore,
+  options: HttpHandlerOptions = {},
+): (request: Request) => Promise<Response> {
+  const core = createHttpCore(hub, options);
+  return async (request) => {
+    const url = new URL(request.url);
+    const headers: Record<string, string> = {};
+    request.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    const result =
+      (await core.handle({
+        method: request.method,
+        url: `${url.pathname}${url.search}`,
+        headers,
+        readBody: (maxBytes) => readWebBody(request, maxBytes),
+      })) ?? failure(404, ErrorCode.NotFound, 'not found');
+    return toResponse(result);
+  };
+}
+
+function toResponse(result: HttpResult): Response {
+  return new Response(JSON.stringify(result.body), { status: result.status, headers: { ...result.headers } });
+}

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+/** A user id that fits a `user:<id>` topic (`[A-Za-z0-9_.:-]`, at most 128 characters in all). */
+const userId = z.string().regex(/^[A-Za-z0-9_.:-]{1,123}$/, 'must be 1-123 characters of A-Z a-z 0-9 _ . : -');
+
+/** Body of `POST /v1/ws/test-notification`. Unknown fields are ignored. */
+export const testNotificationBody = z.object({
+  user_id: userId,
+  title: z.string().min(1).max(200),
+  message: z.string().max(2000),
+  priority: z.enum(['routine', 'urgent', 'critical']).optional(),
+});
+
+/** Query of `GET /v1/notifications`. Unknown parameters are ignored. */
+export const inboxQuery = z.object({
+  cursor: z.string().min(1).max(128).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be an integer from 1 to 100')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .optional(),
+});
+
+/** A notification id in a path: what `hub.publish` accepts as an id. */
+export const notificationId = z.string().min(1).max(128);
