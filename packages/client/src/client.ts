@@ -1,6 +1,7 @@
 import {
   type ClientFrame,
-  ErrorCode,
+  type ErrorCode,
+  isValidTopic,
   MAX_TOPICS_PER_FRAME,
   type NotificationFrame,
   type PresenceFrame,
@@ -66,7 +67,7 @@ export class NotificationClient<M extends object = NotificationMap> {
   constructor(options: ClientOptions) {
     this.#o = options;
     this.#presence = new Set(options.presence);
-    this.#topics = new Set([...(options.topics ?? []), ...this.#presence]);
+    this.#topics = new Set([...(options.topics ?? []), ...this.#presence].filter(isValidTopic));
     this.#streams = new StreamTracker(options.dedupeWindow ?? 2_000, options.storage, options.storageKey ?? 'wardcast');
     const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.#retryDelay = options.retryDelay ?? ((attempt) => backoffDelay(attempt, backoff));
@@ -137,6 +138,11 @@ export class NotificationClient<M extends object = NotificationMap> {
    * an already subscribed topic (it resumes; nothing is lost).
    */
   subscribe(topic: string, options?: { readonly presence?: boolean }): void {
+    if (!isValidTopic(topic)) {
+      // One bad name would make the hub refuse the whole subscribe frame on every connect.
+      this.#error('invalid_topic', `invalid topic "${String(topic).slice(0, 64)}"`);
+      return;
+    }
     const was = this.#presence.has(topic);
     const presence = options?.presence ?? was;
     if (this.#topics.has(topic) && presence === was) return;
@@ -159,7 +165,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     if (this.#outbox.add({ action: 'ack', id }) && this.#authenticated) this.#send({ type: 'ack', id });
   }
 
-  /** Marks a notification read on all of the user's devices. Queued like {@link ack}. */
+  /** Marks a notification read (the hub records it in the user's inbox, shared by their devices). Queued like {@link ack}. */
   markRead(id: string): void {
     if (this.#outbox.add({ action: 'read', id }) && this.#authenticated) this.#send({ type: 'read', id });
   }
@@ -215,6 +221,8 @@ export class NotificationClient<M extends object = NotificationMap> {
       return;
     }
     this.#ws = ws;
+    // Covers a connection that never opens or never authenticates; every frame re-arms it.
+    this.#armLiveness(generation);
     this.#authenticated = false;
     ws.onopen = () => {
       if (generation === this.#generation) void this.#authenticate(generation, undefined);
@@ -234,7 +242,7 @@ export class NotificationClient<M extends object = NotificationMap> {
       token = await resolve(this.#o.token);
     } catch (cause) {
       if (generation !== this.#generation) return;
-      this.#error(ErrorCode.AuthFailed, 'token provider failed', cause);
+      this.#error('auth_failed', 'token provider failed', cause);
       if (ref === undefined) this.#lost(generation, { code: 4000, reason: 'token provider failed' });
       return;
     }
@@ -250,7 +258,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#ws = undefined;
     this.#authenticated = false;
     if (ws) this.#detach(ws, 4000, close.reason);
-    if (cause !== undefined) this.#error(ErrorCode.Internal, close.reason, cause);
+    if (cause !== undefined) this.#error('internal_error', close.reason, cause);
     if (!this.#shouldRetry(close)) {
       this.#setStatus({ state: 'closed', reason: { ...close, fatal: true } });
       return;
@@ -284,7 +292,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#armLiveness(generation);
     const parsed = parseServerFrame(data);
     if (!parsed.ok) {
-      this.#error(ErrorCode.BadFrame, `hub sent a bad frame: ${parsed.error.message}`);
+      this.#error('bad_frame', `hub sent a bad frame: ${parsed.error.message}`);
       return;
     }
     this.#handle(generation, parsed.frame);
@@ -312,7 +320,10 @@ export class NotificationClient<M extends object = NotificationMap> {
         this.#events.emit('receipt', { id: frame.id, action: frame.action });
         return;
       case 'pong':
-        if (frame.ts !== undefined) this.#latencyMs = Math.max(0, Date.now() - frame.ts);
+        if (frame.ts !== undefined) {
+          this.#latencyMs = Math.max(0, Date.now() - frame.ts);
+          this.#events.emit('latency', this.#latencyMs);
+        }
         return;
       case 'error':
         this.#error(frame.code as ErrorCode, frame.message);
@@ -336,9 +347,13 @@ export class NotificationClient<M extends object = NotificationMap> {
   readonly #sentSince = new Set<string>();
 
   #onAuthenticated(generation: number, userId: string, expiresAt: number | undefined): void {
-    if (expiresAt !== undefined) {
+    // Refreshing only helps when the token provider can produce a new token.
+    if (expiresAt !== undefined && typeof this.#o.token === 'function') {
       const leeway = this.#o.refreshLeewayMs ?? DEFAULT_CLIENT_TIMINGS.refreshLeewayMs;
-      this.#timer('refresh', Math.max(1_000, expiresAt - leeway - Date.now()), () => {
+      const remaining = expiresAt - Date.now();
+      // A token that lives shorter than the leeway is refreshed half-way through its life.
+      const delay = remaining > leeway ? remaining - leeway : remaining / 2;
+      this.#timer('refresh', Math.max(1_000, delay), () => {
         void this.#authenticate(generation, `refresh-${++this.#refreshes}`);
       });
     }
@@ -400,7 +415,6 @@ export class NotificationClient<M extends object = NotificationMap> {
 
   /** Any frame proves the link alive; with none for a ping interval plus the pong timeout, it is dead. */
   #armLiveness(generation: number): void {
-    if (!this.#authenticated) return;
     const deadline =
       (this.#o.pingIntervalMs ?? DEFAULT_CLIENT_TIMINGS.pingIntervalMs) +
       (this.#o.pongTimeoutMs ?? DEFAULT_CLIENT_TIMINGS.pongTimeoutMs);

@@ -4,7 +4,9 @@
  *
  * @packageDocumentation
  */
-export { CloseCode, ErrorCode, isWardcastError, shouldReconnect, WardcastError } from '@wardcast/protocol';
+
+export type { CloseCode, ErrorCode } from '@wardcast/protocol';
+export { isWardcastError, shouldReconnect, WardcastError } from '@wardcast/protocol';
 export { type BackoffOptions, backoffDelay, type CloseInfo, DEFAULT_BACKOFF, defaultShouldRetry } from './backoff.js';
 export { createNotificationClient, DEFAULT_CLIENT_TIMINGS, NotificationClient } from './client.js';
 export type {

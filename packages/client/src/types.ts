@@ -84,6 +84,8 @@ export interface ClientEvents<M extends object = NotificationMap> {
   notification: [notification: ClientNotification<M>];
   /** The connection status changed. */
   status: [status: ClientStatus];
+  /** A new round-trip measurement of an application ping, ms. */
+  latency: [latencyMs: number];
   /** History could not cover a reconnect: resync `topic`. */
   gap: [gap: GapEvent];
   /** The hub refused a topic. */

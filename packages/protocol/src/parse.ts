@@ -1,6 +1,6 @@
 import type * as z from 'zod/mini';
 import { CLIENT_FRAME_SCHEMAS, type ClientFrame } from './client-frames.js';
-import { ErrorCode } from './error-codes.js';
+import type { ErrorCode } from './error-codes.js';
 import { SERVER_FRAME_SCHEMAS, type ServerFrame } from './server-frames.js';
 
 /** Why a frame could not be parsed. */
@@ -38,7 +38,7 @@ function toJson(data: unknown): ParseResult<unknown> {
     try {
       return { ok: true, frame: JSON.parse(data) as unknown };
     } catch {
-      return fail(ErrorCode.BadJson, 'frame is not valid JSON');
+      return fail('bad_json', 'frame is not valid JSON');
     }
   }
   if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
@@ -50,12 +50,12 @@ function toJson(data: unknown): ParseResult<unknown> {
           : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       text = decoder.decode(view);
     } catch {
-      return fail(ErrorCode.BadJson, 'frame is not valid UTF-8');
+      return fail('bad_json', 'frame is not valid UTF-8');
     }
     return toJson(text);
   }
   if (typeof data === 'object' && data !== null) return { ok: true, frame: data };
-  return fail(ErrorCode.BadFrame, `frame must be a JSON object, received ${data === null ? 'null' : typeof data}`);
+  return fail('bad_frame', `frame must be a JSON object, received ${data === null ? 'null' : typeof data}`);
 }
 
 function pathOf(path: readonly PropertyKey[]): string {
@@ -72,7 +72,7 @@ function guarded<F>(parse: () => ParseResult<F>): ParseResult<F> {
   try {
     return parse();
   } catch {
-    return fail(ErrorCode.BadFrame, 'frame could not be read');
+    return fail('bad_frame', 'frame could not be read');
   }
 }
 
@@ -143,24 +143,23 @@ function parseWith<F>(data: unknown, schemas: Readonly<Record<string, z.ZodMiniT
   if (!json.ok) return json;
   const value = json.frame;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return fail(ErrorCode.BadFrame, 'frame must be a JSON object');
+    return fail('bad_frame', 'frame must be a JSON object');
   }
   const record = value as Record<string, unknown>;
   const ref =
     typeof record.ref === 'string' && record.ref.length >= 1 && record.ref.length <= 64 ? record.ref : undefined;
   const refPart = ref === undefined ? undefined : { ref };
   const type = record.type;
-  if (typeof type !== 'string')
-    return fail(ErrorCode.BadFrame, 'frame has no string "type"', { path: 'type', ...refPart });
+  if (typeof type !== 'string') return fail('bad_frame', 'frame has no string "type"', { path: 'type', ...refPart });
   const schema = has(schemas, type) ? schemas[type] : undefined;
-  if (!schema) return fail(ErrorCode.UnknownType, `unknown frame type "${type.slice(0, 32)}"`, refPart);
+  if (!schema) return fail('unknown_type', `unknown frame type "${type.slice(0, 32)}"`, refPart);
   const result = schema.safeParse(value);
   if (result.success) return { ok: true, frame: result.data as F };
   const issue = result.error.issues[0];
   const path = issue ? pathOf(issue.path) : '';
   const detail = issue ? describeIssue(issue, value) : 'invalid frame';
   const message = `${type}: ${path === '' ? '' : `${path}: `}${detail}`;
-  return fail(ErrorCode.BadFrame, message, { path, ...refPart });
+  return fail('bad_frame', message, { path, ...refPart });
 }
 
 /**
@@ -208,7 +207,7 @@ export function parseFrame(data: unknown): ParseResult<ClientFrame | ServerFrame
     if (!json.ok) return json;
     const frame = json.frame;
     // `null`, numbers and strings are valid JSON but not frames (and a string must not be decoded twice).
-    if (typeof frame !== 'object' || frame === null) return fail(ErrorCode.BadFrame, 'frame must be a JSON object');
+    if (typeof frame !== 'object' || frame === null) return fail('bad_frame', 'frame must be a JSON object');
     const type = (frame as { type?: unknown }).type;
     if (typeof type !== 'string' || !has(SERVER_FRAME_SCHEMAS, type)) return parseWith(frame, CLIENT_FRAME_SCHEMAS);
     const server = parseWith<ServerFrame>(frame, SERVER_FRAME_SCHEMAS);

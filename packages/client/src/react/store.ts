@@ -89,6 +89,7 @@ export class NotificationsStore<M extends object = NotificationMap> {
       client.on('status', (status) => this.#update({ status, latencyMs: client.latencyMs })),
       client.on('error', (error) => this.#update({ error })),
       client.on('telemetry', (telemetry) => this.#update({ telemetry })),
+      client.on('latency', (latencyMs) => this.#update({ latencyMs })),
       client.on('presence', () => this.syncPresence()),
     ];
     client.connect();

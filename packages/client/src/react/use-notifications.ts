@@ -24,7 +24,7 @@ export interface UseNotificationsResult<M extends object = NotificationMap> {
   readonly telemetry: TelemetryFrame | undefined;
   /** Members (user ids) of each topic in `presence`, by topic; a topic appears once the hub sent its list. */
   readonly presence: Readonly<Record<string, readonly string[]>>;
-  /** Marks one notification read (on every device of the user). */
+  /** Marks one notification read (recorded in the user's inbox, shared by their devices). */
   markRead(id: string): void;
   /** Marks every listed notification read. */
   markAllRead(): void;

@@ -187,18 +187,20 @@ describe('assessment pipeline end to end', () => {
     const llm = streamingSynthesizer({ deltas: 100, delayMs: 3 });
     const fx = await startAssess(harness, { llm });
     const viewer = await harness.subscriber(fx, 'dr-lee', ['patient:p1']);
-    const started = performance.now();
     const id = await submitted(await fx.request('POST', '/api/assess', { body: assessBody('p1') }));
     await viewer.nextFrame('notification', (n) => n.kind === 'diagnosis_update');
-    const elapsed = performance.now() - started;
+    const streamed = llm.streamMs[0] ?? 0;
     const synthesisFrames = framesOf(viewer, id).filter(
       (n) => n.kind === 'assessment_progress' && progressOf(n).stage === 'synthesis',
     );
     const withText = synthesisFrames.filter((n) => progressOf(n).partialText !== undefined);
-    // One frame per 100 ms, plus the leading one: ~4-5 for ~300-450 ms of streaming (timers are coarse).
+    // The leading frame, then one per 100 ms of streaming: ~4-5 for ~300-400 ms. (A machine too busy
+    // to stream 100 deltas in 500 ms gets a proportionally larger, still <= 10/s, bound.)
+    console.log(
+      `[assessment coalescing] ${withText.length} text frames for 100 deltas streamed over ${streamed.toFixed(0)} ms`,
+    );
     expect(withText.length).toBeGreaterThanOrEqual(2);
-    expect(withText.length).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 1);
-    expect(withText.length).toBeLessThanOrEqual(7);
+    expect(withText.length).toBeLessThanOrEqual(Math.max(6, Math.ceil(streamed / 100) + 1));
     expect(synthesisFrames.length).toBe(withText.length + 1); // plus the stage's opening frame
   });
 });

@@ -64,6 +64,8 @@ export interface StubSynthesizer extends Synthesizer {
   readonly sent: number[];
   /** The full text of every delta of a call. */
   readonly texts: string[];
+  /** How long each call streamed, first delta to last (ms). */
+  readonly streamMs: number[];
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -90,17 +92,23 @@ export function streamingSynthesizer(options: StreamOptions = {}): StubSynthesiz
   const signals: AbortSignal[] = [];
   const sent: number[] = [];
   const texts: string[] = [];
+  const streamMs: number[] = [];
   return {
     signals,
     sent,
     texts,
+    streamMs,
     async synthesize(_input, { signal, onText }): Promise<SynthesisOutcome> {
       const call = signals.length;
       signals.push(signal);
       sent.push(0);
       texts.push('');
+      streamMs.push(0);
+      let first = 0;
       for (let i = 0; i < deltas; i++) {
         await sleep(delayMs, signal);
+        if (i === 0) first = performance.now();
+        streamMs[call] = performance.now() - first;
         const delta = `chunk ${i}; `;
         sent[call] = i + 1;
         texts[call] += delta;
