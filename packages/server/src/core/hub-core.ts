@@ -1,5 +1,6 @@
 import { CloseCode, ErrorCode, isWardcastError, type PhiLevel, WardcastError } from '@wardcast/protocol';
 import { EventEmitter } from 'eventemitter3';
+import { brokerInterest } from '../broker/interest.js';
 import { MemoryBroker } from '../broker/memory-broker.js';
 import type { Broker } from '../broker/types.js';
 import { EscalationManager } from '../escalation/manager.js';
@@ -10,22 +11,21 @@ import type { HistoryStore } from '../history/types.js';
 import { type InboxStore, userOfTopic } from '../inbox/types.js';
 import { type KindDefinition, KindRegistry } from '../kinds/kind-registry.js';
 import { createNotifyHelpers, type NotifyHelpers } from '../notify/helpers.js';
+import { Delivery } from './delivery.js';
 import type { AuditEventType, HubEvents } from './events.js';
-import { encodeNotification } from './frames.js';
 import { type Logger, silentLogger } from './logger.js';
 import { type HubLimits, type HubOptions, resolveLimits } from './options.js';
 import { checkOrigin } from './origin.js';
 import { presenceOf } from './presence.js';
 import { toDraft } from './publish-input.js';
 import { Registry } from './registry.js';
+import { createSafeEmit, emitAudit } from './safe-events.js';
 import { Session } from './session.js';
 import { type Counters, newCounters, type SessionHost } from './session-host.js';
 import { buildStats, type ConnectionSnapshot, type HubStats, snapshotOf } from './stats.js';
 import { TelemetryTicker } from './telemetry.js';
-import { EncodedFrame, type SocketHandlers, type TransportSocket } from './transport.js';
+import type { SocketHandlers, TransportSocket } from './transport.js';
 import type { Principal, PublishInput, PublishResult, StoredNotification, UpgradeRequestLike } from './types.js';
-
-const REDUCED_LEVELS = ['id-only', 'empty'] as const;
 
 const defaultAuthorize = (principal: { userId: string }, topic: string): boolean =>
   topic === `user:${principal.userId}`;
@@ -71,6 +71,8 @@ export class HubCore {
   readonly #kinds = new KindRegistry();
   readonly #inbox: InboxStore | undefined;
   readonly #escalations: EscalationManager;
+  readonly #emit: ReturnType<typeof createSafeEmit>;
+  readonly #delivery: Delivery;
 
   constructor(options: HubOptions) {
     if (typeof options?.authenticate !== 'function') {
@@ -87,8 +89,10 @@ export class HubCore {
     this.#inbox = options.inbox;
     this.#logger = options.logger ?? silentLogger;
     this.#generateId = options.generateId ?? (() => globalThis.crypto.randomUUID());
+    this.#emit = createSafeEmit(this.#events, this.#logger);
+    this.#delivery = new Delivery(this.#registry, this.#kinds, this.#counters, this.limits.maxBufferedBytes);
     this.#host = this.#makeHost(options);
-    this.#brokerReady = Promise.resolve(this.#broker.start((n) => this.#deliver(n)));
+    this.#brokerReady = Promise.resolve(this.#broker.start((n) => this.#delivery.deliver(n)));
     this.#brokerReady.catch(() => {});
     this.#heartbeat = setInterval(() => this.#tick(), this.limits.heartbeatIntervalMs);
     this.#heartbeat.unref?.();
@@ -329,20 +333,14 @@ export class HubCore {
       if (!found) return false;
     }
     const sessionId = source.sessionId ?? 'http';
-    try {
-      this.#events.emit(action, { sessionId, userId, remoteAddress: source.remoteAddress, id });
-    } catch (err) {
-      this.#logger.error({ err, event: action }, 'wardcast: event listener threw');
-    }
-    if (this.#events.listenerCount('audit') > 0) {
-      this.#events.emit('audit', {
-        type: action === 'ack' ? 'notification.acknowledged' : 'notification.read',
-        at: new Date().toISOString(),
-        sessionId,
-        userId,
-        notificationId: id,
-      });
-    }
+    this.#emit(action, { sessionId, userId, remoteAddress: source.remoteAddress, id });
+    emitAudit(this.#events, this.#emit, () => ({
+      type: action === 'ack' ? 'notification.acknowledged' : 'notification.read',
+      at: new Date().toISOString(),
+      sessionId,
+      userId,
+      notificationId: id,
+    }));
     return true;
   }
 
@@ -415,40 +413,6 @@ export class HubCore {
     this.#events.removeAllListeners();
   }
 
-  #deliver(n: StoredNotification): void {
-    const subs = this.#registry.subscribers(n.topic);
-    if (!subs) return;
-    const max = this.limits.maxBufferedBytes;
-    let sent = 0;
-    if (subs.live.size > 0) sent += this.#fanOut(subs.live, new EncodedFrame(encodeNotification(n)), max);
-    for (const level of REDUCED_LEVELS) {
-      const set = subs.reduced[level];
-      if (set.size > 0) sent += this.#fanOut(set, new EncodedFrame(this.#encode(n, level)), max);
-    }
-    for (const buffer of subs.syncing.values()) buffer.push(n);
-    this.#counters.deliveries += sent;
-    this.#counters.framesOut += sent;
-  }
-
-  #fanOut(sessions: ReadonlySet<Session>, frame: EncodedFrame, max: number): number {
-    let sent = 0;
-    for (const s of sessions) {
-      if (s.socket.bufferedAmount > max) {
-        s.slowConsumer();
-        continue;
-      }
-      s.socket.sendEncoded(frame);
-      sent++;
-    }
-    return sent;
-  }
-
-  #encode(n: StoredNotification, level: PhiLevel): string {
-    return level === 'full'
-      ? encodeNotification(n)
-      : encodeNotification(n, this.#kinds.redact(n.kind, n.payload, level), level);
-  }
-
   /** A `read`/`ack` frame: updates the inbox; an unknown id or a failing store does not affect the session. */
   #frameReceipt(action: 'read' | 'ack', info: { readonly userId?: string | undefined; readonly id: string }): void {
     const inbox = this.#inbox;
@@ -498,61 +462,34 @@ export class HubCore {
   }
 
   #makeHost(options: HubOptions): SessionHost<Session> {
-    const events = this.#events;
-    const broker = this.#broker;
-    const logger = this.#logger;
-    const onBrokerError = (op: string, topic: string) => (cause: unknown) => {
-      logger.warn({ topic, err: cause }, `wardcast: broker ${op} failed`);
-      events.emit('error', new WardcastError(ErrorCode.StoreUnavailable, `broker ${op} failed`, { cause }));
-    };
+    const interest = brokerInterest(this.#broker, this.#logger, (error) => this.#emit('error', error));
     return {
       limits: this.limits,
       authenticate: options.authenticate,
       authorize: options.authorize ?? defaultAuthorize,
       phiLevel: options.phiLevel ?? (() => 'full'),
       kinds: this.#kinds,
-      encode: (n, level) => this.#encode(n, level),
+      encode: (n, level) => this.#delivery.encode(n, level),
       history: this.#history,
       registry: this.#registry,
       counters: this.#counters,
-      logger,
+      logger: this.#logger,
       emit: (event, ...args) => {
         if ((event === 'read' || event === 'ack') && this.#inbox) {
           this.#frameReceipt(event, args[0] as { readonly userId?: string | undefined; readonly id: string });
         }
-        try {
-          (events.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
-        } catch (err) {
-          // A throwing listener must not break the session that emitted the event.
-          logger.error({ err, event }, 'wardcast: event listener threw');
-        }
+        this.#emit(event, ...args);
       },
-      audit: (type: AuditEventType, session, extra) => {
-        if (events.listenerCount('audit') === 0) return;
-        try {
-          events.emit('audit', {
-            type,
-            at: new Date().toISOString(),
-            sessionId: session.id,
-            userId: session.principal?.userId,
-            ...extra,
-          });
-        } catch (err) {
-          logger.error({ err, event: 'audit' }, 'wardcast: event listener threw');
-        }
-      },
-      watch: (topic) => {
-        if (broker.watch)
-          Promise.resolve(topic)
-            .then((t) => broker.watch?.(t))
-            .catch(onBrokerError('watch', topic));
-      },
-      unwatch: (topic) => {
-        if (broker.unwatch)
-          Promise.resolve(topic)
-            .then((t) => broker.unwatch?.(t))
-            .catch(onBrokerError('unwatch', topic));
-      },
+      audit: (type: AuditEventType, session, extra) =>
+        emitAudit(this.#events, this.#emit, () => ({
+          type,
+          at: new Date().toISOString(),
+          sessionId: session.id,
+          userId: session.principal?.userId,
+          ...extra,
+        })),
+      watch: interest.watch,
+      unwatch: interest.unwatch,
       released: (session) => {
         this.#sessions.delete(session);
       },

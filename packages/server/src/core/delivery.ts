@@ -1,0 +1,65 @@
+import type { PhiLevel } from '@wardcast/protocol';
+import type { KindRegistry } from '../kinds/kind-registry.js';
+import { encodeNotification } from './frames.js';
+import type { Registry } from './registry.js';
+import type { Session } from './session.js';
+import type { Counters } from './session-host.js';
+import { EncodedFrame } from './transport.js';
+import type { StoredNotification } from './types.js';
+
+const REDUCED_LEVELS = ['id-only', 'empty'] as const;
+
+/**
+ * Local fan-out: hands a notification the broker delivered to every subscriber on this
+ * instance. Each PHI level is serialised once per notification, never once per subscriber, and
+ * a subscriber whose send buffer is over the limit is cut off instead of queued to.
+ */
+export class Delivery {
+  readonly #registry: Registry<Session>;
+  readonly #kinds: KindRegistry;
+  readonly #counters: Counters;
+  readonly #maxBufferedBytes: number;
+
+  constructor(registry: Registry<Session>, kinds: KindRegistry, counters: Counters, maxBufferedBytes: number) {
+    this.#registry = registry;
+    this.#kinds = kinds;
+    this.#counters = counters;
+    this.#maxBufferedBytes = maxBufferedBytes;
+  }
+
+  /** Delivers `n` to the live subscribers of its topic and buffers it for the syncing ones. */
+  deliver(n: StoredNotification): void {
+    const subs = this.#registry.subscribers(n.topic);
+    if (!subs) return;
+    let sent = 0;
+    if (subs.live.size > 0) sent += this.#fanOut(subs.live, new EncodedFrame(encodeNotification(n)));
+    for (const level of REDUCED_LEVELS) {
+      const set = subs.reduced[level];
+      if (set.size > 0) sent += this.#fanOut(set, new EncodedFrame(this.encode(n, level)));
+    }
+    for (const buffer of subs.syncing.values()) buffer.push(n);
+    this.#counters.deliveries += sent;
+    this.#counters.framesOut += sent;
+  }
+
+  /** The notification frame for a subscriber at `level`. */
+  encode(n: StoredNotification, level: PhiLevel): string {
+    return level === 'full'
+      ? encodeNotification(n)
+      : encodeNotification(n, this.#kinds.redact(n.kind, n.payload, level), level);
+  }
+
+  #fanOut(sessions: ReadonlySet<Session>, frame: EncodedFrame): number {
+    const max = this.#maxBufferedBytes;
+    let sent = 0;
+    for (const s of sessions) {
+      if (s.socket.bufferedAmount > max) {
+        s.slowConsumer();
+        continue;
+      }
+      s.socket.sendEncoded(frame);
+      sent++;
+    }
+    return sent;
+  }
+}
