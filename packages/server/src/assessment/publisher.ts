@@ -61,15 +61,15 @@ export class AssessmentPublisher {
     const id = `${r.id}:${payload.status}`;
     return this.#step(r, options, () =>
       topic === `patient:${r.patientId}`
-        ? this.#hub.notify.diagnosis(r.patientId, payload, { id })
-        : this.#hub.publish(topic, { kind: 'diagnosis_update', priority: priorityOf(payload), id, payload }),
+        ? this.#hub.notify.diagnosis(r.patientId, payload, { id, priority: priorityOf(payload, r) })
+        : this.#hub.publish(topic, { kind: 'diagnosis_update', priority: priorityOf(payload, r), id, payload }),
     );
   }
 
   /** Publishes a `diagnosis_update` to a patient-facing topic (outside the chain: reviews only). */
   async toPatient(r: AssessmentRecord, topic: string, payload: DiagnosisUpdatePayload): Promise<void> {
     const id = `${r.id}:${payload.status}`;
-    await this.#hub.publish(topic, { kind: 'diagnosis_update', priority: priorityOf(payload), id, payload });
+    await this.#hub.publish(topic, { kind: 'diagnosis_update', priority: priorityOf(payload, r), id, payload });
   }
 
   #step(r: AssessmentRecord, options: StepOptions, publish: () => Promise<unknown>): Promise<boolean> {
@@ -84,8 +84,9 @@ export class AssessmentPublisher {
   }
 }
 
-function priorityOf(payload: DiagnosisUpdatePayload): Priority {
-  return payload.status === 'retracted' ? 'urgent' : 'routine';
+/** Retractions and high clinical risk (e.g. NEWS2 7+) are urgent; everything else routine. */
+function priorityOf(payload: DiagnosisUpdatePayload, r: AssessmentRecord): Priority {
+  return payload.status === 'retracted' || r.risk?.band === 'high' ? 'urgent' : 'routine';
 }
 
 /**

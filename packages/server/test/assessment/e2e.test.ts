@@ -26,6 +26,35 @@ async function submitted(res: Response): Promise<string> {
 describe('assessment pipeline end to end', () => {
   const harness = useHarness();
 
+  it('publishes the preliminary diagnosis as urgent when the clinical risk is high and routine when it is low', async () => {
+    const fx = await startAssess(harness, { llm: streamingSynthesizer({ deltas: 2, delayMs: 5 }) });
+    const viewer = await harness.subscriber(fx, 'dr-lee', ['patient:p1', 'patient:p2']);
+    const high = {
+      respiration_rate: 26,
+      spo2: 90,
+      on_oxygen: false,
+      systolic_bp: 95,
+      pulse: 125,
+      consciousness: 'C',
+      temperature: 39.4,
+    };
+
+    await submitted(await fx.request('POST', '/api/assess', { body: assessBody('p1') }));
+    await submitted(await fx.request('POST', '/api/assess', { body: assessBody('p2', { vitals: high }) }));
+    const low = await viewer.nextFrame(
+      'notification',
+      (n) => n.kind === 'diagnosis_update' && n.topic === 'patient:p1',
+    );
+    const urgent = await viewer.nextFrame(
+      'notification',
+      (n) => n.kind === 'diagnosis_update' && n.topic === 'patient:p2',
+    );
+
+    expect(low.priority).toBe('routine');
+    expect(urgent.priority).toBe('urgent');
+    expect((urgent.payload as DiagnosisUpdatePayload).riskScore).toBeGreaterThanOrEqual(7);
+  });
+
   it('streams queued, scoring, synthesis (growing text) and the preliminary diagnosis in order after one POST', async () => {
     const llm = streamingSynthesizer({ deltas: 12, delayMs: 15 });
     const fx = await startAssess(harness, { llm, progressIntervalMs: 40 });
