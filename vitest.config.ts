@@ -16,6 +16,8 @@ export default defineConfig({
       '@wardcast/server': src('server'),
       '@wardcast/client/react': fileURLToPath(new URL('./packages/client/src/react.ts', import.meta.url)),
       '@wardcast/client': src('client'),
+      '@wardcast/postgres': src('postgres'),
+      '@wardcast/redis': src('redis'),
     },
   },
   test: {

@@ -374,7 +374,12 @@ export class NotificationClient<M extends object = NotificationMap> {
         const since = this.#streams.position(topic);
         if (since) this.#sentSince.add(topic);
         else this.#sentSince.delete(topic);
-        return { topic, ...(since && { since }), ...(this.#presence.has(topic) && { presence: true }) };
+        return {
+          topic,
+          ...(since && { since }),
+          ...(this.#presence.has(topic) && { presence: true }),
+          ...(this.#o.unread !== false && topic.startsWith('user:') && { unread: true }),
+        };
       });
       this.#send({ type: 'subscribe', topics: chunk });
     }

@@ -90,7 +90,10 @@ export interface ClientEvents<M extends object = NotificationMap> {
   gap: [gap: GapEvent];
   /** The hub refused a topic. */
   denied: [denied: { readonly topic: string; readonly code: string }];
-  /** The hub recorded an ack or read. */
+  /**
+   * The hub recorded an ack or read: one this client sent, or, with an inbox on the hub, one made
+   * on another of the user's devices (an id this client never marked: mark it read in your UI).
+   */
   receipt: [receipt: { readonly id: string; readonly action: 'ack' | 'read' }];
   /** Something went wrong that the client handled (bad frame from the server, token provider threw, ...). */
   error: [error: WardcastError];
@@ -149,6 +152,13 @@ export interface ClientOptions {
   readonly presence?: readonly string[];
   /** Ask the hub for `telemetry` frames (link RTT, hub load) on every (re)connect. @default false */
   readonly telemetry?: boolean;
+  /**
+   * Subscribe to `user:` topics with `unread: true`: when there is no resume point, or the hub's
+   * history cannot cover it, a hub with an inbox first replays the user's unread notifications
+   * (so a fresh device or a new page gets what arrived while it was away). `false` to get only
+   * what history covers. @default true
+   */
+  readonly unread?: boolean;
 }
 
 /** Re-exported for convenience. */

@@ -35,6 +35,13 @@ export const subscribeTopicSchema = /* @__PURE__ */ (() =>
      * @default false
      */
     presence: z.optional(z.boolean()),
+    /**
+     * `true` on the subscriber's own `user:<id>` topic: when there is no resume point, or history
+     * cannot cover it (`recovered: false`), the hub first replays the user's unread notifications
+     * from its inbox (oldest first, in seq order), then goes live. Ignored on other topics and on
+     * hubs without an inbox. @default false
+     */
+    unread: z.optional(z.boolean()),
   }))();
 /** @see {@link subscribeTopicSchema} */
 export type SubscribeTopic = z.infer<typeof subscribeTopicSchema>;

@@ -103,8 +103,10 @@ export const notificationFrameSchema = /* @__PURE__ */ z.object({
 export type NotificationFrame = z.infer<typeof notificationFrameSchema>;
 
 /**
- * `receipt`: the hub recorded an `ack` or `read` from this connection. Clients keep an ack or
- * read queued (and resend it after a reconnect) until its receipt arrives.
+ * `receipt`: the hub recorded an `ack` or `read` from this connection (with its `ref`), or, on a
+ * hub with an inbox, from another connection of the same user (no `ref`): read state shared live
+ * by a user's devices. Clients keep an ack or read queued (and resend it after a reconnect) until
+ * its receipt arrives.
  */
 export const receiptFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('receipt'),

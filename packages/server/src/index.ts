@@ -68,7 +68,14 @@ export {
   verifyAuditChain,
 } from './audit/hash-chain.js';
 export { MemoryBroker } from './broker/memory-broker.js';
-export type { Broker, BrokerHandler } from './broker/types.js';
+export type {
+  Broker,
+  BrokerControl,
+  BrokerHandler,
+  ControlHandler,
+  ControlMessage,
+  PresenceMember,
+} from './broker/types.js';
 export type { AuditEvent, AuditEventType, ConnectionInfo, HubEvents, PresenceEvent } from './core/events.js';
 export { HubCore } from './core/hub-core.js';
 export { type Logger, silentLogger } from './core/logger.js';

@@ -6,7 +6,7 @@ import type { ClientNotification, ClientOptions, ClientStatus, NotificationMap }
 export interface NotificationsSnapshot<M extends object = NotificationMap> {
   /** Newest first, at most `maxItems`. */
   readonly notifications: readonly ClientNotification<M>[];
-  /** Ids marked read on this device. */
+  /** Ids marked read or acknowledged on this device, or on another of the user's devices (`receipt`s from the hub). */
   readonly readIds: ReadonlySet<string>;
   readonly unreadCount: number;
   readonly status: ClientStatus;
@@ -91,6 +91,8 @@ export class NotificationsStore<M extends object = NotificationMap> {
       client.on('telemetry', (telemetry) => this.#update({ telemetry })),
       client.on('latency', (latencyMs) => this.#update({ latencyMs })),
       client.on('presence', () => this.syncPresence()),
+      // A receipt for an id this device never marked: read (or acked) on another device.
+      client.on('receipt', ({ id }) => this.#markLocal(id)),
     ];
     client.connect();
     return () => {
@@ -106,8 +108,7 @@ export class NotificationsStore<M extends object = NotificationMap> {
   markRead(id: string): void {
     if (this.#snapshot.readIds.has(id)) return;
     this.#client?.markRead(id);
-    const readIds = new Set(this.#snapshot.readIds).add(id);
-    this.#update({ readIds, unreadCount: countUnread(this.#snapshot.notifications, readIds) });
+    this.#markLocal(id);
   }
 
   markAllRead(): void {
@@ -128,6 +129,12 @@ export class NotificationsStore<M extends object = NotificationMap> {
   syncPresence(): void {
     const presence = this.#client?.presence ?? NO_PRESENCE;
     if (!samePresence(presence, this.#snapshot.presence)) this.#update({ presence });
+  }
+
+  #markLocal(id: string): void {
+    if (this.#snapshot.readIds.has(id)) return;
+    const readIds = new Set(this.#snapshot.readIds).add(id);
+    this.#update({ readIds, unreadCount: countUnread(this.#snapshot.notifications, readIds) });
   }
 
   #onNotification(n: ClientNotification<M>): void {

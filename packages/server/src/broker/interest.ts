@@ -14,12 +14,17 @@ export function brokerInterest(
   const call = (op: 'watch' | 'unwatch', topic: string): void => {
     const fn = broker[op];
     if (!fn) return;
-    Promise.resolve(topic)
-      .then((t) => fn.call(broker, t))
-      .catch((cause: unknown) => {
-        logger.warn({ topic, err: cause }, `wardcast: broker ${op} failed`);
-        onError(new WardcastError(ErrorCode.StoreUnavailable, `broker ${op} failed`, { cause }));
-      });
+    const failed = (cause: unknown): void => {
+      logger.warn({ topic, err: cause }, `wardcast: broker ${op} failed`);
+      onError(new WardcastError(ErrorCode.StoreUnavailable, `broker ${op} failed`, { cause }));
+    };
+    // Called synchronously: the broker hears of a first subscriber before that subscriber's
+    // history read starts, so a shared backplane can order the two.
+    try {
+      Promise.resolve(fn.call(broker, topic)).catch(failed);
+    } catch (cause) {
+      failed(cause);
+    }
   };
   return { watch: (topic) => call('watch', topic), unwatch: (topic) => call('unwatch', topic) };
 }

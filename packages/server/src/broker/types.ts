@@ -3,6 +3,41 @@ import type { StoredNotification } from '../core/types.js';
 /** Receives notifications that a broker fans out, from this or another hub instance. */
 export type BrokerHandler = (notification: StoredNotification) => void;
 
+/** One `(topic, user)` pair of a presence snapshot. */
+export interface PresenceMember {
+  readonly topic: string;
+  readonly userId: string;
+}
+
+/**
+ * What hub instances tell each other through {@link BrokerControl}. The hub publishes
+ * `disconnect`, `receipt` and `presence`; `presence_snapshot` comes only from brokers (the full
+ * membership of one instance, when a broker (re)connects, and an empty one when an instance is gone).
+ */
+export type ControlMessage =
+  /** Close every connection of `userId` with `4410` (logout, revoked access). */
+  | { readonly type: 'disconnect'; readonly userId: string; readonly reason: string }
+  /** Send a `receipt` frame to every connection of `userId` (read state changed elsewhere). */
+  | { readonly type: 'receipt'; readonly userId: string; readonly id: string; readonly action: 'read' | 'ack' }
+  /** The sending instance has (`present: true`) or no longer has a subscription of `userId` to `topic`. */
+  | { readonly type: 'presence'; readonly topic: string; readonly userId: string; readonly present: boolean }
+  /** Replaces everything known about the sending instance's presence. */
+  | { readonly type: 'presence_snapshot'; readonly members: readonly PresenceMember[] };
+
+/** Receives control messages from other hub instances; `origin` names the sending instance. */
+export type ControlHandler = (message: ControlMessage, origin: string) => void;
+
+/**
+ * A channel between hub instances for everything that is not a notification: closing a user's
+ * connections everywhere, read receipts, presence.
+ */
+export interface BrokerControl {
+  /** Sends `message` to every other instance (not back to this one). Resolves once the broker accepted it. */
+  publish(message: ControlMessage): Promise<void> | void;
+  /** Called once by the hub, with the function that handles messages from other instances. */
+  subscribe(handler: ControlHandler): void;
+}
+
 /**
  * Fans notifications out to every hub instance, this one included. The in-memory default
  * ({@link MemoryBroker}) serves one process; `@wardcast/redis` serves many.
@@ -23,6 +58,18 @@ export interface Broker {
    * frames. Must be cheap and synchronous. @default always `'ok'` when absent (the memory broker)
    */
   health?(): 'ok' | 'degraded';
+  /**
+   * Cross-instance coordination (`disconnectUser` everywhere, receipts, presence). Without it
+   * (the memory broker) those stay per instance.
+   */
+  readonly control?: BrokerControl;
+  /**
+   * Takes one of `userId`'s connection slots for `sessionId` across all instances: resolves
+   * `false` when the user already has `max` connections. Without it the hub counts per instance.
+   */
+  reserveConnection?(userId: string, sessionId: string, max: number): Promise<boolean> | boolean;
+  /** Gives back a slot taken by {@link Broker.reserveConnection}. */
+  releaseConnection?(userId: string, sessionId: string): Promise<void> | void;
   /** Frees everything. */
   close?(): Promise<void> | void;
 }

@@ -11,12 +11,13 @@ import type { HistoryStore } from '../history/types.js';
 import { type InboxStore, userOfTopic } from '../inbox/types.js';
 import { type KindDefinition, KindRegistry } from '../kinds/kind-registry.js';
 import { createNotifyHelpers, type NotifyHelpers } from '../notify/helpers.js';
+import { Cluster } from './cluster.js';
 import { Delivery } from './delivery.js';
 import type { AuditEventType, HubEvents } from './events.js';
 import { type Logger, silentLogger } from './logger.js';
 import { type HubLimits, type HubOptions, resolveLimits } from './options.js';
 import { checkOrigin } from './origin.js';
-import { presenceOf } from './presence.js';
+import { presenceOf, remotePresenceChanged } from './presence.js';
 import { toDraft } from './publish-input.js';
 import { Registry } from './registry.js';
 import { createSafeEmit, emitAudit } from './safe-events.js';
@@ -73,6 +74,9 @@ export class HubCore {
   readonly #escalations: EscalationManager;
   readonly #emit: ReturnType<typeof createSafeEmit>;
   readonly #delivery: Delivery;
+  /** User topics -> this instance's publishes between history append and broker publish (see `unreadReplay`). */
+  readonly #inFlight = new Map<string, Set<Promise<void>>>();
+  readonly #cluster: Cluster;
 
   constructor(options: HubOptions) {
     if (typeof options?.authenticate !== 'function') {
@@ -91,7 +95,13 @@ export class HubCore {
     this.#generateId = options.generateId ?? (() => globalThis.crypto.randomUUID());
     this.#emit = createSafeEmit(this.#events, this.#logger);
     this.#delivery = new Delivery(this.#registry, this.#kinds, this.#counters, this.limits.maxBufferedBytes);
+    this.#cluster = new Cluster(this.#broker, this.#logger, (error) => this.#emit('error', error));
     this.#host = this.#makeHost(options);
+    this.#cluster.start({
+      disconnect: (userId, reason) => this.#closeUser(userId, reason),
+      receipt: (userId, id, action) => this.#sendReceipt(userId, id, action),
+      presence: (flip) => remotePresenceChanged(this.#host, flip),
+    });
     this.#brokerReady = Promise.resolve(this.#broker.start((n) => this.#delivery.deliver(n)));
     this.#brokerReady.catch(() => {});
     this.#heartbeat = setInterval(() => this.#tick(), this.limits.heartbeatIntervalMs);
@@ -203,8 +213,13 @@ export class HubCore {
       this.#unsent.add(key);
       if (this.#unsent.size > 10_000) this.#unsent.delete(this.#unsent.values().next().value as string);
       const inboxUser = this.#inbox ? userOfTopic(stored.topic) : undefined;
-      if (inboxUser !== undefined) await this.#inbox?.record(inboxUser, stored);
-      await this.#broker.publish(stored);
+      const settled = inboxUser === undefined ? undefined : this.#beginInFlight(stored.topic);
+      try {
+        if (inboxUser !== undefined) await this.#inbox?.record(inboxUser, stored);
+        await this.#broker.publish(stored);
+      } finally {
+        settled?.();
+      }
       this.#unsent.delete(key);
     } catch (cause) {
       if (isWardcastError(cause)) throw cause;
@@ -237,13 +252,51 @@ export class HubCore {
   }
 
   /**
-   * Closes every connection of a user on this instance (logout, revoked access) with `4410`.
-   * Returns how many were closed.
+   * Closes every connection of a user (logout, revoked access) with `4410`: at once on this
+   * instance, and on the other instances through the broker's control channel when it has one
+   * (`@wardcast/redis`; a failure to reach them is logged and emitted as a `store_unavailable`
+   * `error` event). Returns how many were closed on this instance.
    */
   disconnectUser(userId: string, reason = 'session revoked'): number {
+    this.#cluster.post({ type: 'disconnect', userId, reason });
+    return this.#closeUser(userId, reason);
+  }
+
+  /**
+   * Sends a `receipt` frame (`read` or `ack` of notification `id`) to every connection of `userId`,
+   * on this instance and, through the broker's control channel, on the others, so that all the
+   * user's devices see a read state that changed elsewhere (an HTTP endpoint, another tab).
+   * Resolves with the number of connections on this instance that got it.
+   *
+   * @throws {WardcastError} `store_unavailable` when the broker could not reach the other instances
+   * (this instance's connections got the frame).
+   *
+   * @example
+   * ```ts
+   * await hub.shareReceipt('dr-lee', 'lab:L-778:final', 'read');
+   * ```
+   */
+  async shareReceipt(userId: string, id: string, action: 'read' | 'ack'): Promise<number> {
+    const sent = this.#sendReceipt(userId, id, action);
+    await this.#cluster.send({ type: 'receipt', userId, id, action });
+    return sent;
+  }
+
+  #closeUser(userId: string, reason: string): number {
     const sessions = [...(this.#registry.connectionsOf(userId) ?? [])];
     for (const s of sessions) s.close(CloseCode.SessionRevoked, reason);
     return sessions.length;
+  }
+
+  /** Sends a `receipt` frame to every open connection of `userId` on this instance but `exceptSessionId`. */
+  #sendReceipt(userId: string, id: string, action: 'read' | 'ack', exceptSessionId?: string): number {
+    let sent = 0;
+    for (const s of this.#registry.connectionsOf(userId) ?? []) {
+      if (!s.isOpen || s.id === exceptSessionId) continue;
+      s.send({ type: 'receipt', id, action });
+      sent++;
+    }
+    return sent;
   }
 
   /**
@@ -259,8 +312,9 @@ export class HubCore {
   }
 
   /**
-   * Who is subscribed to `topic` on this instance: distinct user ids (never tokens), sorted,
-   * derived from the live subscriptions. Subscribers that asked for `presence` get the same list
+   * Who is subscribed to `topic`: distinct user ids (never tokens), sorted, derived from this
+   * instance's live subscriptions plus, with a broker that has a control channel (`@wardcast/redis`),
+   * what the other instances reported. Subscribers that asked for `presence` get the same list
    * and its changes as `presence` frames.
    *
    * @example
@@ -269,7 +323,7 @@ export class HubCore {
    * ```
    */
   presence(topic: string): string[] {
-    return presenceOf(this.#registry, topic);
+    return presenceOf(this.#registry, topic, this.#cluster.remote);
   }
 
   /** One entry per open connection: who, since when, subscriptions, RTT, buffered bytes. */
@@ -304,7 +358,9 @@ export class HubCore {
 
   /**
    * Records a `read` or `ack` made outside a WebSocket (an HTTP endpoint, a push action): updates
-   * the inbox, then emits the `read`/`ack` event and audit record as a frame would, with
+   * the inbox, sends a `receipt` frame to the user's connections (all but `source.sessionId`; on
+   * every instance with a broker control channel), then emits the `read`/`ack` event and audit
+   * record as a frame would, with
    * `sessionId` `'http'` unless given. Resolves `false`, emitting nothing, when an inbox is
    * configured and the user has no such notification.
    *
@@ -331,6 +387,7 @@ export class HubCore {
         throw new WardcastError(ErrorCode.StoreUnavailable, 'inbox store failed', { cause });
       }
       if (!found) return false;
+      this.#shareReceipt(userId, id, action, source.sessionId);
     }
     const sessionId = source.sessionId ?? 'http';
     this.#emit(action, { sessionId, userId, remoteAddress: source.remoteAddress, id });
@@ -414,19 +471,82 @@ export class HubCore {
   }
 
   /** A `read`/`ack` frame: updates the inbox; an unknown id or a failing store does not affect the session. */
-  #frameReceipt(action: 'read' | 'ack', info: { readonly userId?: string | undefined; readonly id: string }): void {
+  #frameReceipt(
+    action: 'read' | 'ack',
+    info: { readonly userId?: string | undefined; readonly id: string; readonly sessionId?: string },
+  ): void {
     const inbox = this.#inbox;
     if (!inbox || info.userId === undefined) return;
     const onError = (cause: unknown): void => {
       this.#logger.warn({ err: cause }, `wardcast: inbox ${action} failed`);
       this.#host.emit('error', new WardcastError(ErrorCode.StoreUnavailable, `inbox ${action} failed`, { cause }));
     };
+    const { userId, id, sessionId } = info;
     try {
-      const result = action === 'ack' ? inbox.acknowledge(info.userId, info.id) : inbox.markRead(info.userId, info.id);
-      if (result instanceof Promise) result.catch(onError);
+      const result = action === 'ack' ? inbox.acknowledge(userId, id) : inbox.markRead(userId, id);
+      if (result instanceof Promise) {
+        result.then((found) => {
+          if (found) this.#shareReceipt(userId, id, action, sessionId);
+        }, onError);
+      } else if (result) {
+        this.#shareReceipt(userId, id, action, sessionId);
+      }
     } catch (cause) {
       onError(cause);
     }
+  }
+
+  /**
+   * The inbox accepted a `read`/`ack` of `userId` (frame or `recordReceipt`): sends a `receipt`
+   * frame to the user's other connections on this instance (the one that sent the frame already
+   * got its own) and, through the broker's control channel, on the others, so that read state
+   * changes live on every device. A failing control channel is logged and emitted, never thrown.
+   */
+  #shareReceipt(userId: string, id: string, action: 'read' | 'ack', exceptSessionId: string | undefined): void {
+    this.#sendReceipt(userId, id, action, exceptSessionId);
+    this.#cluster.post({ type: 'receipt', userId, id, action });
+  }
+
+  /** Registers an in-flight publish to `topic`; returns the function that ends it. */
+  #beginInFlight(topic: string): () => void {
+    let set = this.#inFlight.get(topic);
+    if (!set) {
+      set = new Set();
+      this.#inFlight.set(topic, set);
+    }
+    const pending = set;
+    let end = (): void => {};
+    const promise = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    pending.add(promise);
+    return () => {
+      end();
+      pending.delete(promise);
+      if (pending.size === 0 && this.#inFlight.get(topic) === pending) this.#inFlight.delete(topic);
+    };
+  }
+
+  /** See {@link SessionHost.unreadReplay}. */
+  async #unreadReplay(userId: string, topic: string): Promise<readonly StoredNotification[] | undefined> {
+    const inbox = this.#inbox;
+    if (!inbox) return undefined;
+    const inFlight = this.#inFlight.get(topic);
+    if (inFlight) await Promise.all([...inFlight]);
+    const limit = this.limits.maxInboxReplay;
+    if (inbox.unread) return inbox.unread(userId, limit);
+    // A store without `unread`: scan at most `limit` entries, newest first.
+    const out: StoredNotification[] = [];
+    let cursor: string | undefined;
+    for (let scanned = 0; scanned < limit; ) {
+      const size = Math.min(100, limit - scanned);
+      const page = await inbox.list(userId, cursor === undefined ? { limit: size } : { cursor, limit: size });
+      for (const e of page.items) if (e.readAt === undefined) out.push(e.notification);
+      scanned += page.items.length;
+      cursor = page.nextCursor;
+      if (cursor === undefined || page.items.length === 0) break;
+    }
+    return out.reverse();
   }
 
   #brokerHealth(): 'ok' | 'degraded' {
@@ -476,7 +596,10 @@ export class HubCore {
       logger: this.#logger,
       emit: (event, ...args) => {
         if ((event === 'read' || event === 'ack') && this.#inbox) {
-          this.#frameReceipt(event, args[0] as { readonly userId?: string | undefined; readonly id: string });
+          this.#frameReceipt(
+            event,
+            args[0] as { readonly userId?: string | undefined; readonly id: string; readonly sessionId?: string },
+          );
         }
         this.#emit(event, ...args);
       },
@@ -495,6 +618,8 @@ export class HubCore {
       },
       telemetry: (session, enabled) => this.#telemetry.set(session, enabled),
       closing: () => this.#shuttingDown,
+      unreadReplay: (userId, topic) => this.#unreadReplay(userId, topic),
+      cluster: this.#cluster,
     };
   }
 }

@@ -78,6 +78,12 @@ export interface HubLimits {
    * @default 1_000
    */
   readonly telemetryIntervalMs?: number;
+  /**
+   * Most unread inbox notifications replayed to a subscribe with `unread: true` (the newest
+   * ones, sent oldest first); older unread ones stay listed in the inbox.
+   * @default 500
+   */
+  readonly maxInboxReplay?: number;
 }
 
 /** Default values of {@link HubLimits}. */
@@ -94,6 +100,7 @@ export const DEFAULT_LIMITS: Readonly<Required<HubLimits>> = {
   heartbeatIntervalMs: 30_000,
   closeTimeoutMs: 5_000,
   telemetryIntervalMs: 1_000,
+  maxInboxReplay: 500,
 };
 
 /** Options of `new NotificationHub(options)`. */
@@ -126,8 +133,9 @@ export interface HubOptions extends HubLimits {
   /** Where topic streams live. @default new MemoryHistoryStore() */
   readonly history?: HistoryStore;
   /**
-   * Per-user inbox: notifications to `user:<id>` are recorded before delivery, and `read`/`ack`
-   * frames update their shared state. Needed by the `/v1/notifications` endpoints.
+   * Per-user inbox: notifications to `user:<id>` are recorded before delivery, `read`/`ack`
+   * frames update their shared state (and reach the user's other connections as `receipt`s), and
+   * a subscribe with `unread: true` replays the unread ones. Needed by the `/v1/notifications` endpoints.
    * @default none
    */
   readonly inbox?: InboxStore;

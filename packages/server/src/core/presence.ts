@@ -1,4 +1,5 @@
 import type { PresenceFrame } from '@wardcast/protocol';
+import type { PresenceFlip, RemotePresence } from './cluster.js';
 import { encodeFrame } from './frames.js';
 import type { Registry } from './registry.js';
 import type { Session } from './session.js';
@@ -10,11 +11,15 @@ import { EncodedFrame } from './transport.js';
  * of their connections is subscribed to it (live or still syncing). Nothing else is stored, so
  * it cannot drift from who actually receives the topic. Every registry change of a topic goes
  * through `joinTopic`/`leaveTopic`, which compare before and after and announce the difference.
+ *
+ * With a broker that has a control channel, each instance also tells the others when a user's
+ * presence on a topic changes on it (the `presence` hub event stays per instance), and frames
+ * describe the union over all instances: a join or leave is announced only when the union changes.
  */
 
-/** Distinct user ids subscribed to `topic` on this instance, sorted. */
-export function presenceOf(registry: Registry<Session>, topic: string): string[] {
-  const users = new Set<string>();
+/** Distinct user ids subscribed to `topic` on this instance, plus those other instances reported, sorted. */
+export function presenceOf(registry: Registry<Session>, topic: string, remote?: RemotePresence): string[] {
+  const users = new Set<string>(remote?.members(topic) ?? []);
   for (const session of registry.connections(topic)) {
     const userId = session.principal?.userId;
     if (userId !== undefined) users.add(userId);
@@ -38,7 +43,9 @@ export function joinTopic(host: SessionHost<Session>, session: Session, topic: s
   const before = userId !== undefined && isPresent(registry, topic, userId);
   if (registry.beginSync(topic, session)) host.watch(topic);
   if (userId === undefined || before) return;
+  host.cluster.post({ type: 'presence', topic, userId, present: true });
   host.emit('presence', { topic, joined: userId });
+  if (host.cluster.remote.has(topic, userId)) return;
   announce(host, topic, { type: 'presence', topic, joined: [userId] });
 }
 
@@ -52,8 +59,17 @@ export function leaveTopic(host: SessionHost<Session>, session: Session, topic: 
   const before = userId !== undefined && isPresent(registry, topic, userId);
   if (registry.unsubscribe(topic, session)) host.unwatch(topic);
   if (userId === undefined || !before || isPresent(registry, topic, userId)) return;
+  host.cluster.post({ type: 'presence', topic, userId, present: false });
   host.emit('presence', { topic, left: userId });
+  if (host.cluster.remote.has(topic, userId)) return;
   announce(host, topic, { type: 'presence', topic, left: [userId] });
+}
+
+/** Another instance's change flipped a user's remote presence: announced unless this instance has the user too. */
+export function remotePresenceChanged(host: SessionHost<Session>, flip: PresenceFlip): void {
+  if (isPresent(host.registry, flip.topic, flip.userId)) return;
+  const change = flip.present ? { joined: [flip.userId] } : { left: [flip.userId] };
+  announce(host, flip.topic, { type: 'presence', topic: flip.topic, ...change });
 }
 
 /**
@@ -62,7 +78,7 @@ export function leaveTopic(host: SessionHost<Session>, session: Session, topic: 
  */
 export function watchPresence(host: SessionHost<Session>, session: Session, topic: string): void {
   if (!session.isOpen || !host.registry.watchPresence(topic, session)) return;
-  session.send({ type: 'presence', topic, members: presenceOf(host.registry, topic) });
+  session.send({ type: 'presence', topic, members: presenceOf(host.registry, topic, host.cluster.remote) });
 }
 
 /** Sends a presence frame to the topic's watchers, encoded once; slow readers are cut off as in fan-out. */

@@ -1,6 +1,7 @@
 import type { PhiLevel } from '@wardcast/protocol';
 import type { HistoryStore } from '../history/types.js';
 import type { KindRegistry } from '../kinds/kind-registry.js';
+import type { Cluster } from './cluster.js';
 import type { AuditEventType, HubEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { HubLimits } from './options.js';
@@ -66,4 +67,13 @@ export interface SessionHost<S> {
   telemetry(session: S, enabled: boolean): void;
   /** `true` once the hub's `close()` was called. */
   closing(): boolean;
+  /**
+   * The unread inbox notifications of `userId` (whose own topic is `topic`) to replay, oldest
+   * first, at most `maxInboxReplay`; `undefined` when the hub has no inbox. Waits first for this
+   * instance's publishes to `topic` that are between their history append and their broker
+   * publish, so that everything up to the topic's position read before is in the inbox.
+   */
+  unreadReplay(userId: string, topic: string): Promise<readonly StoredNotification[] | undefined>;
+  /** Cross-instance presence, control messages and connection slots (local no-ops with the memory broker). */
+  readonly cluster: Cluster;
 }

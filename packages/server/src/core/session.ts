@@ -50,6 +50,8 @@ export class Session implements SocketHandlers {
   #invalidFrames = 0;
   /** Code and reason of a close the hub started; reported in `disconnect` even if the peer never answered. */
   #closeSent: { readonly code: number; readonly reason: string } | undefined;
+  /** Holds a connection slot taken from the broker (cross-instance limit); given back on release. */
+  #reserved = false;
   #chain: Promise<void>;
   readonly #bucket: TokenBucket;
   readonly #host: SessionHost<Session>;
@@ -201,6 +203,11 @@ export class Session implements SocketHandlers {
     for (const topic of this.topics.keys()) leaveTopic(this.#host, this, topic);
     this.topics.clear();
     if (state.phase === 'open') registry.removeUser(state.principal.userId, this);
+    const userId = this.principal?.userId;
+    if (this.#reserved && userId !== undefined) {
+      this.#reserved = false;
+      this.#host.cluster.release(userId, this.id);
+    }
   }
 
   async #guard(fn: () => Promise<void> | void): Promise<void> {
@@ -256,20 +263,40 @@ export class Session implements SocketHandlers {
       },
     });
     if (principal) {
-      this.#accept(principal, undefined);
+      await this.#admit(principal, undefined);
       return;
     }
     this.#setState({ phase: 'awaiting_token' });
   }
 
-  #accept(principal: Principal, ref: string | undefined): void {
+  /**
+   * Before accepting a new principal (not a refresh), takes a connection slot across instances when
+   * the broker counts them (`reserveConnection`); synchronous with a broker that does not.
+   */
+  async #admit(principal: Principal, ref: string | undefined): Promise<void> {
+    const host = this.#host;
+    const max = host.limits.maxConnectionsPerUser;
+    const local = host.registry.connectionsOf(principal.userId)?.size ?? 0;
+    if (this.#state.phase === 'open' || local >= max) return this.#accept(principal, ref, false);
+    const pending = host.cluster.reserve(principal.userId, this.id, max);
+    const ok = pending === true || (await pending);
+    const phase = this.#state.phase;
+    if (phase === 'closing' || phase === 'closed') {
+      if (ok) host.cluster.release(principal.userId, this.id);
+      return;
+    }
+    this.#reserved = ok;
+    this.#accept(principal, ref, !ok);
+  }
+
+  #accept(principal: Principal, ref: string | undefined, refused: boolean): void {
     const state = this.#state;
     const refresh = state.phase === 'open';
     this.#cancelAuthTimer();
     if (state.phase === 'open') state.cancelExpiry?.();
     if (!refresh) {
       const existing = this.#host.registry.connectionsOf(principal.userId)?.size ?? 0;
-      if (existing >= this.#host.limits.maxConnectionsPerUser) {
+      if (refused || existing >= this.#host.limits.maxConnectionsPerUser) {
         this.#setState({ phase: 'open', principal, cancelExpiry: undefined });
         this.#host.registry.addUser(principal.userId, this);
         this.close(CloseCode.TooManyConnections, 'too many connections');
@@ -333,7 +360,7 @@ export class Session implements SocketHandlers {
       this.close(CloseCode.Forbidden, 'user mismatch');
       return;
     }
-    this.#accept(principal, frame.ref);
+    await this.#admit(principal, frame.ref);
   }
 
   async #onSubscribe(frame: SubscribeFrame): Promise<void> {

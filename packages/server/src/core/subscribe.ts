@@ -16,7 +16,11 @@ interface Accepted {
   readonly topic: string;
   readonly since: StreamPosition | undefined;
   readonly level: PhiLevel;
+  /** The subscribe asked for unread inbox notifications, on the principal's own user topic. */
+  readonly unread: boolean;
   read?: ReadResult;
+  /** Unread inbox notifications to replay (when `unread` and history could not cover the gap). */
+  inbox?: readonly StoredNotification[] | undefined;
 }
 
 function denied(topic: string, code: string): SubscriptionResult {
@@ -72,7 +76,7 @@ export async function subscribeTopics(
   const accepted: Accepted[] = [];
   const { registry, limits } = host;
 
-  for (const { topic, since, phi } of unique.values()) {
+  for (const { topic, since, phi, unread } of unique.values()) {
     const index = results.length;
     results.push(denied(topic, ErrorCode.Internal));
     const already = session.topics.has(topic);
@@ -93,7 +97,7 @@ export async function subscribeTopics(
     if (!session.isOpen) return undefined;
     session.topics.set(topic, level);
     joinTopic(host, session, topic);
-    accepted.push({ index, topic, since, level });
+    accepted.push({ index, topic, since, level, unread: unread === true && topic === `user:${principal.userId}` });
   }
 
   for (const a of accepted) {
@@ -105,6 +109,15 @@ export async function subscribeTopics(
       host.logger.error({ topic: a.topic, err: cause }, 'wardcast: history read failed');
     }
     if (!session.isOpen) return undefined;
+    if (a.unread && a.read && !a.read.recovered) {
+      // After the position read: see `unreadReplay`. A failing inbox only costs the replay.
+      try {
+        a.inbox = await host.unreadReplay(principal.userId, a.topic);
+      } catch (cause) {
+        host.logger.warn({ topic: a.topic, err: cause }, 'wardcast: inbox read for the unread replay failed');
+      }
+      if (!session.isOpen) return undefined;
+    }
   }
 
   // From here to the end nothing awaits: replay, flush and go live happen in one step.
@@ -118,7 +131,8 @@ export async function subscribeTopics(
       continue;
     }
     const buffered = registry.goLive(a.topic, session, a.level);
-    const position = replay(host, session, a.level, read.notifications, buffered, read.position);
+    const missed = a.inbox ? inboxReplay(a.inbox, read.position, a.since) : read.notifications;
+    const position = replay(host, session, a.level, missed, buffered, read.position, a.inbox && missed);
     results[a.index] = {
       topic: a.topic,
       status: 'ok',
@@ -131,6 +145,37 @@ export async function subscribeTopics(
   return results;
 }
 
+/**
+ * What to replay of a user's unread inbox notifications, in order: those the resume point
+ * `since` already covers (same epoch, seq up to it) and those after `position` (they arrive
+ * buffered or live) are left out; older epochs come first (by their first notification), the
+ * current one last, each in seq order.
+ */
+export function inboxReplay(
+  unread: readonly StoredNotification[],
+  position: StreamPosition,
+  since: StreamPosition | undefined,
+): StoredNotification[] {
+  const kept = unread.filter(
+    (n) =>
+      !(n.epoch === position.epoch && n.seq > position.seq) &&
+      !(since && n.epoch === since.epoch && n.seq <= since.seq),
+  );
+  const firstAt = new Map<string, string>();
+  for (const n of kept) {
+    const first = firstAt.get(n.epoch);
+    if (first === undefined || n.createdAt < first) firstAt.set(n.epoch, n.createdAt);
+  }
+  const rank = (epoch: string): string => (epoch === position.epoch ? '\uffff' : (firstAt.get(epoch) ?? ''));
+  return kept.sort((x, y) => {
+    if (x.epoch === y.epoch) return x.seq - y.seq;
+    const rx = rank(x.epoch);
+    const ry = rank(y.epoch);
+    if (rx !== ry) return rx < ry ? -1 : 1;
+    return x.epoch < y.epoch ? -1 : 1;
+  });
+}
+
 function replay(
   host: SessionHost<Session>,
   session: Session,
@@ -138,7 +183,10 @@ function replay(
   missed: readonly StoredNotification[],
   buffered: readonly StoredNotification[],
   position: StreamPosition,
+  /** Replayed from the inbox: a buffered notification with one of their ids is not sent again. */
+  fromInbox?: readonly StoredNotification[],
 ): StreamPosition {
+  const replayed = fromInbox && fromInbox.length > 0 ? new Set(fromInbox.map((n) => n.id)) : undefined;
   let end = position;
   const send = (n: StoredNotification): void => {
     host.counters.framesOut++;
@@ -152,7 +200,7 @@ function replay(
     send(n);
   }
   for (const n of buffered) {
-    if (n.epoch !== position.epoch || n.seq > position.seq) {
+    if ((n.epoch !== position.epoch || n.seq > position.seq) && !replayed?.has(n.id)) {
       if (session.socket.bufferedAmount > max) return slow(session, end);
       send(n);
       end = { epoch: n.epoch, seq: n.seq };

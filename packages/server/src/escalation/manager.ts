@@ -35,6 +35,10 @@ export class EscalationManager {
   /** Per-record queue of store writes, so they land in order. */
   readonly #writes = new Map<string, Promise<void>>();
   #stopped = false;
+  /** Ids this manager finished lately: a `resume` racing the final write must not revive them. */
+  readonly #finished = new Set<string>();
+  /** Re-runs `resume` every `store.resumeIntervalMs` when the store asks for it. */
+  #poll: ReturnType<typeof setInterval> | undefined;
 
   constructor(store: EscalationStore, host: EscalationHost) {
     this.#store = store;
@@ -69,6 +73,7 @@ export class EscalationManager {
 
   /** Re-arms every pending record of the store (by its absolute deadline). Resolves with how many. */
   async resume(): Promise<number> {
+    this.#startPolling();
     let records: readonly EscalationRecord[];
     try {
       records = await this.#store.loadPending();
@@ -79,7 +84,7 @@ export class EscalationManager {
     let resumed = 0;
     for (const record of records) {
       if (this.#stopped) break;
-      if (record.status !== 'pending' || this.#tracked.has(record.id)) continue;
+      if (record.status !== 'pending' || this.#tracked.has(record.id) || this.#finished.has(record.id)) continue;
       this.#track(record);
       resumed++;
     }
@@ -114,6 +119,8 @@ export class EscalationManager {
   /** Cancels every timer and waits for pending store writes; then closes the store. Never rejects. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    if (this.#poll !== undefined) clearInterval(this.#poll);
+    this.#poll = undefined;
     for (const t of this.#tracked.values()) t.cancel();
     this.#tracked.clear();
     this.#aliases.clear();
@@ -123,6 +130,13 @@ export class EscalationManager {
     } catch (cause) {
       this.#host.logger.warn({ err: cause }, 'wardcast: error while closing the escalation store');
     }
+  }
+
+  #startPolling(): void {
+    const every = this.#store.resumeIntervalMs;
+    if (this.#poll !== undefined || this.#stopped || typeof every !== 'number' || !(every > 0)) return;
+    this.#poll = setInterval(() => void this.resume(), Math.max(100, every));
+    this.#poll.unref?.();
   }
 
   #track(record: EscalationRecord): void {
@@ -199,6 +213,8 @@ export class EscalationManager {
   #finish(t: Tracked, final: EscalationRecord): void {
     t.cancel();
     this.#tracked.delete(final.id);
+    this.#finished.add(final.id);
+    if (this.#finished.size > 10_000) this.#finished.delete(this.#finished.values().next().value as string);
     for (let i = 0; i <= final.step; i++) this.#aliases.delete(i === 0 ? final.id : escalatedId(final.id, i));
     void this.#persist(final);
   }

@@ -73,6 +73,13 @@ export interface EscalationStore {
   loadPending(): Promise<readonly EscalationRecord[]> | readonly EscalationRecord[];
   /** Removes a record. */
   delete(id: string): Promise<void> | void;
+  /**
+   * When set (ms), the hub calls `loadPending` again at this interval, not only at start, and
+   * resumes the records it does not track yet: a store shared by running instances uses it to
+   * hand the escalations of an instance that died to another one. Leave it unset for a store
+   * that hands every pending record to every caller (like the memory store).
+   */
+  readonly resumeIntervalMs?: number;
   /** Frees everything. */
   close?(): Promise<void> | void;
 }

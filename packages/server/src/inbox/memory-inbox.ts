@@ -251,6 +251,26 @@ export class MemoryInbox implements InboxStore {
   }
 
   /**
+   * The user's newest unread notifications, at most `limit`, oldest first (what the hub
+   * replays on a subscribe with `unread: true`). Does not count as a use for the eviction.
+   *
+   * @example
+   * ```ts
+   * inbox.unread('u42', 100); // [oldest unread, ..., newest unread]
+   * ```
+   */
+  unread(userId: string, limit: number): StoredNotification[] {
+    const box = this.#boxes.get(userId);
+    const out: StoredNotification[] = [];
+    if (!box) return out;
+    for (let i = box.slots.length - 1; i >= box.head && out.length < limit; i--) {
+      const slot = box.slots[i] as Slot;
+      if (slot.readAt === undefined) out.push(slot.notification);
+    }
+    return out.reverse();
+  }
+
+  /**
    * Unread notifications in a user's inbox (0 for an unknown user). Does not count as a use
    * for the least-recently-used eviction.
    *

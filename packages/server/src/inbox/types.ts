@@ -31,8 +31,14 @@ export interface InboxStore {
   list(userId: string, options: { readonly cursor?: string; readonly limit: number }): Promise<InboxPage> | InboxPage;
   /** Marks one notification read; `false` when the user has no such notification. */
   markRead(userId: string, id: string): Promise<boolean> | boolean;
-  /** Records an acknowledgement; `false` when the user has no such notification. */
+  /** Records an acknowledgement (which also marks read); `false` when the user has no such notification. */
   acknowledge(userId: string, id: string): Promise<boolean> | boolean;
+  /**
+   * The user's newest unread notifications, at most `limit`, **oldest first**. The hub replays
+   * them to a device that subscribes to its own `user:` topic with `unread: true` and no resume
+   * point history can cover. Without it the hub pages through `list` (at most `limit` entries).
+   */
+  unread?(userId: string, limit: number): Promise<readonly StoredNotification[]> | readonly StoredNotification[];
   /** Frees everything. */
   close?(): Promise<void> | void;
 }

@@ -1,0 +1,132 @@
+import { ErrorCode, WardcastError } from '@wardcast/protocol';
+import { checkPool, DEFAULT_SCHEMA, type PgPool, quoteSchema } from './pg.js';
+
+/** One versioned schema change the package ships. */
+export interface Migration {
+  /** Applied in increasing order; recorded in `<schema>.wardcast_migrations`. */
+  readonly version: number;
+  readonly name: string;
+  /** The SQL, for a schema name already quoted. */
+  readonly sql: (schema: string) => string;
+}
+
+/**
+ * The migrations of `@wardcast/postgres`, oldest first. Never edit a released one: add a new
+ * version instead.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'inbox and escalations',
+    sql: (s) => `
+CREATE TABLE ${s}.inbox (
+  user_id text NOT NULL,
+  id text NOT NULL,
+  topic text NOT NULL,
+  epoch text NOT NULL,
+  seq bigint NOT NULL,
+  kind text NOT NULL,
+  priority text NOT NULL,
+  created_at timestamptz NOT NULL,
+  payload jsonb NOT NULL,
+  read_at timestamptz,
+  acknowledged_at timestamptz,
+  PRIMARY KEY (user_id, id)
+);
+CREATE INDEX inbox_paging ON ${s}.inbox (user_id, created_at DESC, seq DESC, id DESC);
+CREATE INDEX inbox_unread ON ${s}.inbox (user_id, created_at DESC, seq DESC, id DESC) WHERE read_at IS NULL;
+CREATE INDEX inbox_retention ON ${s}.inbox (created_at);
+
+CREATE TABLE ${s}.escalations (
+  id text PRIMARY KEY,
+  topic text NOT NULL,
+  kind text NOT NULL,
+  priority text NOT NULL,
+  payload jsonb NOT NULL,
+  created_at timestamptz NOT NULL,
+  chain jsonb NOT NULL,
+  step integer NOT NULL,
+  deadline timestamptz NOT NULL,
+  status text NOT NULL CHECK (status IN ('pending', 'acknowledged', 'unacknowledged')),
+  acknowledged_by text,
+  lease_owner text,
+  lease_until timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX escalations_pending ON ${s}.escalations (deadline) WHERE status = 'pending';
+CREATE INDEX escalations_finished ON ${s}.escalations (updated_at) WHERE status <> 'pending';
+`,
+  },
+];
+
+/** Options of {@link migrate}. */
+export interface MigrateOptions {
+  /** Schema to create the tables in (created if missing). @default 'wardcast' */
+  readonly schema?: string;
+}
+
+/** What {@link migrate} did. */
+export interface MigrateResult {
+  readonly schema: string;
+  /** Versions applied by this call, in order (empty when the schema was up to date). */
+  readonly applied: readonly number[];
+  /** The schema's version after the call. */
+  readonly version: number;
+}
+
+/**
+ * Creates or upgrades the tables of `@wardcast/postgres` in `schema`. Safe to call on every
+ * start, from every instance at once: everything runs in one transaction under a transaction
+ * level advisory lock (one per schema), so concurrent calls wait for each other and only the
+ * first applies anything. Applied versions are recorded in `<schema>.wardcast_migrations`.
+ *
+ * @throws {WardcastError} `invalid_option` for a bad schema name or pool; `store_unavailable`
+ * (with the database's error as `cause`, nothing applied) when a statement fails.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { migrate } from '@wardcast/postgres';
+ *
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * await migrate(pool); // { schema: 'wardcast', applied: [1], version: 1 } the first time
+ * ```
+ */
+export async function migrate(pool: PgPool, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const db = checkPool(pool, 'migrate');
+  const name = options.schema ?? DEFAULT_SCHEMA;
+  const s = quoteSchema(name, 'migrate');
+  const client = await db.connect();
+  let failed: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`wardcast.migrate:${name}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.wardcast_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`,
+    );
+    const done = await client.query<{ version: number }>(`SELECT version FROM ${s}.wardcast_migrations`);
+    const have = new Set(done.rows.map((r) => Number(r.version)));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (have.has(m.version)) continue;
+      await client.query(m.sql(s));
+      await client.query(`INSERT INTO ${s}.wardcast_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+      applied.push(m.version);
+    }
+    await client.query('COMMIT');
+    const version = Math.max(0, ...have, ...applied);
+    return { schema: name, applied, version };
+  } catch (cause) {
+    failed = cause instanceof Error ? cause : new Error(String(cause));
+    await client.query('ROLLBACK').catch(() => {});
+    if (cause instanceof WardcastError) throw cause;
+    throw new WardcastError(ErrorCode.StoreUnavailable, `migrate: ${failed.message}`, { cause });
+  } finally {
+    client.release(failed);
+  }
+}
