@@ -127,7 +127,7 @@ export interface ClientOptions {
   readonly WebSocket?: WebSocketConstructor;
   /** Connect at creation. @default true */
   readonly autoConnect?: boolean;
-  /** Delay before reconnect attempt `attempt` (0-based). @default full-jitter backoff with {@link DEFAULT_BACKOFF} */
+  /** Delay before reconnect attempt `attempt` (0-based). @default full-jitter backoff with `DEFAULT_BACKOFF` */
   readonly retryDelay?: (attempt: number) => number;
   /** Backoff settings for the default `retryDelay`. @default DEFAULT_BACKOFF */
   readonly backoff?: Partial<BackoffOptions>;

@@ -16,7 +16,7 @@ export interface PayloadSchema<T = unknown> {
   safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: readonly SchemaIssue[] } };
 }
 
-/** How to define a custom kind with {@link KindRegistry.define} / `hub.defineKind`. */
+/** How to define a custom kind with `hub.defineKind`. */
 export interface KindDefinition<T = unknown> {
   /** Validates (and may transform) the payload on every publish. */
   readonly schema: PayloadSchema<T>;
