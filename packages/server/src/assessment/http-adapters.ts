@@ -1,42 +1,7 @@
-import type { ServerResponse } from 'node:http';
-import { ErrorCode } from '@wardcast/protocol';
-import { readNodeBody, readWebBody } from '../http/body.js';
-import type { HttpCore } from '../http/core.js';
-import { failure } from '../http/errors.js';
-import type { NodeHandler } from '../http/node.js';
-import type { HttpResult } from '../http/types.js';
+import { fetchHandlerOf } from '../http/fetch.js';
+import { type NodeHandler, nodeHandlerOf } from '../http/node.js';
 import { type AssessmentHttpOptions, createAssessmentHttpCore } from './http.js';
 import type { AssessmentPipeline } from './model.js';
-
-function write(res: ServerResponse, result: HttpResult): void {
-  if (res.headersSent || res.destroyed) return;
-  const body = JSON.stringify(result.body);
-  res.writeHead(result.status, { ...result.headers, 'content-length': String(Buffer.byteLength(body)) });
-  res.end(body);
-}
-
-function nodeHandlerOf(core: HttpCore): NodeHandler {
-  return (req, res, next) => {
-    void core
-      .handle({
-        method: req.method ?? 'GET',
-        url: req.originalUrl ?? req.url ?? '/',
-        headers: req.headers,
-        remoteAddress: req.socket?.remoteAddress,
-        body: req.body,
-        readBody: (maxBytes) => readNodeBody(req, maxBytes),
-      })
-      .then((result) => {
-        if (result) write(res, result);
-        else if (next) next();
-        else write(res, failure(404, ErrorCode.NotFound, 'not found'));
-      })
-      .catch((err: unknown) => {
-        if (next) next(err);
-        else res.destroy();
-      });
-  };
-}
 
 /**
  * The assessment endpoints (see {@link createAssessmentHttpCore}) as a Node.js
@@ -90,20 +55,5 @@ export function createAssessmentFetchHandler(
   pipeline: AssessmentPipeline,
   options: AssessmentHttpOptions = {},
 ): (request: Request) => Promise<Response> {
-  const core = createAssessmentHttpCore(pipeline, options);
-  return async (request) => {
-    const url = new URL(request.url);
-    const headers: Record<string, string> = {};
-    request.headers.forEach((value, name) => {
-      headers[name] = value;
-    });
-    const result =
-      (await core.handle({
-        method: request.method,
-        url: `${url.pathname}${url.search}`,
-        headers,
-        readBody: (maxBytes) => readWebBody(request, maxBytes),
-      })) ?? failure(404, ErrorCode.NotFound, 'not found');
-    return new Response(JSON.stringify(result.body), { status: result.status, headers: { ...result.headers } });
-  };
+  return fetchHandlerOf(createAssessmentHttpCore(pipeline, options));
 }

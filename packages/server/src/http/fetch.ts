@@ -1,7 +1,7 @@
 import { ErrorCode } from '@wardcast/protocol';
 import type { HubCore } from '../core/hub-core.js';
 import { readWebBody } from './body.js';
-import { createHttpCore } from './core.js';
+import { createHttpCore, type HttpCore } from './core.js';
 import { failure } from './errors.js';
 import type { HttpHandlerOptions, HttpResult } from './types.js';
 
@@ -24,7 +24,11 @@ export function createFetchHandler(
   hub: HubCore,
   options: HttpHandlerOptions = {},
 ): (request: Request) => Promise<Response> {
-  const core = createHttpCore(hub, options);
+  return fetchHandlerOf(createHttpCore(hub, options));
+}
+
+/** Adapts any {@link HttpCore} to a Fetch API handler; paths it does not own get a 404 JSON answer. */
+export function fetchHandlerOf(core: HttpCore): (request: Request) => Promise<Response> {
   return async (request) => {
     const url = new URL(request.url);
     const headers: Record<string, string> = {};

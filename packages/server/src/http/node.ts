@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '@wardcast/protocol';
 import type { HubCore } from '../core/hub-core.js';
 import { readNodeBody } from './body.js';
-import { createHttpCore } from './core.js';
+import { createHttpCore, type HttpCore } from './core.js';
 import { failure } from './errors.js';
 import type { HttpHandlerOptions, HttpResult } from './types.js';
 
@@ -51,7 +51,11 @@ export type NodeHandler = (req: NodeRequest, res: ServerResponse, next?: (err?: 
  * ```
  */
 export function createNodeHandler(hub: HubCore, options: HttpHandlerOptions = {}): NodeHandler {
-  const core = createHttpCore(hub, options);
+  return nodeHandlerOf(createHttpCore(hub, options));
+}
+
+/** Adapts any {@link HttpCore} (the `/v1` endpoints, the assessment endpoints) to a Node handler. */
+export function nodeHandlerOf(core: HttpCore): NodeHandler {
   return (req, res, next) => {
     void core
       .handle({
