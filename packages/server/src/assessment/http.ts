@@ -5,6 +5,7 @@ import type { Principal } from '../core/types.js';
 import { requireAllowedOrigin, requirePrincipal } from '../http/auth.js';
 import { jsonBody } from '../http/body.js';
 import type { HttpCore } from '../http/core.js';
+import { dispatch } from '../http/dispatch.js';
 import { failure, HttpError, internalError, ok, resultOf } from '../http/errors.js';
 import type { HttpRequestLike, HttpResult } from '../http/types.js';
 import { assessmentJson, snakeMessage, submitInputOf } from './http-json.js';
@@ -217,20 +218,12 @@ export function createAssessmentHttpCore(pipeline: AssessmentPipeline, options: 
       }
       const routes = routesOf(request, pathname);
       if (!routes) return undefined;
-      const method = request.method.toUpperCase();
-      const route = routes[method];
-      if (!route) {
-        const allow = Object.keys(routes).join(', ');
-        return failure(405, ErrorCode.MethodNotAllowed, `${method} is not allowed here; use ${allow}`, { allow });
-      }
-      try {
-        return await route();
-      } catch (err) {
+      return dispatch(routes, request.method, (err, method) => {
         const result = assessmentResultOf(err);
         if (result) return result;
         logger.error({ err, method, path: pathname }, 'wardcast: assessment endpoint failed');
         return internalError();
-      }
+      });
     },
   };
 }

@@ -1,7 +1,8 @@
 import { ErrorCode, WardcastError } from '@wardcast/protocol';
 import type { HubCore } from '../core/hub-core.js';
 import { silentLogger } from '../core/logger.js';
-import { failure, internalError, resultOf } from './errors.js';
+import { dispatch } from './dispatch.js';
+import { internalError, resultOf } from './errors.js';
 import { listInboxRoute, receiptRoute } from './inbox-routes.js';
 import { statsRoute } from './stats-route.js';
 import { testNotificationRoute } from './test-notification-route.js';
@@ -95,21 +96,13 @@ export function createHttpCore(hub: HubCore, options: HttpHandlerOptions = {}): 
       const path = url.pathname.slice(basePath.length);
       const routes = routesOf(req, path, url.searchParams);
       if (!routes) return undefined;
-      const method = req.method.toUpperCase();
-      const route = routes[method];
-      if (!route) {
-        const allow = Object.keys(routes).join(', ');
-        return failure(405, ErrorCode.MethodNotAllowed, `${method} is not allowed here; use ${allow}`, { allow });
-      }
-      try {
-        return await route();
-      } catch (err) {
+      return dispatch(routes, req.method, (err, method) => {
         const result = resultOf(err);
         if (result && result.status >= 500) logger.warn({ err, method, path }, 'wardcast: HTTP endpoint unavailable');
         if (result) return result;
         logger.error({ err, method, path }, 'wardcast: HTTP endpoint failed');
         return internalError();
-      }
+      });
     },
   };
 }
