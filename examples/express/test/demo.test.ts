@@ -1,32 +1,19 @@
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createDemo } from '../src/app.js';
+import type { createDemo } from '../src/app.js';
 import { browserAvailable, launchBrowser } from './browser.js';
+import { login as signIn, startDemo, stopDemo } from './fixture.js';
 
 let demo: ReturnType<typeof createDemo>;
 let base: string;
 
 beforeEach(async () => {
-  demo = createDemo();
-  await new Promise<void>((resolve) => demo.server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(demo.server.address() as AddressInfo).port}`;
+  ({ demo, base } = await startDemo());
 });
 
-afterEach(async () => {
-  await demo.hub.close();
-  await new Promise((resolve) => demo.server.close(resolve));
-});
+afterEach(() => stopDemo(demo));
 
-async function login(userId: string): Promise<string> {
-  const res = await fetch(`${base}/api/demo/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ userId }),
-  });
-  const body = (await res.json()) as { data: { token: string } };
-  return body.data.token;
-}
+const login = (userId: string): Promise<string> => signIn(base, userId);
 
 describe('express demo', () => {
   it('answers /v1/ws/stats in the seed product shape', async () => {
