@@ -91,8 +91,9 @@ export function createDemo(): { server: Server; hub: NotificationHub; pipeline: 
     }
   });
 
-  // The SDK's endpoints: GET /v1/ws/stats, POST /v1/ws/test-notification (to yourself), and the
-  // inbox: GET /v1/notifications, POST /v1/notifications/:id/read and /ack.
+  // The SDK's endpoints: GET /v1/health/live and /v1/health/ready (for load balancers),
+  // GET /v1/ws/stats, POST /v1/ws/test-notification (to yourself), and the inbox:
+  // GET /v1/notifications, POST /v1/notifications/:id/read and /ack.
   app.use(createExpressRouter(hub, { enableTestNotifications: true }));
 
   // Assessments: POST /api/assess, GET /api/assess/:id, POST /api/assess/:id/review and /cancel.

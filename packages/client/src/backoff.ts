@@ -45,7 +45,8 @@ export interface CloseInfo {
 
 /**
  * The default retry rule: reconnect unless the close code is one the protocol marks fatal
- * (unauthorized, forbidden, revoked, too many connections, bad frame, ...).
+ * (unauthorized, forbidden, revoked, bad frame, ...). `4430` (too many connections) is retried,
+ * not before the hub's `retryAfterMs` hint.
  *
  * @example
  * ```ts

@@ -27,6 +27,8 @@ import type {
 } from './types.js';
 
 const OPEN = 1;
+/** Longest `retryAfterMs` hint from the hub the client honours, ms (a larger one is capped). */
+const MAX_RETRY_AFTER_MS = 300_000;
 const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p === 'function' ? (p as () => T | Promise<T>)() : p);
 
 /** Default timings of the client, ms. */
@@ -63,6 +65,10 @@ export class NotificationClient<M extends object = NotificationMap> {
   #timers = new Map<'retry' | 'ping' | 'deadline' | 'refresh', ReturnType<typeof setTimeout>>();
   #unwatch: (() => void) | undefined;
   #offline = false;
+  /** `retryAfterMs` of an `error` frame on the current connection (e.g. `too_many_connections`). */
+  #retryAfterMs = 0;
+  /** No reconnect before this time (ms since epoch): set from the hub's retry hint. */
+  #notBefore = 0;
 
   constructor(options: ClientOptions) {
     this.#o = options;
@@ -124,6 +130,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     const state = this.#status.state;
     if (state === 'connecting' || state === 'open' || state === 'reconnecting') return;
     this.#attempt = 0;
+    this.#notBefore = 0;
     this.#unwatch ??= watchEnvironment({
       online: () => this.#onOnline(),
       offline: () => this.#onOffline(),
@@ -200,6 +207,7 @@ export class NotificationClient<M extends object = NotificationMap> {
   async #open(): Promise<void> {
     const generation = ++this.#generation;
     this.#clearTimers();
+    this.#retryAfterMs = 0;
     this.#setStatus({ state: 'connecting', attempt: this.#attempt });
     let url: string;
     try {
@@ -264,7 +272,11 @@ export class NotificationClient<M extends object = NotificationMap> {
       return;
     }
     const attempt = this.#attempt++;
-    const delayMs = Math.max(0, this.#retryDelay(attempt));
+    // The hub's hint (a refusal for the connection limit) is a floor under the jittered backoff.
+    const hint = Math.min(this.#retryAfterMs, MAX_RETRY_AFTER_MS);
+    this.#retryAfterMs = 0;
+    const delayMs = Math.max(0, this.#retryDelay(attempt), hint);
+    this.#notBefore = hint > 0 ? Date.now() + hint : 0;
     this.#setStatus({ state: 'reconnecting', attempt: this.#attempt, delayMs, lastClose: close });
     if (!this.#offline) this.#timer('retry', delayMs, () => void this.#open());
   }
@@ -326,6 +338,7 @@ export class NotificationClient<M extends object = NotificationMap> {
         }
         return;
       case 'error':
+        if (frame.retryAfterMs !== undefined) this.#retryAfterMs = frame.retryAfterMs;
         this.#error(frame.code as ErrorCode, frame.message);
         return;
       case 'welcome':
@@ -402,8 +415,8 @@ export class NotificationClient<M extends object = NotificationMap> {
   #onNotification(frame: NotificationFrame): void {
     if (!this.#topics.has(frame.topic)) return;
     const verdict = this.#streams.accept(frame);
-    if (!verdict.deliver) return;
     if (verdict.gap) this.#events.emit('gap', { topic: frame.topic, reason: verdict.gap });
+    if (!verdict.deliver) return;
     const { type: _type, ...notification } = frame;
     this.#events.emit('notification', notification as unknown as ClientNotification<M>);
   }
@@ -428,7 +441,7 @@ export class NotificationClient<M extends object = NotificationMap> {
 
   #onOnline(): void {
     this.#offline = false;
-    if (this.#status.state === 'reconnecting') void this.#open();
+    if (this.#status.state === 'reconnecting') this.#retrySoon();
   }
 
   #onOffline(): void {
@@ -437,8 +450,15 @@ export class NotificationClient<M extends object = NotificationMap> {
   }
 
   #onVisible(): void {
-    if (this.#status.state === 'reconnecting' && !this.#offline) void this.#open();
+    if (this.#status.state === 'reconnecting' && !this.#offline) this.#retrySoon();
     else if (this.#authenticated) this.#send({ type: 'ping', ts: Date.now() });
+  }
+
+  /** Reconnects now (back online, tab visible again), but not before the hub's retry hint allows. */
+  #retrySoon(): void {
+    const wait = this.#notBefore - Date.now();
+    if (wait > 0) this.#timer('retry', wait, () => void this.#open());
+    else void this.#open();
   }
 
   #timer(name: 'retry' | 'ping' | 'deadline' | 'refresh', ms: number, fn: () => void): void {

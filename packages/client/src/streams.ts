@@ -1,10 +1,14 @@
 import type { NotificationFrame, StreamPosition, SubscriptionResult } from '@wardcast/protocol';
 import type { GapEvent, StorageLike } from './types.js';
 
-/** What to do with an incoming notification. */
-export type Verdict =
-  | { readonly deliver: false }
-  | { readonly deliver: true; readonly gap: GapEvent['reason'] | undefined };
+/**
+ * What to do with an incoming notification: hand it to the app or not, and whether it shows a gap
+ * (reported even when the notification itself is a repeat: the stream still jumped).
+ */
+export interface Verdict {
+  readonly deliver: boolean;
+  readonly gap: GapEvent['reason'] | undefined;
+}
 
 /**
  * Per-topic resume points and dedupe: remembers the last `{ epoch, seq }` seen on each topic,
@@ -59,21 +63,19 @@ export class StreamTracker {
   /** Decides whether to hand a notification to the app, and records it. */
   accept(n: NotificationFrame): Verdict {
     const pos = this.#positions.get(n.topic);
+    if (pos && pos.epoch === n.epoch && n.seq <= pos.seq) return { deliver: false, gap: undefined };
     let gap: GapEvent['reason'] | undefined;
-    if (pos && pos.epoch === n.epoch && n.seq <= pos.seq) return { deliver: false };
-    if (this.#seen.has(n.id)) {
-      // Seen on another topic: not delivered again, but this topic's stream still moved on.
-      this.#positions.set(n.topic, { epoch: n.epoch, seq: n.seq });
-      this.#scheduleSave();
-      return { deliver: false };
-    }
     if (pos && !this.#pending.has(n.topic)) {
       if (pos.epoch !== n.epoch) gap = 'epoch_changed';
       else if (n.seq > pos.seq + 1) gap = 'seq_jump';
     }
-    this.#remember(n.id);
     this.#positions.set(n.topic, { epoch: n.epoch, seq: n.seq });
     this.#scheduleSave();
+    // Seen already (on another topic, or before the hub's store rewound and a retry stored it
+    // again): not delivered again, but this topic's stream moved on, and a jump on the way (the
+    // first notification of a new epoch) is still a gap.
+    if (this.#seen.has(n.id)) return { deliver: false, gap };
+    this.#remember(n.id);
     return { deliver: true, gap };
   }
 

@@ -127,7 +127,11 @@ export interface ClientOptions {
   readonly WebSocket?: WebSocketConstructor;
   /** Connect at creation. @default true */
   readonly autoConnect?: boolean;
-  /** Delay before reconnect attempt `attempt` (0-based). @default full-jitter backoff with `DEFAULT_BACKOFF` */
+  /**
+   * Delay before reconnect attempt `attempt` (0-based). A `retryAfterMs` hint from the hub (sent
+   * when it refuses a connection for the per-user limit) is a floor under it, capped at 5 minutes.
+   * @default full-jitter backoff with `DEFAULT_BACKOFF`
+   */
   readonly retryDelay?: (attempt: number) => number;
   /** Backoff settings for the default `retryDelay`. @default DEFAULT_BACKOFF */
   readonly backoff?: Partial<BackoffOptions>;

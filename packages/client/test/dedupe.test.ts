@@ -123,6 +123,22 @@ describe('what the client checks on the wire', () => {
     ]);
   });
 
+  it('reports an epoch change whose first notification it already has (a publish retried after the store rewound)', async () => {
+    const raw = await scriptedHub({ epoch: 'e1', seq: 0 });
+    const client = f.client({ url: raw.url, topics: ['user:u1'] });
+    const log = record(client);
+    const conn = await subscribedConnection(raw);
+
+    conn.send(note('user:u1', 'e1', 1, 'a'));
+    conn.send(note('user:u1', 'e1', 2, 'b'));
+    // The store came back without b and a new epoch; b's publisher retried it first.
+    conn.send(note('user:u1', 'e2', 1, 'b'));
+    conn.send(note('user:u1', 'e2', 2, 'c'));
+    await eventually(() => log.notifications.some((n) => n.id === 'c'), 'c arrived');
+    expect(log.notifications.map((n) => n.id)).toEqual(['a', 'b', 'c']);
+    expect(log.gaps).toEqual([{ topic: 'user:u1', reason: 'epoch_changed' }]);
+  });
+
   it('ignores notifications for topics it did not subscribe to', async () => {
     const raw = await scriptedHub({ epoch: 'e1', seq: 0 });
     const client = f.client({ url: raw.url, topics: ['user:u1'] });

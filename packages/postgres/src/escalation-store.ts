@@ -86,6 +86,13 @@ function recordOf(row: Row): EscalationRecord {
  * calls it), so a restarted hub takes over at once, and the escalations of an instance that
  * died are taken over by another one within about `leaseMs + resumeIntervalMs`.
  *
+ * **Acks and steps are compare-and-set.** {@link PostgresEscalationStore.acknowledge} ends a
+ * pending record whichever instance received the ack, and
+ * {@link PostgresEscalationStore.advance} moves a record only from the step the caller saw, so an
+ * ack on any instance stops the escalation (the hub relays it to the tracking instance, which stops
+ * within a second), a step never follows a recorded ack, and a step raced by a taking-over instance
+ * is advanced once (its re-sent `<id>~<step>` is deduped by the history).
+ *
  * @example
  * ```ts
  * import { NotificationHub } from '@wardcast/server';
@@ -185,6 +192,65 @@ export class PostgresEscalationStore implements EscalationStore {
       [this.owner, this.#leaseMs],
     );
     return rows.map(recordOf).sort((a, b) => a.deadline - b.deadline);
+  }
+
+  /**
+   * Ends a pending record as acknowledged by `userId`, whoever holds its lease (an ack may reach
+   * any instance): one `UPDATE ... WHERE status = 'pending'`, so of concurrent calls (and a
+   * concurrent {@link PostgresEscalationStore.advance}) exactly one succeeds. Releases the lease.
+   * Resolves with whether this call ended it.
+   *
+   * @example
+   * ```ts
+   * if (await escalations.acknowledge('lab:L-778:final', 'dr-lee')) console.log('ended by this call');
+   * ```
+   */
+  async acknowledge(id: string, userId: string): Promise<boolean> {
+    const result = await this.#pool.query(
+      `UPDATE ${this.#t} SET status = 'acknowledged', acknowledged_by = $2,
+         lease_owner = NULL, lease_until = NULL, updated_at = now()
+       WHERE id = $1 AND status = 'pending'
+       RETURNING id`,
+      [id, userId],
+    );
+    return (result.rowCount ?? result.rows.length) > 0;
+  }
+
+  /**
+   * Moves a record from step `fromStep` to `next` (its `step`, `deadline`, `status` and
+   * `acknowledgedBy`) only if it is still pending at `fromStep`: one
+   * `UPDATE ... WHERE id = $1 AND status = 'pending' AND step = $fromStep`, so when two instances
+   * race the same step (a takeover) exactly one advances it, and a record acknowledged elsewhere is
+   * never advanced. A pending `next` is leased to this store (taken over from a dead owner, or
+   * renewed); a finished one is released. Resolves with whether it moved.
+   *
+   * @example
+   * ```ts
+   * const moved = await escalations.advance({ ...record, step: 1, deadline: Date.now() + 300_000 }, 0);
+   * ```
+   */
+  async advance(next: EscalationRecord, fromStep: number): Promise<boolean> {
+    const pending = next.status === 'pending';
+    if (pending) this.#startRenewal();
+    const result = await this.#pool.query(
+      `UPDATE ${this.#t} SET step = $2, deadline = $3, status = $4, acknowledged_by = $5,
+         lease_owner = $6,
+         lease_until = CASE WHEN $6::text IS NULL THEN NULL ELSE now() + $7::float8 * interval '1 millisecond' END,
+         updated_at = now()
+       WHERE id = $1 AND status = 'pending' AND step = $8
+       RETURNING id`,
+      [
+        next.id,
+        next.step,
+        new Date(next.deadline),
+        next.status,
+        next.acknowledgedBy ?? null,
+        pending ? this.owner : null,
+        this.#leaseMs,
+        fromStep,
+      ],
+    );
+    return (result.rowCount ?? result.rows.length) > 0;
   }
 
   /** Removes a record. */

@@ -190,6 +190,24 @@ export class PostgresInbox implements InboxStore {
   }
 
   /**
+   * Deletes the row `record` wrote for a publish the hub then abandoned (nobody received it): only
+   * the row with this notification's id, epoch and seq.
+   *
+   * @example
+   * ```ts
+   * await inbox.forget('u42', storedNotification);
+   * ```
+   */
+  async forget(userId: string, n: StoredNotification): Promise<void> {
+    await this.#pool.query(`DELETE FROM ${this.#t} WHERE user_id = $1 AND id = $2 AND epoch = $3 AND seq = $4`, [
+      userId,
+      n.id,
+      n.epoch,
+      n.seq,
+    ]);
+  }
+
+  /**
    * One page of a user's notifications, newest first, with the user's unread count (from the
    * same snapshot). `limit` is clamped to 1..`maxPageSize`.
    *

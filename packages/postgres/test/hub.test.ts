@@ -5,11 +5,25 @@ import { createNodeHandler, type EscalatedEvent, type StreamPosition } from '@wa
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { TestClient } from '../../server/test/helpers/client.js';
+import { SpyStore } from '../../server/test/helpers/escalation.js';
 import { eventually, type Fixture, type Harness, tokenFor, useHarness } from '../../server/test/helpers/harness.js';
 import { database, newPool, sleep, useSchema } from './helpers/db.js';
 
 const custom = (id: string, extra: Record<string, unknown> = {}) =>
   ({ id, kind: 'custom', payload: { title: `title ${id}`, message: `message ${id}`, ...extra } }) as const;
+
+/** Escalation tests: a deadline no test reaches, and how long to wait for what should happen. */
+const ESCALATION_LONG = 60_000;
+const ESCALATION_WAIT = 15_000;
+
+/** Polls an async `condition` until it holds; rejects with `what` after `timeoutMs`. */
+async function eventuallyAsync(condition: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await sleep(20);
+  }
+}
 
 let users = 0;
 const newUser = (): string => `u${++users}-${Math.random().toString(36).slice(2, 8)}`;
@@ -275,8 +289,8 @@ describe.skipIf(!database)('NotificationHub with the Postgres inbox and escalati
       priority: 'critical',
       escalation: {
         chain: [
-          { userId: u, deadlineMs: 400 },
-          { userId: senior, deadlineMs: 60_000 },
+          { userId: u, deadlineMs: ESCALATION_LONG },
+          { userId: senior, deadlineMs: ESCALATION_LONG },
         ],
       },
     });
@@ -285,7 +299,10 @@ describe.skipIf(!database)('NotificationHub with the Postgres inbox and escalati
       `SELECT status, step, lease_owner FROM "${schema.name}".escalations WHERE id = 'crit-1'`,
     );
     expect(row.rows).toEqual([{ status: 'pending', step: 0, lease_owner: null }]);
-    await sleep(600); // the deadline passes while the hub is down
+    // The deadline passed an hour ago, while no hub ran (instead of sleeping past a short one).
+    await schema.pool.query(
+      `UPDATE "${schema.name}".escalations SET deadline = now() - interval '1 hour' WHERE id = 'crit-1'`,
+    );
 
     // "Another process": its own pool and stores.
     const pool = schema.track(newPool(4));
@@ -295,26 +312,25 @@ describe.skipIf(!database)('NotificationHub with the Postgres inbox and escalati
       escalations: new PostgresEscalationStore({ pool, schema: schema.name }),
     });
     const step = async () =>
-      (await pool.query(`SELECT step, status FROM "${schema.name}".escalations WHERE id = 'crit-1'`)).rows[0];
-    const deadline = Date.now() + 3_000;
-    while ((await step())?.step !== 1) {
-      if (Date.now() > deadline) throw new Error('hub B did not escalate');
-      await sleep(20);
-    }
-    expect(Date.now() - startedAt).toBeLessThan(2_000);
+      (await pool.query(`SELECT step, status, deadline FROM "${schema.name}".escalations WHERE id = 'crit-1'`)).rows[0];
+    await eventuallyAsync(async () => (await step())?.step === 1, 'hub B escalates', ESCALATION_WAIT);
+    // At once: hub B escalated after it started, not a fresh 60 s deadline after it (the step's
+    // deadline is the moment it escalated plus the next step's deadlineMs).
+    const escalatedAt = new Date((await step()).deadline).getTime() - ESCALATION_LONG;
+    expect(escalatedAt).toBeGreaterThanOrEqual(startedAt - 1_000);
     // The next recipient gets it over a real socket (replayed from the inbox: they connect after).
     const recipient = await harness.connectAs(fxB, senior);
     await subscribe(recipient, { topic: `user:${senior}`, unread: true });
-    const n = await recipient.notification('crit-1~1');
+    const n = await recipient.notification('crit-1~1', ESCALATION_WAIT);
     expect(n).toMatchObject({ kind: 'custom', priority: 'critical', payload: { title: 'title crit-1' } });
     // Their ack ends the escalation, durably.
     recipient.send({ type: 'ack', id: 'crit-1~1' });
-    await recipient.nextFrame('receipt', (r) => r.id === 'crit-1~1');
-    const finalDeadline = Date.now() + 3_000;
-    while ((await step())?.status !== 'acknowledged') {
-      if (Date.now() > finalDeadline) throw new Error('the ack was not recorded');
-      await sleep(20);
-    }
+    await recipient.nextFrame('receipt', (r) => r.id === 'crit-1~1', ESCALATION_WAIT);
+    await eventuallyAsync(
+      async () => (await step())?.status === 'acknowledged',
+      'the ack is recorded',
+      ESCALATION_WAIT,
+    );
     const saved = await escalations().load('crit-1');
     expect(saved).toMatchObject({ status: 'acknowledged', acknowledgedBy: senior, step: 1 });
   });
@@ -325,25 +341,44 @@ describe.skipIf(!database)('NotificationHub with the Postgres inbox and escalati
     const chain = (first: number) => ({
       chain: [
         { userId: u, deadlineMs: first },
-        { userId: senior, deadlineMs: 60_000 },
+        { userId: senior, deadlineMs: ESCALATION_LONG },
       ],
     });
-    const fxA = await start(harness, { escalations: escalations({ leaseMs: 300 }) });
-    const fxB = await start(harness, { escalations: escalations({ leaseMs: 300, resumeIntervalMs: 100 }) });
+    const leaseMs = 1_500;
+    const storeB = new SpyStore(escalations({ leaseMs, resumeIntervalMs: 100 }));
+    const storeA = escalations({ leaseMs });
+    const fxA = await start(harness, { escalations: storeA });
+    const fxB = await start(harness, { escalations: storeB });
     const onA: EscalatedEvent[] = harness.record(fxA, 'escalated');
     const onB: EscalatedEvent[] = harness.record(fxB, 'escalated');
 
-    // Owned by A, which stays alive: B never touches it.
+    // Owned by A, which stays alive (and renews its lease): B, polling, never touches it.
     await fxA.hub.publish(`user:${u}`, { ...custom('own-1'), priority: 'critical', escalation: chain(300) });
-    await eventually(() => onA.length === 1, 'A escalates its own record', 3_000);
-    await sleep(400);
+    await eventually(() => onA.length === 1, 'A escalates its own record', ESCALATION_WAIT);
+    const polls = storeB.of('loadPending').length;
+    await eventually(() => storeB.of('loadPending').length >= polls + 5, 'B polls the store again', ESCALATION_WAIT);
     expect(onB).toHaveLength(0);
+    const owner = await schema.pool.query(`SELECT lease_owner FROM "${schema.name}".escalations WHERE id = 'own-1'`);
+    expect(owner.rows).toEqual([{ lease_owner: storeA.owner }]);
 
     // A record whose owner died (its lease is not renewed any more): B takes it over after the lease.
-    await fxA.hub.publish(`user:${u}`, { ...custom('orphan-1'), priority: 'critical', escalation: chain(900) });
-    await schema.pool.query(`UPDATE "${schema.name}".escalations SET lease_owner = 'crashed' WHERE id = 'orphan-1'`);
+    await fxA.hub.publish(`user:${u}`, {
+      ...custom('orphan-1'),
+      priority: 'critical',
+      escalation: chain(ESCALATION_LONG),
+    });
+    await schema.pool.query(
+      `UPDATE "${schema.name}".escalations SET lease_owner = 'crashed', deadline = now() - interval '1 second'
+       WHERE id = 'orphan-1'`,
+    );
+    const crashedAt = Date.now();
     await fxA.hub.close(); // stands for the crash: A's timers are gone, and it held no lease on the record
-    await eventually(() => onB.some((e) => e.id === 'orphan-1'), 'B takes the orphan over', 5_000);
+    await eventually(() => onB.some((e) => e.id === 'orphan-1'), 'B takes the orphan over', ESCALATION_WAIT);
+    const takeover = Date.parse(onB.find((e) => e.id === 'orphan-1')?.at ?? '') - crashedAt;
+    console.log(
+      `[escalation] orphaned record taken over by hub B ${takeover} ms after its owner died (leaseMs ${leaseMs})`,
+    );
+    expect(onA.map((e) => e.id)).toEqual(['own-1']);
     expect(onB.filter((e) => e.id === 'orphan-1')).toHaveLength(1);
     expect(onB[0]).toMatchObject({ id: 'orphan-1', step: 1, userId: senior, notificationId: 'orphan-1~1' });
   });

@@ -3,7 +3,8 @@
  *
  * The table in {@link closeCodes} says, for every code, whether a client may reconnect.
  * Clients must not retry a code whose `retry` is `false`: doing so cannot succeed without a
- * change on the client's side (a new token, a bug fix, fewer tabs).
+ * change on the client's side (a new token, a bug fix). Some retryable codes come with a hint:
+ * `4430` follows an `error` frame whose `retryAfterMs` says how long to wait first.
  *
  * Standard codes a client may also see: `1006` (abnormal: the hub terminated a connection that
  * missed its heartbeat, or the network dropped), `1009` (a frame larger than the hub's
@@ -33,7 +34,11 @@ export const CloseCode = {
   TokenExpired: 4419,
   /** The client sent more frames per second than `maxFramesPerSecond` allows. Retry after a backoff. */
   RateLimited: 4429,
-  /** The user already has `maxConnectionsPerUser` open connections. Do not retry automatically. */
+  /**
+   * The user already has `maxConnectionsPerUser` open connections. Retry after the `retryAfterMs`
+   * hint of the `too_many_connections` error frame sent just before (a slot frees when another
+   * connection closes, or when the slots of a crashed hub instance lapse), with a growing backoff.
+   */
   TooManyConnections: 4430,
   /** The client read too slowly and its send buffer passed `maxBufferedBytes`. Retry and resume. */
   SlowConsumer: 4440,
@@ -72,7 +77,11 @@ export const closeCodes: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   4410: { name: 'SessionRevoked', retry: false, description: 'Session revoked by the server.' },
   4419: { name: 'TokenExpired', retry: true, description: 'Token expired; reconnect with a fresh one.' },
   4429: { name: 'RateLimited', retry: true, description: 'Too many frames per second.' },
-  4430: { name: 'TooManyConnections', retry: false, description: 'Per-user connection limit reached.' },
+  4430: {
+    name: 'TooManyConnections',
+    retry: true,
+    description: 'Per-user connection limit reached; retry after the retryAfterMs hint.',
+  },
   4440: { name: 'SlowConsumer', retry: true, description: 'Send buffer limit exceeded.' },
   4500: { name: 'InternalError', retry: true, description: 'Unexpected server error.' },
   4503: { name: 'ServerShuttingDown', retry: true, description: 'Server is shutting down.' },
@@ -99,4 +108,4 @@ export function shouldReconnect(code: number): boolean {
  * `false` in {@link closeCodes}, plus `1008` and `1009`. (A separate list so clients can check it
  * without bundling the descriptions.)
  */
-export const FATAL_CLOSE_CODES: readonly number[] = [4400, 4401, 4403, 4410, 4430, 1008, 1009];
+export const FATAL_CLOSE_CODES: readonly number[] = [4400, 4401, 4403, 4410, 1008, 1009];

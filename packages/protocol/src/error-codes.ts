@@ -31,6 +31,11 @@ export const ErrorCode = {
   TooManySubscriptions: 'too_many_subscriptions',
   /** The connection sent frames faster than `maxFramesPerSecond`. */
   RateLimited: 'rate_limited',
+  /**
+   * The user already has `maxConnectionsPerUser` connections (across instances with a cluster
+   * broker). Sent in an `error` frame with a `retryAfterMs` hint right before the close `4430`.
+   */
+  TooManyConnections: 'too_many_connections',
   /** `publish` got an input that is not a valid notification. */
   InvalidNotification: 'invalid_notification',
   /** `publish` got a kind that is neither built in, `custom`, nor defined with `hub.defineKind`. */
@@ -71,6 +76,11 @@ export const ErrorCode = {
   MethodNotAllowed: 'method_not_allowed',
   /** HTTP endpoints: a request body larger than `maxBodyBytes` (HTTP 413). */
   BodyTooLarge: 'body_too_large',
+  /**
+   * HTTP endpoints: `GET /v1/health/ready` while the hub is not ready: the broker or history store
+   * is degraded, or the hub is shutting down (HTTP 503; the body names the failing checks).
+   */
+  NotReady: 'not_ready',
   /** Assessment pipeline: a submission whose patient id, intake or other fields are invalid (HTTP 400). */
   InvalidRequest: 'invalid_request',
   /** Assessment pipeline: its queue is full; retry after the `retryAfterSeconds` hint (HTTP 429 with `Retry-After`). */

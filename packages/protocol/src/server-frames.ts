@@ -117,12 +117,18 @@ export const receiptFrameSchema = /* @__PURE__ */ z.object({
 /** @see {@link receiptFrameSchema} */
 export type ReceiptFrame = z.infer<typeof receiptFrameSchema>;
 
-/** `error`: something about a client frame was wrong; `ref` points at it when it had one. */
+/**
+ * `error`: something about a client frame or the connection was wrong; `ref` points at the frame
+ * when it had one. `retryAfterMs`, when set, is the least time (ms) to wait before reconnecting
+ * (sent with `too_many_connections` right before the hub closes with `4430`).
+ */
 export const errorFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('error'),
   code: z.string(),
   message: z.string(),
   ref: z.optional(refSchema),
+  /** Least time (ms) to wait before reconnecting, e.g. until a connection slot may free. */
+  retryAfterMs: z.optional(z.int().check(z.gte(0))),
 });
 /** @see {@link errorFrameSchema} */
 export type ErrorFrame = z.infer<typeof errorFrameSchema>;

@@ -5,13 +5,7 @@ const entries = Object.entries(CloseCode) as [keyof typeof CloseCode, CloseCode]
 const table = closeCodes as Readonly<Record<number, CloseCodeInfo | undefined>>;
 
 /** Codes a client must not retry: retrying cannot succeed without a change on the client's side. */
-const FATAL: readonly (keyof typeof CloseCode)[] = [
-  'BadFrame',
-  'Unauthorized',
-  'Forbidden',
-  'SessionRevoked',
-  'TooManyConnections',
-];
+const FATAL: readonly (keyof typeof CloseCode)[] = ['BadFrame', 'Unauthorized', 'Forbidden', 'SessionRevoked'];
 
 describe('CloseCode', () => {
   it('uses only codes in the application range 4000-4999', () => {
@@ -52,6 +46,11 @@ describe('shouldReconnect', () => {
 
   it.each(entries.filter(([name]) => !FATAL.includes(name)))('returns true for %s (%i)', (_name, code) => {
     expect(shouldReconnect(code)).toBe(true);
+  });
+
+  it('retries TooManyConnections: a slot frees when another connection closes or a crashed instance lapses', () => {
+    expect(shouldReconnect(CloseCode.TooManyConnections)).toBe(true);
+    expect(closeCodes[4430]).toMatchObject({ name: 'TooManyConnections', retry: true });
   });
 
   it('follows the retry flag of the table for every code', () => {

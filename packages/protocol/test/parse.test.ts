@@ -393,6 +393,18 @@ describe('valid frames', () => {
     expect(result).toEqual({ ok: true, frame: { type: 'ping', ts: 1 } });
   });
 
+  it('keeps the retryAfterMs hint of an error frame', () => {
+    const frame = { type: 'error', code: 'too_many_connections', message: 'too many connections', retryAfterMs: 9_000 };
+
+    expect(parseServerFrame(JSON.stringify(frame))).toEqual({ ok: true, frame });
+  });
+
+  it.each([-1, 1.5, '9000'])('rejects an error frame whose retryAfterMs is %j', (retryAfterMs) => {
+    const frame = { type: 'error', code: 'too_many_connections', message: 'x', retryAfterMs };
+
+    expect(errorOf(parseServerFrame(frame)).path).toBe('retryAfterMs');
+  });
+
   it('accepts topics of every documented shape', () => {
     const topics = ['user:u-1', 'patient:p.9', 'broadcast', 'ward_3:bed-12', 'a'.repeat(128)];
 

@@ -41,7 +41,7 @@ export class RedisBackplane implements Broker, HistoryStore {
   readonly #feed: TopicFeed;
   readonly #channel: ControlChannel;
   readonly #slots: ConnectionSlots;
-  /** Notifications `append` returned: the script already published them. */
+  /** Notifications `append` returned: `commit` publishes them. */
   readonly #appended = new WeakSet<StoredNotification>();
   #started = false;
   #closing: Promise<void> | undefined;
@@ -104,8 +104,8 @@ export class RedisBackplane implements Broker, HistoryStore {
   }
 
   /**
-   * Nothing to do: `append` stored and published the notification in one script. A notification
-   * that did not come from this backplane's `append` is refused (use the backplane as both
+   * Nothing to do: `commit` published the notification. A notification that did not come from
+   * this backplane's `append` is refused (use the backplane as both
    * `history` and `broker`: seqs and the gap fill need the stream).
    */
   publish(notification: StoredNotification): void {
@@ -124,7 +124,16 @@ export class RedisBackplane implements Broker, HistoryStore {
     return this.#feed.unwatch(topic);
   }
 
-  /** `'degraded'` while a Redis connection is down or the subscriber is catching up after one. */
+  /**
+   * `'degraded'` while a Redis connection is down or the subscriber is catching up after one.
+   * Serves as both `Broker.health` and `HistoryStore.health` (one Redis behind both), so the hub's
+   * readiness (`hub.health()`, `GET /v1/health/ready`) fails while it is `'degraded'`.
+   *
+   * @example
+   * ```ts
+   * if (backplane.health() === 'degraded') console.warn('redis unreachable: publishes fail with store_unavailable');
+   * ```
+   */
   health(): 'ok' | 'degraded' {
     return this.#conns.healthy && this.#feed.live ? 'ok' : 'degraded';
   }
@@ -137,13 +146,38 @@ export class RedisBackplane implements Broker, HistoryStore {
     return this.#slots.release(userId, sessionId);
   }
 
+  /**
+   * `instanceTtlMs`: the longest the connection slots of a crashed instance keep counting, so a
+   * client refused for the limit because of them gets in on its first retry after this hint.
+   */
+  get connectionRetryAfterMs(): number {
+    return this.#options.instanceTtlMs;
+  }
+
   // ---- HistoryStore ------------------------------------------------------------------------
 
-  /** Stores, dedupes and publishes in one Lua script. @throws {WardcastError} `store_unavailable` */
+  /**
+   * Reserves the next seq (dedupe by id, epoch get-or-create): nothing is visible or published
+   * until {@link RedisBackplane.commit}. @throws {WardcastError} `store_unavailable`
+   */
   async append(draft: NotificationDraft): Promise<AppendResult> {
     const result = await this.#store.append(draft);
     this.#appended.add(result.notification);
     return result;
+  }
+
+  /**
+   * Makes a reserved notification visible and publishes it to every instance, after every earlier
+   * seq of its topic (on any instance) was committed or given up; resolves once it was published.
+   * @throws {WardcastError} `store_unavailable`
+   */
+  commit(notification: StoredNotification): Promise<void> {
+    return this.#store.commit(notification);
+  }
+
+  /** Gives a reservation up: nobody will receive it. `false` when it was committed after all. */
+  abort(notification: StoredNotification): Promise<boolean> {
+    return this.#store.abort(notification);
   }
 
   async read(topic: string, since: StreamPosition): Promise<ReadResult> {

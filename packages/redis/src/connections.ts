@@ -14,6 +14,11 @@ export class Connections {
   readonly #timeoutMs: number;
   readonly #logger: Logger;
   #wasReady = false;
+  /**
+   * A command got no answer within the timeout on a connection that looks open (a frozen Redis,
+   * a network partition): unhealthy until a command succeeds or the connection is made again.
+   */
+  #stalled = false;
 
   constructor(redis: Redis | string, timeoutMs: number, logger: Logger) {
     this.#owned = typeof redis === 'string';
@@ -30,15 +35,18 @@ export class Connections {
       this.commands.once('ready', () => {
         this.#wasReady = true;
       });
+    this.commands.on('ready', () => {
+      this.#stalled = false;
+    });
     const report = (which: string) => (error: Error) =>
       this.#logger.warn({ err: error }, `wardcast/redis: ${which} connection error`);
     this.sub.on('error', report('pub/sub'));
     if (this.#owned) this.commands.on('error', report('command'));
   }
 
-  /** Both connections are up. */
+  /** Both connections are up, and the last command that timed out was followed by one that succeeded. */
   get healthy(): boolean {
-    return this.commands.status === 'ready' && this.sub.status === 'ready';
+    return !this.#stalled && this.commands.status === 'ready' && this.sub.status === 'ready';
   }
 
   /** Runs `fn` on the command connection; rejects with `store_unavailable` when down, failing or slow. */
@@ -49,10 +57,15 @@ export class Connections {
       throw unavailable(`${what}: redis is not connected (${this.commands.status})`);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(unavailable(`${what}: no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      timer = setTimeout(() => {
+        this.#stalled = true;
+        reject(unavailable(`${what}: no answer within ${this.#timeoutMs} ms`));
+      }, this.#timeoutMs);
     });
     try {
-      return await Promise.race([fn(this.commands), timeout]);
+      const result = await Promise.race([fn(this.commands), timeout]);
+      this.#stalled = false;
+      return result;
     } catch (cause) {
       if (cause instanceof Error && cause.name === 'WardcastError') throw cause;
       throw unavailable(`${what} failed`, cause);

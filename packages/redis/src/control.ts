@@ -35,6 +35,8 @@ function parseEnvelope(raw: string): Envelope | undefined {
       return str(m.userId) && str(m.reason) ? (e as Envelope) : undefined;
     case 'receipt':
       return str(m.userId) && str(m.id) && (m.action === 'read' || m.action === 'ack') ? (e as Envelope) : undefined;
+    case 'escalation_ack':
+      return str(m.userId) && str(m.id) ? (e as Envelope) : undefined;
     case 'presence':
       return str(m.topic) && str(m.userId) && typeof m.present === 'boolean' ? (e as Envelope) : undefined;
     case 'presence_snapshot':

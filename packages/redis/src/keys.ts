@@ -10,6 +10,8 @@ export interface Keys {
   /** Hash id -> seq of the newest ids (dedupe), and its previous generation. */
   ids(topic: string): string;
   idsOld(topic: string): string;
+  /** Hash of the topic's reserved, not yet visible seqs (two-phase publish; see lua/pending.ts). */
+  pending(topic: string): string;
   /** Pub/sub channel carrying the topic's notifications. */
   channel(topic: string): string;
   /** Pub/sub channel of control messages between instances. */
@@ -29,6 +31,7 @@ export function makeKeys(prefix: string): Keys {
     stream: (topic) => `${prefix}{${topic}}:stream`,
     ids: (topic) => `${prefix}{${topic}}:ids`,
     idsOld: (topic) => `${prefix}{${topic}}:ids:old`,
+    pending: (topic) => `${prefix}{${topic}}:pending`,
     channel: (topic) => `${prefix}{${topic}}:live`,
     control: `${prefix}control`,
     instances: `${prefix}instances`,
@@ -37,7 +40,7 @@ export function makeKeys(prefix: string): Keys {
   };
 }
 
-/** The four keys of a topic, in the order the topic scripts expect them. */
+/** The five keys of a topic, in the order the topic scripts expect them. */
 export function topicKeys(keys: Keys, topic: string): string[] {
-  return [keys.meta(topic), keys.stream(topic), keys.ids(topic), keys.idsOld(topic)];
+  return [keys.meta(topic), keys.stream(topic), keys.ids(topic), keys.idsOld(topic), keys.pending(topic)];
 }

@@ -22,13 +22,26 @@ export interface RedisBackplaneOptions {
    * @default 604_800_000 (7 days)
    */
   readonly topicTtlMs?: number;
+  /**
+   * How long a publish may hold its reserved seq between the append and the commit (while the
+   * hub records the inbox row and the escalation). Later publishes to the topic become visible
+   * only after it settles, so when a hub instance dies mid-publish its reservation is skipped
+   * after this long (nobody ever receives that notification; its publisher never resolved). A
+   * publish slower than this rejects with `store_unavailable` and delivers nothing.
+   * @default 10_000
+   */
+  readonly reservationTtlMs?: number;
   /** Longest a Redis command may take before the operation fails with `store_unavailable`. @default 5_000 */
   readonly commandTimeoutMs?: number;
   /** This instance's name in presence and connection slots. @default `${hostname}:${pid}:${random}` */
   readonly instanceId?: string;
   /**
    * How long the presence and connection slots of an instance that stopped heartbeating (crashed)
-   * are kept. Heartbeats run every third of it. @default 15_000
+   * are kept: the slots of a crashed instance stop counting against `maxConnectionsPerUser` at most
+   * this long after it died, and a connection refused for the limit is told to retry after it
+   * (`retryAfterMs`). Heartbeats run every third of it, so an instance is taken for dead after
+   * about two missed heartbeats (an event-loop stall or Redis outage longer than two thirds of it).
+   * @default 8_000
    */
   readonly instanceTtlMs?: number;
   /** Where to log reconnects and background failures. @default silent */
@@ -42,7 +55,8 @@ export const DEFAULT_REDIS_BACKPLANE = {
   maxAgeMs: 86_400_000,
   topicTtlMs: 604_800_000,
   commandTimeoutMs: 5_000,
-  instanceTtlMs: 15_000,
+  reservationTtlMs: 10_000,
+  instanceTtlMs: 8_000,
 } as const;
 
 /** Options with defaults applied. */
@@ -57,10 +71,18 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
     maxAgeMs: options.maxAgeMs ?? d.maxAgeMs,
     topicTtlMs: options.topicTtlMs ?? Math.max(d.topicTtlMs, options.maxAgeMs ?? 0),
     commandTimeoutMs: options.commandTimeoutMs ?? d.commandTimeoutMs,
+    reservationTtlMs: options.reservationTtlMs ?? d.reservationTtlMs,
     instanceId: options.instanceId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
     instanceTtlMs: options.instanceTtlMs ?? d.instanceTtlMs,
   };
-  for (const name of ['maxLen', 'maxAgeMs', 'topicTtlMs', 'commandTimeoutMs', 'instanceTtlMs'] as const) {
+  for (const name of [
+    'maxLen',
+    'maxAgeMs',
+    'topicTtlMs',
+    'commandTimeoutMs',
+    'instanceTtlMs',
+    'reservationTtlMs',
+  ] as const) {
     const value = resolved[name];
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new WardcastError(ErrorCode.InvalidOption, `createRedisBackplane: ${name} must be a positive integer`);

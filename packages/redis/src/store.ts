@@ -3,14 +3,21 @@ import type { StreamPosition } from '@wardcast/protocol';
 import type { AppendResult, NotificationDraft, StoredNotification } from '@wardcast/server';
 import { decodeEntries, encodeDraft } from './codec.js';
 import type { Connections } from './connections.js';
+import { unavailable } from './errors.js';
 import { type Keys, topicKeys } from './keys.js';
 import { APPEND_LUA } from './lua/append.js';
+import { ABORT_LUA, COMMIT_LUA, SETTLE_LUA } from './lua/commit.js';
 import { READ_LUA } from './lua/read.js';
 import type { ResolvedOptions } from './options.js';
 import { Script } from './script.js';
 
 const APPEND = new Script(APPEND_LUA);
+const COMMIT = new Script(COMMIT_LUA);
+const SETTLE = new Script(SETTLE_LUA);
+const ABORT = new Script(ABORT_LUA);
 const READ = new Script(READ_LUA);
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A fresh epoch: time plus randomness, so a lost stream never gets an epoch it had before. */
 export function newEpoch(): string {
@@ -24,7 +31,7 @@ export interface StreamRead {
   readonly entries: readonly StoredNotification[];
 }
 
-/** The topic streams on Redis: append (with publish) and reads. */
+/** The topic streams on Redis: the two-phase publish (append, commit, abort) and reads. */
 export class StreamStore {
   readonly #conns: Connections;
   readonly #keys: Keys;
@@ -36,25 +43,67 @@ export class StreamStore {
     this.#options = options;
   }
 
-  /** Stores and publishes `draft` in one script. @throws {WardcastError} `store_unavailable` */
+  /** The arguments every write script of `topic` starts with (see lua/pending.ts). */
+  #head(topic: string): (string | number)[] {
+    const o = this.#options;
+    return [newEpoch(), o.topicTtlMs, o.maxLen, o.maxAgeMs, this.#keys.channel(topic), o.reservationTtlMs];
+  }
+
+  /**
+   * Reserves the next seq of the draft's topic (nothing is visible yet). An id reserved by a publish
+   * still in flight is asked for again until that publish settles.
+   * @throws {WardcastError} `store_unavailable`
+   */
   async append(draft: NotificationDraft): Promise<AppendResult> {
     const { topic } = draft;
-    const o = this.#options;
-    const args = [
-      newEpoch(),
-      o.topicTtlMs,
-      draft.id,
-      encodeDraft(draft),
-      o.maxLen,
-      o.maxAgeMs,
-      this.#keys.channel(topic),
-    ];
-    const reply = (await this.#conns.call('append', (r) => APPEND.run(r, topicKeys(this.#keys, topic), args))) as [
-      string,
-      number,
-      number,
-    ];
-    return { notification: { ...draft, epoch: reply[0], seq: Number(reply[1]) }, duplicate: Number(reply[2]) === 1 };
+    const deadline = Date.now() + this.#options.reservationTtlMs + this.#options.commandTimeoutMs;
+    for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+      const args = [...this.#head(topic), draft.id, encodeDraft(draft)];
+      const reply = (await this.#conns.call('append', (r) => APPEND.run(r, topicKeys(this.#keys, topic), args))) as [
+        string,
+        number,
+        number,
+      ];
+      const status = Number(reply[2]);
+      if (status !== 2) {
+        return { notification: { ...draft, epoch: reply[0], seq: Number(reply[1]) }, duplicate: status === 1 };
+      }
+      if (Date.now() > deadline) throw unavailable('append: a publish of the same id is still in flight');
+      await sleep(wait);
+    }
+  }
+
+  /**
+   * Commits a reserved notification and resolves once it is visible (XADDed and PUBLISHed, after
+   * every earlier seq of its topic settled).
+   * @throws {WardcastError} `store_unavailable`, with `reservation lost` when it can never be delivered.
+   */
+  async commit(n: StoredNotification): Promise<void> {
+    const keys = topicKeys(this.#keys, n.topic);
+    const args = [...this.#head(n.topic), n.epoch, n.seq, n.id];
+    const reply = (await this.#conns.call('commit', (r) => COMMIT.run(r, keys, args))) as [number, number];
+    if (Number(reply[0]) === 1) return;
+    if (Number(reply[0]) === -1) throw unavailable('commit: the reservation was lost (expired or new epoch)');
+    // Committed, behind an earlier seq whose publisher has not settled yet: wait for it (or its deadline).
+    const deadline = Date.now() + this.#options.reservationTtlMs + this.#options.commandTimeoutMs;
+    const settleArgs = [...this.#head(n.topic), n.epoch, n.seq];
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      await sleep(wait);
+      const state = Number(await this.#conns.call('settle', (r) => SETTLE.run(r, keys, settleArgs)));
+      if (state === 1) return;
+      if (state === -1) throw unavailable('commit: the stream got a new epoch before this notification was visible');
+      if (Date.now() > deadline) throw unavailable('commit: an earlier publish did not settle in time');
+    }
+  }
+
+  /**
+   * Gives a reservation up. `false` when it was committed after all.
+   * @throws {WardcastError} `store_unavailable`
+   */
+  async abort(n: StoredNotification): Promise<boolean> {
+    const args = [...this.#head(n.topic), n.epoch, n.seq, n.id];
+    const reply = await this.#conns.call('abort', (r) => ABORT.run(r, topicKeys(this.#keys, n.topic), args));
+    return Number(reply) === 1;
   }
 
   /**

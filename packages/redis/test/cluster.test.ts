@@ -29,6 +29,10 @@ describeRedis('cross-instance control over the Redis backplane', () => {
     await harness.connectAs(b, 'u1');
     const third = harness.connect(a, { token: tokenFor('u1') });
     expect((await third.waitClose()).code).toBe(CloseCode.TooManyConnections);
+    // The retry hint is instanceTtlMs: by then the slots of a crashed instance no longer count.
+    expect(third.framesOf('error')).toEqual([
+      { type: 'error', code: 'too_many_connections', message: 'too many connections', retryAfterMs: 8_000 },
+    ]);
     const fourth = harness.connect(b, { token: tokenFor('u1') });
     expect((await fourth.waitClose()).code).toBe(CloseCode.TooManyConnections);
     // Another user is not affected.

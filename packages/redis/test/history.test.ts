@@ -1,5 +1,5 @@
 import { createRedisBackplane } from '@wardcast/redis';
-import { isWardcastError, type NotificationDraft, NotificationHub } from '@wardcast/server';
+import { type AppendResult, isWardcastError, type NotificationDraft, NotificationHub } from '@wardcast/server';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { describeRedis, freePort, REDIS_URL, rawClient, useBackplanes } from './helpers/redis.js';
@@ -9,6 +9,19 @@ function draft(topic: string, id = `n${++idCounter}`, payload: unknown = { i: id
   return { id, topic, kind: 'custom', priority: 'routine', createdAt: new Date().toISOString(), payload };
 }
 
+/** Appends and commits (giving the seq up when the commit fails), as the hub's publish does. */
+async function put(b: ReturnType<typeof createRedisBackplane>, d: NotificationDraft): Promise<AppendResult> {
+  const result = await b.append(d);
+  if (result.duplicate) return result;
+  try {
+    await b.commit(result.notification);
+  } catch (error) {
+    await b.abort(result.notification);
+    throw error;
+  }
+  return result;
+}
+
 describeRedis('RedisBackplane as a history store', () => {
   const backplanes = useBackplanes();
   const raw = rawClient();
@@ -16,7 +29,7 @@ describeRedis('RedisBackplane as a history store', () => {
   it('assigns contiguous seqs in one epoch and replays what came after a position', async () => {
     const b = backplanes.make();
     const stored = [];
-    for (let i = 0; i < 5; i++) stored.push((await b.append(draft('patient:p1'))).notification);
+    for (let i = 0; i < 5; i++) stored.push((await put(b, draft('patient:p1'))).notification);
     expect(stored.map((n) => n.seq)).toEqual([1, 2, 3, 4, 5]);
     const epoch = stored[0]?.epoch as string;
     expect(new Set(stored.map((n) => n.epoch))).toEqual(new Set([epoch]));
@@ -40,7 +53,7 @@ describeRedis('RedisBackplane as a history store', () => {
   it('keeps payloads exactly (empty arrays, unicode, nested nulls)', async () => {
     const b = backplanes.make();
     const payload = { list: [], nested: { a: null, b: [1, 'ü', { c: [] }] }, text: 'line\nbreak "quoted" 😀' };
-    const { notification } = await b.append(draft('user:u1', 'exact', payload));
+    const { notification } = await put(b, draft('user:u1', 'exact', payload));
     const read = await b.read('user:u1', { epoch: notification.epoch, seq: 0 });
     expect(read.notifications[0]?.payload).toEqual(payload);
   });
@@ -49,28 +62,28 @@ describeRedis('RedisBackplane as a history store', () => {
     const b = backplanes.make();
     const before = await b.position('user:fresh');
     expect(before.seq).toBe(0);
-    const { notification } = await b.append(draft('user:fresh'));
+    const { notification } = await put(b, draft('user:fresh'));
     expect(notification).toMatchObject({ epoch: before.epoch, seq: 1 });
     expect((await b.read('user:fresh', before)).notifications).toHaveLength(1);
   });
 
   it('stores an id once per topic: a second append returns the stored position', async () => {
     const b = backplanes.make();
-    const first = await b.append(draft('user:u2', 'same-id'));
-    await b.append(draft('user:u2'));
-    const again = await b.append(draft('user:u2', 'same-id', { changed: true }));
+    const first = await put(b, draft('user:u2', 'same-id'));
+    await put(b, draft('user:u2'));
+    const again = await put(b, draft('user:u2', 'same-id', { changed: true }));
     expect(again.duplicate).toBe(true);
     expect(again.notification).toMatchObject({ id: 'same-id', epoch: first.notification.epoch, seq: 1 });
     expect(await raw.xlen(`${backplanes.prefix()}{user:u2}:stream`)).toBe(2);
     // Another topic has its own ids.
-    expect((await b.append(draft('user:u3', 'same-id'))).duplicate).toBe(false);
+    expect((await put(b, draft('user:u3', 'same-id'))).duplicate).toBe(false);
   });
 
   it('gives contiguous seqs to concurrent appends from two instances (one Lua script each)', async () => {
     const a = backplanes.make();
     const b = backplanes.make();
     const results = await Promise.all(
-      Array.from({ length: 400 }, (_, i) => (i % 2 === 0 ? a : b).append(draft('broadcast', `c${i}`))),
+      Array.from({ length: 400 }, (_, i) => put(i % 2 === 0 ? a : b, draft('broadcast', `c${i}`))),
     );
     const seqs = results.map((r) => r.notification.seq).sort((x, y) => x - y);
     expect(seqs).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
@@ -79,8 +92,8 @@ describeRedis('RedisBackplane as a history store', () => {
 
   it('bounds a stream by length (MAXLEN ~): old positions are not recovered, recent ones are', async () => {
     const b = backplanes.make({ maxLen: 100 });
-    let last = await b.append(draft('patient:long', 'first'));
-    for (let i = 0; i < 399; i++) last = await b.append(draft('patient:long', `l${i}`));
+    let last = await put(b, draft('patient:long', 'first'));
+    for (let i = 0; i < 399; i++) last = await put(b, draft('patient:long', `l${i}`));
     const { epoch } = last.notification;
     const length = await raw.xlen(`${backplanes.prefix()}{patient:long}:stream`);
     expect(length).toBeGreaterThanOrEqual(100);
@@ -90,16 +103,16 @@ describeRedis('RedisBackplane as a history store', () => {
     expect(recent.recovered).toBe(true);
     expect(recent.notifications.map((n) => n.seq)).toEqual([391, 392, 393, 394, 395, 396, 397, 398, 399, 400]);
     // Recent ids are still deduped.
-    expect((await b.append(draft('patient:long', 'l398'))).duplicate).toBe(true);
+    expect((await put(b, draft('patient:long', 'l398'))).duplicate).toBe(true);
   });
 
   it('bounds a stream by age: entries older than maxAgeMs go at the next append', async () => {
     const b = backplanes.make({ maxAgeMs: 200 });
-    let last = await b.append(draft('patient:old'));
-    for (let i = 0; i < 4; i++) last = await b.append(draft('patient:old'));
+    let last = await put(b, draft('patient:old'));
+    for (let i = 0; i < 4; i++) last = await put(b, draft('patient:old'));
     const { epoch } = last.notification;
     await new Promise((r) => setTimeout(r, 300));
-    await b.append(draft('patient:old'));
+    await put(b, draft('patient:old'));
     expect(await raw.xlen(`${backplanes.prefix()}{patient:old}:stream`)).toBe(1);
     expect((await b.read('patient:old', { epoch, seq: 2 })).recovered).toBe(false);
     const read = await b.read('patient:old', { epoch, seq: 5 });
@@ -110,20 +123,20 @@ describeRedis('RedisBackplane as a history store', () => {
   it('changes the epoch when the stream is lost, never replaying the new stream to an old position', async () => {
     const b = backplanes.make();
     const prefix = backplanes.prefix();
-    const first = (await b.append(draft('user:lost'))).notification;
-    await b.append(draft('user:lost'));
+    const first = (await put(b, draft('user:lost'))).notification;
+    await put(b, draft('user:lost'));
     // Everything gone (what FLUSHALL or a restart without persistence does to this topic).
     await raw.del(`${prefix}{user:lost}:meta`, `${prefix}{user:lost}:stream`, `${prefix}{user:lost}:ids`);
-    const after = (await b.append(draft('user:lost'))).notification;
+    const after = (await put(b, draft('user:lost'))).notification;
     expect(after.epoch).not.toBe(first.epoch);
     expect(after.seq).toBe(1);
     const read = await b.read('user:lost', { epoch: first.epoch, seq: 1 });
     expect(read).toEqual({ recovered: false, notifications: [], position: { epoch: after.epoch, seq: 1 } });
 
     // Only the stream vanished (evicted) while its meta survived: detected, new epoch again.
-    await b.append(draft('user:lost'));
+    await put(b, draft('user:lost'));
     await raw.del(`${prefix}{user:lost}:stream`);
-    const third = (await b.append(draft('user:lost'))).notification;
+    const third = (await put(b, draft('user:lost'))).notification;
     expect(third.epoch).not.toBe(after.epoch);
     expect(third.seq).toBe(1);
     expect((await b.read('user:lost', { epoch: after.epoch, seq: 1 })).recovered).toBe(false);
@@ -131,7 +144,7 @@ describeRedis('RedisBackplane as a history store', () => {
 
   it('expires an idle topic whole after topicTtlMs', async () => {
     const b = backplanes.make({ maxAgeMs: 100, topicTtlMs: 150 });
-    await b.append(draft('user:idle'));
+    await put(b, draft('user:idle'));
     const ttl = await raw.pttl(`${backplanes.prefix()}{user:idle}:stream`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(150);
@@ -141,10 +154,10 @@ describeRedis('RedisBackplane as a history store', () => {
     const b = backplanes.make();
     const hub = new NotificationHub({ authenticate: () => null, history: b, broker: b });
     try {
-      const ok = (await b.append(draft('user:typed'))).notification;
+      const ok = (await put(b, draft('user:typed'))).notification;
       // A key of the wrong type where the stream should be: XADD fails inside the script.
       await raw.set(`${backplanes.prefix()}{user:typed}:stream`, 'not a stream');
-      const failure = await b.append(draft('user:typed')).catch((e: unknown) => e);
+      const failure = await put(b, draft('user:typed')).catch((e: unknown) => e);
       expect(failure).toMatchObject({ name: 'WardcastError', code: 'store_unavailable' });
       expect(String((failure as Error).cause)).toMatch(/WRONGTYPE/);
       await expect(hub.publish('user:typed', { kind: 'custom' })).rejects.toMatchObject({ code: 'store_unavailable' });
@@ -159,7 +172,7 @@ describeRedis('RedisBackplane as a history store', () => {
     const client = new Redis(REDIS_URL, { lazyConnect: true });
     try {
       const b = backplanes.make({ redis: client });
-      const { notification } = await b.append(draft('user:own-client'));
+      const { notification } = await put(b, draft('user:own-client'));
       expect(notification.seq).toBe(1);
       await b.close();
       expect(await client.ping()).toBe('PONG');

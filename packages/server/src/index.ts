@@ -77,9 +77,17 @@ export type {
   PresenceMember,
 } from './broker/types.js';
 export type { AuditEvent, AuditEventType, ConnectionInfo, HubEvents, PresenceEvent } from './core/events.js';
+export type {
+  HealthCheckStatus,
+  HealthChecks,
+  HealthFailure,
+  HealthStatus,
+  HubHealth,
+} from './core/health.js';
 export { HubCore } from './core/hub-core.js';
 export { type Logger, silentLogger } from './core/logger.js';
 export { DEFAULT_LIMITS, type HubLimits, type HubOptions } from './core/options.js';
+export type { PublishContext, PublishStage } from './core/publish-pipeline.js';
 export type { ConnectionSnapshot, HubStats } from './core/stats.js';
 export { EncodedFrame, type SocketHandlers, type TransportSocket } from './core/transport.js';
 export type {

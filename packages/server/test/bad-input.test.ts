@@ -205,6 +205,19 @@ describe('connections per user', () => {
     expect(code).toBe(4430);
   });
 
+  it('sends too_many_connections with the default 5 s retry hint right before 4430', async () => {
+    const fx = await harness.start({ maxConnectionsPerUser: 1 });
+    await harness.connectAs(fx, 'alice');
+
+    const second = harness.connect(fx, { token: tokenFor('alice') });
+    await second.waitClose();
+
+    expect(second.framesOf('error')).toEqual([
+      { type: 'error', code: 'too_many_connections', message: 'too many connections', retryAfterMs: 5_000 },
+    ]);
+    expect(second.frames.at(-1)?.type).toBe('error');
+  });
+
   it('keeps the earlier connections of the user working after refusing one past the limit', async () => {
     const fx = await harness.start({ maxConnectionsPerUser: 1 });
     const first = await harness.subscriber(fx, 'alice', ['user:alice']);

@@ -1,9 +1,16 @@
-import { isWardcastError, MemoryHistoryStore, type NotificationDraft } from '@wardcast/server';
+import { type AppendResult, isWardcastError, MemoryHistoryStore, type NotificationDraft } from '@wardcast/server';
 import { describe, expect, it } from 'vitest';
 
 let counter = 0;
 function draft(topic: string, id = `n${++counter}`): NotificationDraft {
   return { id, topic, kind: 'custom', priority: 'routine', createdAt: new Date(0).toISOString(), payload: { id } };
+}
+
+/** Appends and commits (both synchronous on the memory store), as the hub's publish does. */
+function put(store: MemoryHistoryStore, d: NotificationDraft): AppendResult {
+  const result = store.append(d) as AppendResult;
+  if (!result.duplicate) store.commit(result.notification);
+  return result;
 }
 
 /** A clock the test moves by hand. */
@@ -16,7 +23,7 @@ describe('MemoryHistoryStore append', () => {
   it('assigns seqs 1, 2, 3… in one epoch per topic', () => {
     const store = new MemoryHistoryStore();
 
-    const stored = [1, 2, 3].map(() => store.append(draft('t')).notification);
+    const stored = [1, 2, 3].map(() => put(store, draft('t')).notification);
 
     expect(stored.map((n) => n.seq)).toEqual([1, 2, 3]);
     expect(new Set(stored.map((n) => n.epoch)).size).toBe(1);
@@ -25,8 +32,8 @@ describe('MemoryHistoryStore append', () => {
   it('gives different topics different epochs and independent seqs', () => {
     const store = new MemoryHistoryStore();
 
-    const a = store.append(draft('a')).notification;
-    const b = store.append(draft('b')).notification;
+    const a = put(store, draft('a')).notification;
+    const b = put(store, draft('b')).notification;
 
     expect(b.seq).toBe(1);
     expect(b.epoch).not.toBe(a.epoch);
@@ -34,9 +41,9 @@ describe('MemoryHistoryStore append', () => {
 
   it('returns the stored notification with duplicate: true for an id already in the topic', () => {
     const store = new MemoryHistoryStore();
-    const first = store.append(draft('t', 'same'));
+    const first = put(store, draft('t', 'same'));
 
-    const again = store.append({ ...draft('t', 'same'), kind: 'other' });
+    const again = put(store, { ...draft('t', 'same'), kind: 'other' });
 
     expect(first.duplicate).toBe(false);
     expect(again).toEqual({ notification: first.notification, duplicate: true });
@@ -45,20 +52,20 @@ describe('MemoryHistoryStore append', () => {
 
   it('accepts the same id on another topic', () => {
     const store = new MemoryHistoryStore();
-    store.append(draft('a', 'same'));
+    put(store, draft('a', 'same'));
 
-    const other = store.append(draft('b', 'same'));
+    const other = put(store, draft('b', 'same'));
 
     expect(other.duplicate).toBe(false);
   });
 
   it('forgets the ids of notifications dropped by maxPerTopic', () => {
     const store = new MemoryHistoryStore({ maxPerTopic: 2 });
-    store.append(draft('t', 'old'));
-    store.append(draft('t'));
-    store.append(draft('t'));
+    put(store, draft('t', 'old'));
+    put(store, draft('t'));
+    put(store, draft('t'));
 
-    const again = store.append(draft('t', 'old'));
+    const again = put(store, draft('t', 'old'));
 
     expect(again.duplicate).toBe(false);
     expect(again.notification.seq).toBe(4);
@@ -68,8 +75,8 @@ describe('MemoryHistoryStore append', () => {
 describe('MemoryHistoryStore read', () => {
   it('returns what came after the position, in order, with recovered: true', () => {
     const store = new MemoryHistoryStore();
-    const first = store.append(draft('t')).notification;
-    for (let i = 0; i < 4; i++) store.append(draft('t'));
+    const first = put(store, draft('t')).notification;
+    for (let i = 0; i < 4; i++) put(store, draft('t'));
 
     const result = store.read('t', { epoch: first.epoch, seq: 2 });
 
@@ -80,15 +87,15 @@ describe('MemoryHistoryStore read', () => {
 
   it('returns everything from seq 0', () => {
     const store = new MemoryHistoryStore();
-    const { epoch } = store.append(draft('t')).notification;
-    store.append(draft('t'));
+    const { epoch } = put(store, draft('t')).notification;
+    put(store, draft('t'));
 
     expect(store.read('t', { epoch, seq: 0 }).notifications.map((n) => n.seq)).toEqual([1, 2]);
   });
 
   it('returns nothing with recovered: true at the end of the stream', () => {
     const store = new MemoryHistoryStore();
-    const { epoch } = store.append(draft('t')).notification;
+    const { epoch } = put(store, draft('t')).notification;
 
     expect(store.read('t', { epoch, seq: 1 })).toEqual({
       recovered: true,
@@ -99,7 +106,7 @@ describe('MemoryHistoryStore read', () => {
 
   it('answers recovered: false for another epoch', () => {
     const store = new MemoryHistoryStore();
-    store.append(draft('t'));
+    put(store, draft('t'));
 
     const result = store.read('t', { epoch: 'not-this-one', seq: 0 });
 
@@ -109,15 +116,15 @@ describe('MemoryHistoryStore read', () => {
 
   it('answers recovered: false for a seq past the end', () => {
     const store = new MemoryHistoryStore();
-    const { epoch } = store.append(draft('t')).notification;
+    const { epoch } = put(store, draft('t')).notification;
 
     expect(store.read('t', { epoch, seq: 2 }).recovered).toBe(false);
   });
 
   it('answers recovered: false when the notifications after the position were dropped by maxPerTopic', () => {
     const store = new MemoryHistoryStore({ maxPerTopic: 3 });
-    const { epoch } = store.append(draft('t')).notification;
-    for (let i = 0; i < 5; i++) store.append(draft('t'));
+    const { epoch } = put(store, draft('t')).notification;
+    for (let i = 0; i < 5; i++) put(store, draft('t'));
 
     const result = store.read('t', { epoch, seq: 1 });
 
@@ -126,8 +133,8 @@ describe('MemoryHistoryStore read', () => {
 
   it('still recovers from the position just before the oldest kept notification', () => {
     const store = new MemoryHistoryStore({ maxPerTopic: 3 });
-    const { epoch } = store.append(draft('t')).notification;
-    for (let i = 0; i < 5; i++) store.append(draft('t'));
+    const { epoch } = put(store, draft('t')).notification;
+    for (let i = 0; i < 5; i++) put(store, draft('t'));
 
     const result = store.read('t', { epoch, seq: 3 });
 
@@ -138,8 +145,8 @@ describe('MemoryHistoryStore read', () => {
   it('answers recovered: false once the notifications after the position are older than maxAgeMs', () => {
     const clock = manualClock();
     const store = new MemoryHistoryStore({ maxAgeMs: 1_000, now: clock.now });
-    const { epoch } = store.append(draft('t')).notification;
-    store.append(draft('t'));
+    const { epoch } = put(store, draft('t')).notification;
+    put(store, draft('t'));
     clock.advance(1_001);
 
     expect(store.read('t', { epoch, seq: 1 }).recovered).toBe(false);
@@ -148,9 +155,9 @@ describe('MemoryHistoryStore read', () => {
   it('keeps notifications younger than maxAgeMs', () => {
     const clock = manualClock();
     const store = new MemoryHistoryStore({ maxAgeMs: 1_000, now: clock.now });
-    const { epoch } = store.append(draft('t')).notification;
+    const { epoch } = put(store, draft('t')).notification;
     clock.advance(500);
-    store.append(draft('t'));
+    put(store, draft('t'));
     clock.advance(600);
 
     const result = store.read('t', { epoch, seq: 1 });
@@ -162,7 +169,7 @@ describe('MemoryHistoryStore read', () => {
   it('stays correct over many appends past maxPerTopic', () => {
     const store = new MemoryHistoryStore({ maxPerTopic: 10 });
     let epoch = '';
-    for (let i = 0; i < 500; i++) epoch = store.append(draft('t')).notification.epoch;
+    for (let i = 0; i < 500; i++) epoch = put(store, draft('t')).notification.epoch;
 
     const result = store.read('t', { epoch, seq: 494 });
 
@@ -186,16 +193,16 @@ describe('MemoryHistoryStore topics', () => {
     const store = new MemoryHistoryStore();
     const before = store.position('t');
 
-    const appended = store.append(draft('t')).notification;
+    const appended = put(store, draft('t')).notification;
 
     expect(appended.epoch).toBe(before.epoch);
   });
 
   it('forgets the least recently published topic past maxTopics, giving it a new epoch', () => {
     const store = new MemoryHistoryStore({ maxTopics: 2 });
-    const a = store.append(draft('a')).notification;
-    store.append(draft('b'));
-    store.append(draft('c'));
+    const a = put(store, draft('a')).notification;
+    put(store, draft('b'));
+    put(store, draft('c'));
 
     const after = store.position('a');
 
@@ -206,10 +213,10 @@ describe('MemoryHistoryStore topics', () => {
 
   it('keeps a topic that was published to recently when another is evicted', () => {
     const store = new MemoryHistoryStore({ maxTopics: 2 });
-    const a = store.append(draft('a')).notification;
-    store.append(draft('b'));
-    store.append(draft('a'));
-    store.append(draft('c'));
+    const a = put(store, draft('a')).notification;
+    put(store, draft('b'));
+    put(store, draft('a'));
+    put(store, draft('c'));
 
     expect(store.position('a')).toEqual({ epoch: a.epoch, seq: 2 });
   });
@@ -218,8 +225,8 @@ describe('MemoryHistoryStore topics', () => {
     const store = new MemoryHistoryStore({ maxTopics: 1 });
     const epochs = new Set<string>();
     for (let i = 0; i < 50; i++) {
-      epochs.add(store.append(draft('a')).notification.epoch);
-      store.append(draft('b'));
+      epochs.add(put(store, draft('a')).notification.epoch);
+      put(store, draft('b'));
     }
 
     expect(epochs.size).toBe(50);
@@ -227,7 +234,7 @@ describe('MemoryHistoryStore topics', () => {
 
   it('forgets everything on close()', () => {
     const store = new MemoryHistoryStore();
-    const { epoch } = store.append(draft('t')).notification;
+    const { epoch } = put(store, draft('t')).notification;
 
     store.close();
 
@@ -248,5 +255,71 @@ describe('MemoryHistoryStore topics', () => {
     }
 
     expect(isWardcastError(error, 'invalid_option')).toBe(true);
+  });
+});
+
+describe('MemoryHistoryStore two-phase append and commit', () => {
+  it('keeps an appended notification invisible to read and position until it is committed', () => {
+    const store = new MemoryHistoryStore();
+    const first = put(store, draft('t')).notification;
+    const reserved = (store.append(draft('t')) as AppendResult).notification;
+
+    expect(store.position('t')).toEqual({ epoch: first.epoch, seq: 1 });
+    expect(store.read('t', { epoch: first.epoch, seq: 1 })).toMatchObject({ recovered: true, notifications: [] });
+    store.commit(reserved);
+    expect(store.read('t', { epoch: first.epoch, seq: 1 }).notifications.map((n) => n.id)).toEqual([reserved.id]);
+  });
+
+  it('makes commits visible in seq order: a later commit waits for the earlier reservation', async () => {
+    const store = new MemoryHistoryStore();
+    const one = (store.append(draft('t')) as AppendResult).notification;
+    const two = (store.append(draft('t')) as AppendResult).notification;
+    let twoVisible = false;
+    const waiting = Promise.resolve(store.commit(two)).then(() => {
+      twoVisible = true;
+    });
+    await Promise.resolve();
+    expect(twoVisible).toBe(false);
+    expect(store.position('t').seq).toBe(0);
+    store.commit(one);
+    await waiting;
+    expect(store.position('t').seq).toBe(2);
+  });
+
+  it('takes back the last seq handed out on abort, so the next append reuses it without a hole', () => {
+    const store = new MemoryHistoryStore();
+    put(store, draft('t'));
+    const given = (store.append(draft('t', 'given-up')) as AppendResult).notification;
+    expect(store.abort(given)).toBe(true);
+    const next = put(store, draft('t')).notification;
+    expect(next.seq).toBe(2);
+    // The abandoned id may be published again.
+    expect(put(store, draft('t', 'given-up')).duplicate).toBe(false);
+  });
+
+  it('leaves an explicit gap when an aborted seq is followed by a committed one', () => {
+    const store = new MemoryHistoryStore();
+    const one = put(store, draft('t')).notification;
+    const two = (store.append(draft('t')) as AppendResult).notification;
+    const three = (store.append(draft('t')) as AppendResult).notification;
+    store.abort(two);
+    store.commit(three);
+    expect(store.position('t').seq).toBe(3);
+    // History cannot replay seq 2: the resume is not "recovered", so the client resyncs.
+    expect(store.read('t', { epoch: one.epoch, seq: 1 }).recovered).toBe(false);
+    expect(store.read('t', { epoch: one.epoch, seq: 2 }).recovered).toBe(true);
+  });
+
+  it('reports an abort of a committed notification as false', () => {
+    const store = new MemoryHistoryStore();
+    const n = put(store, draft('t')).notification;
+    expect(store.abort(n)).toBe(false);
+  });
+
+  it('refuses to commit a reservation of a topic it forgot meanwhile', () => {
+    const store = new MemoryHistoryStore({ maxTopics: 1 });
+    const reserved = (store.append(draft('a')) as AppendResult).notification;
+    put(store, draft('b'));
+    expect(() => store.commit(reserved)).toThrow(expect.objectContaining({ code: 'store_unavailable' }));
   });
 });

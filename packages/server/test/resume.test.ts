@@ -4,6 +4,7 @@ import {
   MemoryHistoryStore,
   type NotificationDraft,
   type ReadResult,
+  type StoredNotification,
   type StreamPosition,
 } from '@wardcast/server';
 import { describe, expect, it } from 'vitest';
@@ -26,8 +27,16 @@ class LatentHistoryStore implements HistoryStore {
     readonly when: 'before' | 'after',
   ) {}
 
-  append(draft: NotificationDraft): AppendResult {
+  append(draft: NotificationDraft): AppendResult | Promise<AppendResult> {
     return this.#inner.append(draft);
+  }
+
+  commit(n: StoredNotification): void | Promise<void> {
+    return this.#inner.commit(n);
+  }
+
+  abort(n: StoredNotification): boolean {
+    return this.#inner.abort(n);
   }
 
   position(topic: string): StreamPosition {

@@ -1,28 +1,39 @@
-import { ENSURE_LUA } from './ensure.js';
+import { PENDING_LUA } from './pending.js';
 
 /**
- * Stores one notification and announces it, atomically: dedupe by id, epoch get-or-create, next
- * seq, XADD with a length bound (MAXLEN ~) and an age bound (exact MINID on the entry ids, which
- * are Redis server times), then PUBLISH of `epoch \n seq \n json` on the topic's channel. Because
- * the PUBLISH happens inside the script, no instance can receive seq N+1 before seq N is stored,
- * and pub/sub delivers a connection's messages in the order the scripts ran.
+ * Reserves the next seq of a topic for a notification (phase one of a publish; see PENDING_LUA):
+ * dedupe by id, epoch get-or-create, next seq, the notification kept in the pending hash. Nothing
+ * is visible or published yet.
  *
- * KEYS: meta, stream, ids, ids:old. ARGV: candidate epoch, idle TTL ms, id, notification JSON
- * (without epoch and seq), maxLen, maxAgeMs, channel. Returns `{ epoch, seq, duplicate (0|1) }`.
+ * ARGV from [7]: id, notification JSON (without epoch and seq). Returns `{ epoch, seq, status }`:
+ * 0 reserved; 1 a duplicate (the id is committed, or reserved by a publish that committed it);
+ * 2 the id is reserved by a publish still in flight (ask again later).
  */
-export const APPEND_LUA = `${ENSURE_LUA}
-local epoch, seq = ensure()
-local dup = redis.call('HGET', KEYS[3], ARGV[3]) or redis.call('HGET', KEYS[4], ARGV[3])
-if dup then return {epoch, tonumber(dup), 1} end
-seq = seq + 1
--- XADD first: if it fails (a key of the wrong type), nothing was written and the seq is not used up.
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 's', seq, 'n', ARGV[4])
+export const APPEND_LUA = `${PENDING_LUA}
+local epoch = ensure()
+local now = ms_now()
+local id = ARGV[7]
+local dup = redis.call('HGET', KEYS[3], id) or redis.call('HGET', KEYS[4], id)
+if dup then
+  dup = tonumber(dup)
+  local c = tonumber(redis.call('HGET', KEYS[1], 'c'))
+  if redis.call('HGET', KEYS[5], 'i' .. dup) ~= id then
+    if dup <= c then return {epoch, dup, 1} end
+    drop_id(id, dup)
+  elseif redis.call('HEXISTS', KEYS[5], 'k' .. dup) == 1 then
+    return {epoch, dup, 1}
+  elseif tonumber(redis.call('HGET', KEYS[5], 'd' .. dup)) > now then
+    return {epoch, dup, 2}
+  else
+    abandon(dup, id)
+    advance(epoch, now)
+  end
+end
+local seq = tonumber(redis.call('HGET', KEYS[1], 's')) + 1
 redis.call('HSET', KEYS[1], 's', seq)
-local cutoff = ms_now() - tonumber(ARGV[6])
-if cutoff > 0 then redis.call('XTRIM', KEYS[2], 'MINID', string.format('%.0f', cutoff)) end
-redis.call('HSET', KEYS[3], ARGV[3], seq)
-if redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[5]) then redis.call('RENAME', KEYS[3], KEYS[4]) end
-for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
-redis.call('PUBLISH', ARGV[7], epoch .. '\\n' .. seq .. '\\n' .. ARGV[4])
+redis.call('HSET', KEYS[5], 'n' .. seq, ARGV[8], 'i' .. seq, id, 'd' .. seq, now + tonumber(ARGV[6]))
+redis.call('HSET', KEYS[3], id, seq)
+if redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[3]) then redis.call('RENAME', KEYS[3], KEYS[4]) end
+touch()
 return {epoch, seq, 0}
 `;

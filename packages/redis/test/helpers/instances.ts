@@ -47,8 +47,17 @@ export class HubProcess {
     });
   }
 
-  static async start(name: string, redisUrl: string, keyPrefix: string): Promise<HubProcess> {
-    const instance = new HubProcess(name, { REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix });
+  /**
+   * Starts an instance. `env` adds settings the fixture reads: `INSTANCE_TTL_MS` (the backplane's
+   * `instanceTtlMs`), `MAX_CONNECTIONS_PER_USER` (the hub's limit); unset ones keep their defaults.
+   */
+  static async start(
+    name: string,
+    redisUrl: string,
+    keyPrefix: string,
+    env: Record<string, string> = {},
+  ): Promise<HubProcess> {
+    const instance = new HubProcess(name, { ...env, REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix });
     instance.port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name} did not start`)), 10_000);
       instance.#child.on('message', (m: { type: string; port: number }) => {

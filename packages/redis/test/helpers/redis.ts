@@ -135,6 +135,19 @@ export class PrivateRedis {
     }
   }
 
+  /**
+   * Freezes it (SIGSTOP): connections stay open but nothing is answered, as in a network
+   * partition or a Redis stuck on a slow operation. `kill()` works on a frozen server too.
+   */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen server go on (SIGCONT). */
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   /** Kills it at once (SIGKILL): everything in memory is lost, clients see the connection drop. */
   async kill(): Promise<void> {
     const child = this.#child;

@@ -11,8 +11,9 @@ export interface PresenceMember {
 
 /**
  * What hub instances tell each other through {@link BrokerControl}. The hub publishes
- * `disconnect`, `receipt` and `presence`; `presence_snapshot` comes only from brokers (the full
- * membership of one instance, when a broker (re)connects, and an empty one when an instance is gone).
+ * `disconnect`, `receipt`, `presence` and `escalation_ack`; `presence_snapshot` comes only from
+ * brokers (the full membership of one instance, when a broker (re)connects, and an empty one when
+ * an instance is gone).
  */
 export type ControlMessage =
   /** Close every connection of `userId` with `4410` (logout, revoked access). */
@@ -22,14 +23,20 @@ export type ControlMessage =
   /** The sending instance has (`present: true`) or no longer has a subscription of `userId` to `topic`. */
   | { readonly type: 'presence'; readonly topic: string; readonly userId: string; readonly present: boolean }
   /** Replaces everything known about the sending instance's presence. */
-  | { readonly type: 'presence_snapshot'; readonly members: readonly PresenceMember[] };
+  | { readonly type: 'presence_snapshot'; readonly members: readonly PresenceMember[] }
+  /**
+   * `userId` acknowledged notification `id` (an escalating notification's id or a re-sent
+   * `<id>~<step>`) on the sending instance, which does not track its escalation: the instance that
+   * tracks it stops it.
+   */
+  | { readonly type: 'escalation_ack'; readonly userId: string; readonly id: string };
 
 /** Receives control messages from other hub instances; `origin` names the sending instance. */
 export type ControlHandler = (message: ControlMessage, origin: string) => void;
 
 /**
  * A channel between hub instances for everything that is not a notification: closing a user's
- * connections everywhere, read receipts, presence.
+ * connections everywhere, read receipts, presence, acks of escalations tracked elsewhere.
  */
 export interface BrokerControl {
   /** Sends `message` to every other instance (not back to this one). Resolves once the broker accepted it. */
@@ -70,6 +77,13 @@ export interface Broker {
   reserveConnection?(userId: string, sessionId: string, max: number): Promise<boolean> | boolean;
   /** Gives back a slot taken by {@link Broker.reserveConnection}. */
   releaseConnection?(userId: string, sessionId: string): Promise<void> | void;
+  /**
+   * How long (ms) a client refused for the connection limit should wait before retrying: the
+   * longest the slots of a crashed instance keep counting. The hub sends it as `retryAfterMs` in the
+   * `too_many_connections` error frame before closing with `4430`.
+   * @default 5_000 when absent (a slot then frees only when one of the user's connections closes)
+   */
+  readonly connectionRetryAfterMs?: number;
   /** Frees everything. */
   close?(): Promise<void> | void;
 }

@@ -75,10 +75,18 @@ function splitKey(key: string): [string, string] {
   return [key.slice(0, i), key.slice(i + 1)];
 }
 
+/**
+ * The `retryAfterMs` hint sent with a refusal for the connection limit when the broker gives none
+ * ({@link Broker.connectionRetryAfterMs}).
+ */
+export const DEFAULT_CONNECTION_RETRY_AFTER_MS = 5_000;
+
 /** What the hub does with control messages from other instances. */
 export interface ClusterActions {
   disconnect(userId: string, reason: string): void;
   receipt(userId: string, id: string, action: 'read' | 'ack'): void;
+  /** Another instance received an ack of `id` by `userId` for an escalation it does not track. */
+  escalationAck(userId: string, id: string): void;
   /** A user's presence on a topic flipped on the other instances (the hub checks its own). */
   presence(flip: PresenceFlip): void;
 }
@@ -147,6 +155,18 @@ export class Cluster {
       });
   }
 
+  /**
+   * The `retryAfterMs` hint for a connection refused for the limit: the broker's
+   * {@link Broker.connectionRetryAfterMs} when it is a non-negative number, else
+   * {@link DEFAULT_CONNECTION_RETRY_AFTER_MS}.
+   */
+  get connectionRetryAfterMs(): number {
+    const hint = this.#broker.connectionRetryAfterMs;
+    return typeof hint === 'number' && Number.isFinite(hint) && hint >= 0
+      ? Math.ceil(hint)
+      : DEFAULT_CONNECTION_RETRY_AFTER_MS;
+  }
+
   /** Gives a slot back, in the background. */
   release(userId: string, sessionId: string): void {
     const broker = this.#broker;
@@ -163,6 +183,9 @@ export class Cluster {
         return;
       case 'receipt':
         actions.receipt(message.userId, message.id, message.action);
+        return;
+      case 'escalation_ack':
+        actions.escalationAck(message.userId, message.id);
         return;
       case 'presence':
         if (this.remote.set(origin, message.topic, message.userId, message.present)) {

@@ -3,7 +3,6 @@ import type { KindRegistry } from '../kinds/kind-registry.js';
 import { encodeNotification } from './frames.js';
 import type { Registry } from './registry.js';
 import type { Session } from './session.js';
-import type { Counters } from './session-host.js';
 import { EncodedFrame } from './transport.js';
 import type { StoredNotification } from './types.js';
 
@@ -17,20 +16,16 @@ const REDUCED_LEVELS = ['id-only', 'empty'] as const;
 export class Delivery {
   readonly #registry: Registry<Session>;
   readonly #kinds: KindRegistry;
-  readonly #counters: Counters;
-  readonly #maxBufferedBytes: number;
 
-  constructor(registry: Registry<Session>, kinds: KindRegistry, counters: Counters, maxBufferedBytes: number) {
+  constructor(registry: Registry<Session>, kinds: KindRegistry) {
     this.#registry = registry;
     this.#kinds = kinds;
-    this.#counters = counters;
-    this.#maxBufferedBytes = maxBufferedBytes;
   }
 
-  /** Delivers `n` to the live subscribers of its topic and buffers it for the syncing ones. */
-  deliver(n: StoredNotification): void {
+  /** Delivers `n` to the live subscribers of its topic and buffers it for the syncing ones; returns how many got it. */
+  deliver(n: StoredNotification): number {
     const subs = this.#registry.subscribers(n.topic);
-    if (!subs) return;
+    if (!subs) return 0;
     let sent = 0;
     if (subs.live.size > 0) sent += this.#fanOut(subs.live, new EncodedFrame(encodeNotification(n)));
     for (const level of REDUCED_LEVELS) {
@@ -38,8 +33,7 @@ export class Delivery {
       if (set.size > 0) sent += this.#fanOut(set, new EncodedFrame(this.encode(n, level)));
     }
     for (const buffer of subs.syncing.values()) buffer.push(n);
-    this.#counters.deliveries += sent;
-    this.#counters.framesOut += sent;
+    return sent;
   }
 
   /** The notification frame for a subscriber at `level`. */
@@ -50,16 +44,9 @@ export class Delivery {
   }
 
   #fanOut(sessions: ReadonlySet<Session>, frame: EncodedFrame): number {
-    const max = this.#maxBufferedBytes;
     let sent = 0;
-    for (const s of sessions) {
-      if (s.socket.bufferedAmount > max) {
-        s.slowConsumer();
-        continue;
-      }
-      s.socket.sendEncoded(frame);
-      sent++;
-    }
+    // Cutting off a slow consumer deletes it from the set: safe while iterating a Set.
+    for (const s of sessions) if (s.write(frame, true)) sent++;
     return sent;
   }
 }

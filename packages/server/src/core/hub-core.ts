@@ -1,4 +1,4 @@
-import { CloseCode, ErrorCode, isWardcastError, type PhiLevel, WardcastError } from '@wardcast/protocol';
+import { CloseCode, ErrorCode, type PhiLevel, WardcastError } from '@wardcast/protocol';
 import { EventEmitter } from 'eventemitter3';
 import { brokerInterest } from '../broker/interest.js';
 import { MemoryBroker } from '../broker/memory-broker.js';
@@ -8,21 +8,25 @@ import { MemoryEscalationStore } from '../escalation/memory-store.js';
 import { checkEscalation } from '../escalation/validate.js';
 import { MemoryHistoryStore } from '../history/memory-history.js';
 import type { HistoryStore } from '../history/types.js';
-import { type InboxStore, userOfTopic } from '../inbox/types.js';
+import type { InboxStore } from '../inbox/types.js';
 import { type KindDefinition, KindRegistry } from '../kinds/kind-registry.js';
 import { createNotifyHelpers, type NotifyHelpers } from '../notify/helpers.js';
 import { Cluster } from './cluster.js';
 import { Delivery } from './delivery.js';
 import type { AuditEventType, HubEvents } from './events.js';
+import { type HubHealth, hubHealth, probe } from './health.js';
 import { type Logger, silentLogger } from './logger.js';
 import { type HubLimits, type HubOptions, resolveLimits } from './options.js';
 import { checkOrigin } from './origin.js';
 import { presenceOf, remotePresenceChanged } from './presence.js';
 import { toDraft } from './publish-input.js';
+import { PublishPipeline } from './publish-pipeline.js';
+import { Receipts } from './receipts.js';
 import { Registry } from './registry.js';
 import { createSafeEmit, emitAudit } from './safe-events.js';
 import { Session } from './session.js';
 import { type Counters, newCounters, type SessionHost } from './session-host.js';
+import { escalationStage, inboxStage } from './stages.js';
 import { buildStats, type ConnectionSnapshot, type HubStats, snapshotOf } from './stats.js';
 import { TelemetryTicker } from './telemetry.js';
 import type { SocketHandlers, TransportSocket } from './transport.js';
@@ -67,16 +71,14 @@ export class HubCore {
   #shuttingDown = false;
   readonly #brokerReady: Promise<void>;
   #closing: Promise<void> | undefined;
-  /** `topic\0id` of notifications stored whose broker publish failed; a retry re-sends them. */
-  readonly #unsent = new Set<string>();
   readonly #kinds = new KindRegistry();
   readonly #inbox: InboxStore | undefined;
   readonly #escalations: EscalationManager;
   readonly #emit: ReturnType<typeof createSafeEmit>;
   readonly #delivery: Delivery;
-  /** User topics -> this instance's publishes between history append and broker publish (see `unreadReplay`). */
-  readonly #inFlight = new Map<string, Set<Promise<void>>>();
   readonly #cluster: Cluster;
+  readonly #pipeline: PublishPipeline;
+  readonly #receipts: Receipts;
 
   constructor(options: HubOptions) {
     if (typeof options?.authenticate !== 'function') {
@@ -94,23 +96,45 @@ export class HubCore {
     this.#logger = options.logger ?? silentLogger;
     this.#generateId = options.generateId ?? (() => globalThis.crypto.randomUUID());
     this.#emit = createSafeEmit(this.#events, this.#logger);
-    this.#delivery = new Delivery(this.#registry, this.#kinds, this.#counters, this.limits.maxBufferedBytes);
+    this.#delivery = new Delivery(this.#registry, this.#kinds);
     this.#cluster = new Cluster(this.#broker, this.#logger, (error) => this.#emit('error', error));
     this.#host = this.#makeHost(options);
+    this.#brokerReady = Promise.resolve(this.#broker.start((n) => void this.#delivery.deliver(n)));
+    this.#brokerReady.catch(() => {});
+    this.#escalations = this.#makeEscalations(options);
+    this.#receipts = new Receipts({
+      inbox: this.#inbox,
+      escalations: this.#escalations,
+      registry: this.#registry,
+      cluster: this.#cluster,
+      logger: this.#logger,
+      error: (error) => this.#emit('error', error),
+    });
+    this.#pipeline = new PublishPipeline({
+      history: this.#history,
+      broker: this.#broker,
+      stages: [
+        ...(this.#inbox ? [inboxStage(this.#inbox)] : []),
+        escalationStage(this.#escalations),
+        ...(options.publishStages ?? []),
+      ],
+      counters: this.#counters,
+      logger: this.#logger,
+      brokerReady: this.#brokerReady,
+      error: (error) => this.#emit('error', error),
+    });
     this.#cluster.start({
       disconnect: (userId, reason) => this.#closeUser(userId, reason),
-      receipt: (userId, id, action) => this.#sendReceipt(userId, id, action),
+      receipt: (userId, id, action) => this.#receipts.sendLocal(userId, id, action),
+      escalationAck: (userId, id) => void this.#escalations.onRemoteAck({ userId, id }),
       presence: (flip) => remotePresenceChanged(this.#host, flip),
     });
-    this.#brokerReady = Promise.resolve(this.#broker.start((n) => this.#delivery.deliver(n)));
-    this.#brokerReady.catch(() => {});
     this.#heartbeat = setInterval(() => this.#tick(), this.limits.heartbeatIntervalMs);
     this.#heartbeat.unref?.();
     this.#telemetry = new TelemetryTicker(this.limits.telemetryIntervalMs, this.limits.maxBufferedBytes, () => ({
       connections: this.#sessions.size,
       broker: this.#brokerHealth(),
     }));
-    this.#escalations = this.#makeEscalations(options);
   }
 
   /** `true` once `close()` was called. */
@@ -196,40 +220,17 @@ export class HubCore {
    */
   async publish(topic: string, input: PublishInput): Promise<PublishResult> {
     if (this.closed) throw new WardcastError(ErrorCode.HubClosed, 'hub is closed');
+    // Validate: nothing is stored or sent for a bad input.
     const draft = toDraft(topic, input, this.limits.maxPayloadBytes, this.#generateId, this.#kinds);
     const escalation =
       input.escalation === undefined ? undefined : checkEscalation(input.escalation, draft.priority, draft.id);
-    let stored: StoredNotification;
-    try {
-      await this.#brokerReady;
-      const appended = await this.#history.append(draft);
-      stored = appended.notification;
-      const key = `${stored.topic}\u0000${stored.id}`;
-      if (appended.duplicate && !this.#unsent.has(key)) {
-        this.#counters.duplicates++;
-        return { id: stored.id, epoch: stored.epoch, seq: stored.seq, duplicate: true };
-      }
-      // Stored but not yet handed to the broker: a retry with the same id must finish the job.
-      this.#unsent.add(key);
-      if (this.#unsent.size > 10_000) this.#unsent.delete(this.#unsent.values().next().value as string);
-      const inboxUser = this.#inbox ? userOfTopic(stored.topic) : undefined;
-      const settled = inboxUser === undefined ? undefined : this.#beginInFlight(stored.topic);
-      try {
-        if (inboxUser !== undefined) await this.#inbox?.record(inboxUser, stored);
-        await this.#broker.publish(stored);
-      } finally {
-        settled?.();
-      }
-      this.#unsent.delete(key);
-    } catch (cause) {
-      if (isWardcastError(cause)) throw cause;
-      throw new WardcastError(ErrorCode.StoreUnavailable, 'history store or broker failed; not published', { cause });
+    // Append, durable stages, commit, fan-out: see PublishPipeline.
+    const result = await this.#pipeline.run(draft, { escalation });
+    if (!result.duplicate) {
+      const { id, epoch, seq } = result;
+      this.#host.emit('publish', { id, topic, epoch, seq, kind: draft.kind, priority: draft.priority });
     }
-    this.#counters.published++;
-    const { id, epoch, seq, kind, priority } = stored;
-    this.#host.emit('publish', { id, topic, epoch, seq, kind, priority });
-    if (escalation) await this.#escalations.start(stored, escalation);
-    return { id, epoch, seq, duplicate: false };
+    return result;
   }
 
   /**
@@ -277,7 +278,7 @@ export class HubCore {
    * ```
    */
   async shareReceipt(userId: string, id: string, action: 'read' | 'ack'): Promise<number> {
-    const sent = this.#sendReceipt(userId, id, action);
+    const sent = this.#receipts.sendLocal(userId, id, action);
     await this.#cluster.send({ type: 'receipt', userId, id, action });
     return sent;
   }
@@ -288,15 +289,19 @@ export class HubCore {
     return sessions.length;
   }
 
-  /** Sends a `receipt` frame to every open connection of `userId` on this instance but `exceptSessionId`. */
-  #sendReceipt(userId: string, id: string, action: 'read' | 'ack', exceptSessionId?: string): number {
-    let sent = 0;
-    for (const s of this.#registry.connectionsOf(userId) ?? []) {
-      if (!s.isOpen || s.id === exceptSessionId) continue;
-      s.send({ type: 'receipt', id, action });
-      sent++;
-    }
-    return sent;
+  /**
+   * Whether this instance should get traffic: `ready` is `false` while the broker or the history
+   * store reports `'degraded'` (with `@wardcast/redis`: Redis is unreachable or the subscriber is
+   * catching up), and from the moment `close()` is called. States only: no ids, tokens or
+   * payloads. The `/v1/health/ready` endpoint answers it. See {@link HubHealth}.
+   *
+   * @example
+   * ```ts
+   * const { ready, status, failing } = hub.health(); // true, 'ok', []
+   * ```
+   */
+  health(): HubHealth {
+    return hubHealth({ broker: probe(this.#broker), history: probe(this.#history) }, this.#shuttingDown);
   }
 
   /**
@@ -377,19 +382,8 @@ export class HubCore {
     action: 'read' | 'ack',
     source: { readonly sessionId?: string; readonly remoteAddress?: string | undefined } = {},
   ): Promise<boolean> {
-    const inbox = this.#inbox;
-    if (inbox) {
-      let found: boolean;
-      try {
-        found = await (action === 'ack' ? inbox.acknowledge(userId, id) : inbox.markRead(userId, id));
-      } catch (cause) {
-        if (isWardcastError(cause)) throw cause;
-        throw new WardcastError(ErrorCode.StoreUnavailable, 'inbox store failed', { cause });
-      }
-      if (!found) return false;
-      this.#shareReceipt(userId, id, action, source.sessionId);
-    }
     const sessionId = source.sessionId ?? 'http';
+    if (!(await this.#receipts.fromRequest({ action, userId, id, sessionId }))) return false;
     this.#emit(action, { sessionId, userId, remoteAddress: source.remoteAddress, id });
     emitAudit(this.#events, this.#emit, () => ({
       type: action === 'ack' ? 'notification.acknowledged' : 'notification.read',
@@ -470,69 +464,12 @@ export class HubCore {
     this.#events.removeAllListeners();
   }
 
-  /** A `read`/`ack` frame: updates the inbox; an unknown id or a failing store does not affect the session. */
-  #frameReceipt(
-    action: 'read' | 'ack',
-    info: { readonly userId?: string | undefined; readonly id: string; readonly sessionId?: string },
-  ): void {
-    const inbox = this.#inbox;
-    if (!inbox || info.userId === undefined) return;
-    const onError = (cause: unknown): void => {
-      this.#logger.warn({ err: cause }, `wardcast: inbox ${action} failed`);
-      this.#host.emit('error', new WardcastError(ErrorCode.StoreUnavailable, `inbox ${action} failed`, { cause }));
-    };
-    const { userId, id, sessionId } = info;
-    try {
-      const result = action === 'ack' ? inbox.acknowledge(userId, id) : inbox.markRead(userId, id);
-      if (result instanceof Promise) {
-        result.then((found) => {
-          if (found) this.#shareReceipt(userId, id, action, sessionId);
-        }, onError);
-      } else if (result) {
-        this.#shareReceipt(userId, id, action, sessionId);
-      }
-    } catch (cause) {
-      onError(cause);
-    }
-  }
-
-  /**
-   * The inbox accepted a `read`/`ack` of `userId` (frame or `recordReceipt`): sends a `receipt`
-   * frame to the user's other connections on this instance (the one that sent the frame already
-   * got its own) and, through the broker's control channel, on the others, so that read state
-   * changes live on every device. A failing control channel is logged and emitted, never thrown.
-   */
-  #shareReceipt(userId: string, id: string, action: 'read' | 'ack', exceptSessionId: string | undefined): void {
-    this.#sendReceipt(userId, id, action, exceptSessionId);
-    this.#cluster.post({ type: 'receipt', userId, id, action });
-  }
-
-  /** Registers an in-flight publish to `topic`; returns the function that ends it. */
-  #beginInFlight(topic: string): () => void {
-    let set = this.#inFlight.get(topic);
-    if (!set) {
-      set = new Set();
-      this.#inFlight.set(topic, set);
-    }
-    const pending = set;
-    let end = (): void => {};
-    const promise = new Promise<void>((resolve) => {
-      end = resolve;
-    });
-    pending.add(promise);
-    return () => {
-      end();
-      pending.delete(promise);
-      if (pending.size === 0 && this.#inFlight.get(topic) === pending) this.#inFlight.delete(topic);
-    };
-  }
-
   /** See {@link SessionHost.unreadReplay}. */
   async #unreadReplay(userId: string, topic: string): Promise<readonly StoredNotification[] | undefined> {
     const inbox = this.#inbox;
     if (!inbox) return undefined;
-    const inFlight = this.#inFlight.get(topic);
-    if (inFlight) await Promise.all([...inFlight]);
+    // A store without two-phase commit shows an append before its inbox row exists: wait for ours.
+    if (!this.#history.commit) await this.#pipeline.settled(topic);
     const limit = this.limits.maxInboxReplay;
     if (inbox.unread) return inbox.unread(userId, limit);
     // A store without `unread`: scan at most `limit` entries, newest first.
@@ -550,11 +487,7 @@ export class HubCore {
   }
 
   #brokerHealth(): 'ok' | 'degraded' {
-    try {
-      return this.#broker.health?.() === 'degraded' ? 'degraded' : 'ok';
-    } catch {
-      return 'degraded';
-    }
+    return probe(this.#broker);
   }
 
   #tick(): void {
@@ -562,7 +495,7 @@ export class HubCore {
     for (const s of this.#sessions) s.heartbeat(now);
   }
 
-  /** Escalation of critical notifications: listens to acks, resumes pending escalations from the store. */
+  /** Escalation of critical notifications: resumes pending escalations from the store; acks come from `Receipts`. */
   #makeEscalations(options: HubOptions): EscalationManager {
     const authorize = options.authorize ?? defaultAuthorize;
     const manager = new EscalationManager(options.escalations ?? new MemoryEscalationStore(), {
@@ -572,8 +505,8 @@ export class HubCore {
         authorize([...this.#sessions].find((s) => s.id === sessionId)?.principal ?? { userId }, topic),
       emit: this.#host.emit,
       logger: this.#logger,
+      broadcastAck: (userId, id) => this.#cluster.post({ type: 'escalation_ack', userId, id }),
     });
-    this.#events.on('ack', (info) => void manager.onAck(info));
     this.#brokerReady.then(
       () => manager.resume(),
       () => {},
@@ -594,15 +527,8 @@ export class HubCore {
       registry: this.#registry,
       counters: this.#counters,
       logger: this.#logger,
-      emit: (event, ...args) => {
-        if ((event === 'read' || event === 'ack') && this.#inbox) {
-          this.#frameReceipt(
-            event,
-            args[0] as { readonly userId?: string | undefined; readonly id: string; readonly sessionId?: string },
-          );
-        }
-        this.#emit(event, ...args);
-      },
+      emit: this.#emit,
+      receipt: (receipt) => void this.#receipts.fromFrame(receipt),
       audit: (type: AuditEventType, session, extra) =>
         emitAudit(this.#events, this.#emit, () => ({
           type,

@@ -3,6 +3,7 @@ import type { EscalationStore } from '../escalation/types.js';
 import type { HistoryStore } from '../history/types.js';
 import type { InboxStore } from '../inbox/types.js';
 import type { Logger } from './logger.js';
+import type { PublishStage } from './publish-pipeline.js';
 import type { Authenticate, Authorize, OriginCheck, PhiPolicy } from './types.js';
 
 /**
@@ -133,7 +134,7 @@ export interface HubOptions extends HubLimits {
   /** Where topic streams live. @default new MemoryHistoryStore() */
   readonly history?: HistoryStore;
   /**
-   * Per-user inbox: notifications to `user:<id>` are recorded before delivery, `read`/`ack`
+   * Per-user inbox: notifications to `user:<id>` are recorded (committed) before anyone receives them, `read`/`ack`
    * frames update their shared state (and reach the user's other connections as `receipt`s), and
    * a subscribe with `unread: true` replays the unread ones. Needed by the `/v1/notifications` endpoints.
    * @default none
@@ -148,6 +149,14 @@ export interface HubOptions extends HubLimits {
    * @default new MemoryEscalationStore()
    */
   readonly escalations?: EscalationStore;
+  /**
+   * More durable side effects of every publish, run in order after the hub's own (the inbox row,
+   * the escalation registration), after the history store assigned `(epoch, seq)` and before
+   * anyone receives the notification. A stage that throws refuses the publish: it rejects, the
+   * stages that ran are reverted, and nobody receives it. See {@link PublishStage}.
+   * @default none
+   */
+  readonly publishStages?: readonly PublishStage[];
   /** A pino-compatible logger. Nothing is logged per message. @default no logging */
   readonly logger?: Logger;
   /** Generates notification and session ids. @default crypto.randomUUID */

@@ -87,15 +87,8 @@ function announce(host: SessionHost<Session>, topic: string, frame: PresenceFram
   // At shutdown every connection is closing: telling each about all the others would be N² frames.
   if (!watchers || watchers.size === 0 || host.closing()) return;
   const encoded = new EncodedFrame(encodeFrame(frame));
-  const max = host.limits.maxBufferedBytes;
   // A copy: cutting off a slow watcher removes it from the set (and may announce its own leave).
   for (const session of [...watchers]) {
-    if (!session.isOpen || !watchers.has(session)) continue;
-    if (session.socket.bufferedAmount > max) {
-      session.slowConsumer();
-      continue;
-    }
-    host.counters.framesOut++;
-    session.socket.sendEncoded(encoded);
+    if (session.isOpen && watchers.has(session)) session.write(encoded, false);
   }
 }

@@ -5,6 +5,7 @@ import type { Cluster } from './cluster.js';
 import type { AuditEventType, HubEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { HubLimits } from './options.js';
+import type { Receipt } from './receipts.js';
 import type { Registry } from './registry.js';
 import type { Authenticate, Authorize, PhiPolicy, StoredNotification } from './types.js';
 
@@ -69,11 +70,13 @@ export interface SessionHost<S> {
   closing(): boolean;
   /**
    * The unread inbox notifications of `userId` (whose own topic is `topic`) to replay, oldest
-   * first, at most `maxInboxReplay`; `undefined` when the hub has no inbox. Waits first for this
-   * instance's publishes to `topic` that are between their history append and their broker
-   * publish, so that everything up to the topic's position read before is in the inbox.
+   * first, at most `maxInboxReplay`; `undefined` when the hub has no inbox. Everything up to the
+   * topic's position read before is in the inbox: the pipeline records the inbox row before the
+   * history store makes a notification visible.
    */
   unreadReplay(userId: string, topic: string): Promise<readonly StoredNotification[] | undefined>;
+  /** A `read`/`ack` frame of an authenticated session: inbox, receipts to other devices, escalations. */
+  receipt(receipt: Receipt): void;
   /** Cross-instance presence, control messages and connection slots (local no-ops with the memory broker). */
   readonly cluster: Cluster;
 }

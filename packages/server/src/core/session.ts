@@ -21,7 +21,7 @@ import { TokenBucket } from './rate-limiter.js';
 import type { SessionHost } from './session-host.js';
 import { subscribeTopics } from './subscribe.js';
 import { schedule } from './timers.js';
-import type { SocketHandlers, TransportSocket } from './transport.js';
+import type { EncodedFrame, SocketHandlers, TransportSocket } from './transport.js';
 import type { Principal, UpgradeRequestLike } from './types.js';
 
 /** Where a session is in its life. Changed only by `Session.#setState`. */
@@ -93,9 +93,27 @@ export class Session implements SocketHandlers {
   }
 
   send(frame: ServerFrame): void {
-    if (this.#state.phase === 'closing' || this.#state.phase === 'closed') return;
-    this.#host.counters.framesOut++;
-    this.socket.send(encodeFrame(frame));
+    this.write(encodeFrame(frame), false);
+  }
+
+  /**
+   * The one write path of a session: every frame (live, replayed, presence, control) goes through
+   * it. It counts the frame (and the delivery), and cuts off a connection whose send buffer is
+   * over `maxBufferedBytes` instead of queueing more. Returns `false` when nothing was written.
+   */
+  write(frame: string | EncodedFrame, delivery: boolean): boolean {
+    const phase = this.#state.phase;
+    if (phase === 'closing' || phase === 'closed') return false;
+    if (this.socket.bufferedAmount > this.#host.limits.maxBufferedBytes) {
+      this.slowConsumer();
+      return false;
+    }
+    const { counters } = this.#host;
+    counters.framesOut++;
+    if (delivery) counters.deliveries++;
+    if (typeof frame === 'string') this.socket.send(frame);
+    else this.socket.sendEncoded(frame);
+    return true;
   }
 
   // ---- transport callbacks -------------------------------------------------------------
@@ -299,6 +317,13 @@ export class Session implements SocketHandlers {
       if (refused || existing >= this.#host.limits.maxConnectionsPerUser) {
         this.#setState({ phase: 'open', principal, cancelExpiry: undefined });
         this.#host.registry.addUser(principal.userId, this);
+        this.send({
+          type: 'error',
+          code: ErrorCode.TooManyConnections,
+          message: 'too many connections',
+          retryAfterMs: this.#host.cluster.connectionRetryAfterMs,
+          ...(ref === undefined ? {} : { ref }),
+        });
         this.close(CloseCode.TooManyConnections, 'too many connections');
         return;
       }
@@ -388,6 +413,8 @@ export class Session implements SocketHandlers {
   }
 
   #onReceipt(frame: AckFrame | ReadFrame): void {
+    const userId = this.principal?.userId;
+    if (userId !== undefined) this.#host.receipt({ action: frame.type, userId, id: frame.id, sessionId: this.id });
     if (frame.type === 'ack') {
       this.#host.emit('ack', { ...this.info(), id: frame.id });
       this.#host.audit('notification.acknowledged', this, { notificationId: frame.id });

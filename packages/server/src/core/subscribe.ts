@@ -188,28 +188,14 @@ function replay(
 ): StreamPosition {
   const replayed = fromInbox && fromInbox.length > 0 ? new Set(fromInbox.map((n) => n.id)) : undefined;
   let end = position;
-  const send = (n: StoredNotification): void => {
-    host.counters.framesOut++;
-    host.counters.deliveries++;
-    session.socket.send(host.encode(n, level));
-  };
-  const max = host.limits.maxBufferedBytes;
-  // Checked before every write: a replay can never queue more than one frame past the limit.
-  for (const n of missed) {
-    if (session.socket.bufferedAmount > max) return slow(session, end);
-    send(n);
-  }
+  // Session.write checks the send buffer before every frame: a replay can never queue more than
+  // one frame past the limit.
+  for (const n of missed) if (!session.write(host.encode(n, level), true)) return end;
   for (const n of buffered) {
     if ((n.epoch !== position.epoch || n.seq > position.seq) && !replayed?.has(n.id)) {
-      if (session.socket.bufferedAmount > max) return slow(session, end);
-      send(n);
+      if (!session.write(host.encode(n, level), true)) return end;
       end = { epoch: n.epoch, seq: n.seq };
     }
   }
-  return end;
-}
-
-function slow(session: Session, end: StreamPosition): StreamPosition {
-  session.slowConsumer();
   return end;
 }

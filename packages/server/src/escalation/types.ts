@@ -57,12 +57,22 @@ export interface EscalationRecord {
 
 /**
  * Where escalation state lives, so a durable implementation (Postgres) can resume escalations
- * after a restart. The in-memory default is {@link MemoryEscalationStore}. Calls for one record
- * are made one after another, never concurrently.
+ * after a restart. The in-memory default is {@link MemoryEscalationStore}. One hub makes its calls
+ * for one record one after another, never concurrently.
  *
- * A store shared by several hub instances must hand each pending record to one of them only
- * (e.g. `SELECT ... FOR UPDATE SKIP LOCKED` with a lease in `loadPending`); the memory store
- * does not, so share it only between hubs that do not run at the same time.
+ * **Shared by several running instances.** A store shared by instances that run at the same time
+ * must hand each pending record to one of them only (e.g. `SELECT ... FOR UPDATE SKIP LOCKED`
+ * with a lease in `loadPending`), and should implement the compare-and-set methods
+ * {@link EscalationStore.acknowledge} and {@link EscalationStore.advance}: then an ack received
+ * by any instance ends the escalation in the store, a step is never sent after an ack recorded
+ * elsewhere, and two instances racing the same step (a takeover) advance it once. Without them
+ * the hub falls back to `save`, which is right for a store used by one instance at a time (the
+ * memory store implements both anyway).
+ *
+ * @example
+ * ```ts
+ * const hub = new NotificationHub({ authenticate, escalations: new MemoryEscalationStore() });
+ * ```
  */
 export interface EscalationStore {
   /** Creates or replaces the record with `record.id`. */
@@ -73,6 +83,22 @@ export interface EscalationStore {
   loadPending(): Promise<readonly EscalationRecord[]> | readonly EscalationRecord[];
   /** Removes a record. */
   delete(id: string): Promise<void> | void;
+  /**
+   * Compare-and-set end of an escalation by an ack: when the record `id` is still `pending` (at
+   * any step), sets its status to `acknowledged` with `acknowledgedBy: userId` (and releases it),
+   * atomically. Returns whether this call ended it: `false` when there is no such record or it was
+   * already finished (acknowledged elsewhere, or exhausted). Optional: without it the hub `save`s
+   * the acknowledged record.
+   */
+  acknowledge?(id: string, userId: string): Promise<boolean> | boolean;
+  /**
+   * Compare-and-set step: replaces the record with `next` (`step`, `deadline`, `status`) only if
+   * the stored one is still `pending` at step `fromStep`, atomically. `next.status` is `pending`
+   * for a new step (the caller keeps owning it) or `unacknowledged` when the chain ran out.
+   * Returns whether it did: `false` when the record was acknowledged elsewhere, advanced by
+   * another instance, or removed. Optional: without it the hub `save`s `next`.
+   */
+  advance?(next: EscalationRecord, fromStep: number): Promise<boolean> | boolean;
   /**
    * When set (ms), the hub calls `loadPending` again at this interval, not only at start, and
    * resumes the records it does not track yet: a store shared by running instances uses it to
@@ -108,7 +134,11 @@ export interface EscalatedEvent extends EscalationEventInfo {
 
 /** Payload of the `acknowledged` event. */
 export interface AcknowledgedEvent extends EscalationEventInfo {
-  /** The connection that sent the `ack`. */
+  /**
+   * The connection that sent the `ack` (`'http'` for `recordReceipt` without one). `'remote'`
+   * when the ack reached another instance, which relayed it to this one (the instance that
+   * tracks the escalation, with a store that is not shared).
+   */
   readonly sessionId: string;
   /** The id that was acknowledged: the original or a re-sent `<id>~<step>`. */
   readonly notificationId: string;

@@ -9,6 +9,26 @@ export function escalatedId(id: string, step: number): string {
   return `${id}~${step}`;
 }
 
+/** `<id>~<step>` with a step from 1 to 999,999 (no leading zero), as {@link escalatedId} makes them. */
+const ESCALATED_ID = /^(.+)~([1-9][0-9]{0,5})$/s;
+
+/**
+ * Reads an id that may be a re-sent `<id>~<step>` (see {@link escalatedId}): the original id and
+ * the step, or `undefined` when `id` has no such suffix. An original id may itself end in `~<n>`,
+ * so a caller that does not know which it is must try both readings.
+ *
+ * @example
+ * ```ts
+ * parseEscalatedId('lab:L-778:final~2'); // { id: 'lab:L-778:final', step: 2 }
+ * parseEscalatedId('lab:L-778:final'); // undefined
+ * ```
+ */
+export function parseEscalatedId(id: string): { readonly id: string; readonly step: number } | undefined {
+  const match = ESCALATED_ID.exec(id);
+  if (!match) return undefined;
+  return { id: match[1] as string, step: Number(match[2]) };
+}
+
 /**
  * Checks an escalation policy against the notification it comes with and returns a frozen copy.
  * Throws `invalid_notification` when it is not allowed (not critical, empty chain, repeated

@@ -25,14 +25,46 @@ export interface ReadResult {
  *
  * Implementations must assign strictly increasing seqs per topic and change `epoch` whenever a
  * topic's history is lost, so that a stale resume point can never be "recovered" from another stream.
+ *
+ * **Two phases.** A store with {@link HistoryStore.commit} reserves a place at `append` and makes
+ * it visible (to `read`, `position` and, for a store that is also the broker, to subscribers)
+ * only at `commit`, in seq order; the hub runs the publish's durable side effects (inbox row,
+ * escalation registration) in between, so nobody sees a notification before they committed. A
+ * store without `commit` makes each append visible at once (the hub then still fans out only
+ * after the side effects, through the broker).
  */
 export interface HistoryStore {
-  /** Stores `draft` at the end of its topic and returns it with its epoch and seq. */
+  /**
+   * Gives `draft` the next place in its topic and returns it with its epoch and seq; with
+   * `commit`, the place is reserved and stays invisible until committed.
+   *
+   * A `duplicate` is an id the topic already holds (committed, or reserved by a publish that
+   * committed it): nothing is stored again. An id reserved by a publish still in flight waits
+   * for it to settle.
+   */
   append(draft: NotificationDraft): Promise<AppendResult> | AppendResult;
+  /**
+   * Makes an appended notification visible, after every earlier seq of its topic was committed or
+   * abandoned. Resolves once it is visible; a store that is also the broker has then delivered it
+   * to every instance. Rejects (`store_unavailable`) when the reservation was lost (it expired, or
+   * the stream's epoch changed): the notification was then delivered to no one.
+   */
+  commit?(notification: StoredNotification): Promise<void> | void;
+  /**
+   * Gives up an appended notification that was not committed: it is never delivered and its id
+   * may be published again. Resolves `false` when it was committed after all (a commit whose
+   * answer was lost): it is then delivered. Best effort: a reservation nobody commits also expires.
+   */
+  abort?(notification: StoredNotification): Promise<boolean> | boolean;
   /** What came after `since` on `topic`, or `recovered: false` when history cannot cover it. */
   read(topic: string, since: StreamPosition): Promise<ReadResult> | ReadResult;
-  /** The topic's current end (`seq: 0` for a topic with nothing published yet). */
+  /** The topic's current (committed) end (`seq: 0` for a topic with nothing published yet). */
   position(topic: string): Promise<StreamPosition> | StreamPosition;
+  /**
+   * Whether the store can serve appends and reads now; the hub's readiness reports it. Must be
+   * cheap and synchronous. @default always `'ok'` when absent
+   */
+  health?(): 'ok' | 'degraded';
   /** Frees everything. */
   close?(): Promise<void> | void;
 }

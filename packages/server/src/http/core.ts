@@ -3,6 +3,7 @@ import type { HubCore } from '../core/hub-core.js';
 import { silentLogger } from '../core/logger.js';
 import { dispatch } from './dispatch.js';
 import { internalError, resultOf } from './errors.js';
+import { LIVE_PATH, liveRoute, READY_PATH, readyRoute } from './health-routes.js';
 import { listInboxRoute, receiptRoute } from './inbox-routes.js';
 import { statsRoute } from './stats-route.js';
 import { testNotificationRoute } from './test-notification-route.js';
@@ -36,7 +37,8 @@ const RECEIPT_PATH = /^\/v1\/notifications\/([^/]+)\/(read|ack)$/;
  * another framework; {@link createFetchHandler}, {@link createNodeHandler} and
  * {@link createExpressRouter} are built on it.
  *
- * Endpoints: `GET /v1/ws/stats`, `POST /v1/ws/test-notification` (off unless
+ * Endpoints: `GET /v1/health/live` and `GET /v1/health/ready` (no authentication; off with
+ * `health: false`), `GET /v1/ws/stats`, `POST /v1/ws/test-notification` (off unless
  * `enableTestNotifications`), and, when the hub has an `inbox`, `GET /v1/notifications`,
  * `POST /v1/notifications/:id/read` and `POST /v1/notifications/:id/ack`.
  *
@@ -65,6 +67,11 @@ export function createHttpCore(hub: HubCore, options: HttpHandlerOptions = {}): 
 
   /** The methods a path answers, each with its handler; `undefined` when the path is not ours. */
   const routesOf = (req: HttpRequestLike, path: string, query: URLSearchParams): Record<string, Route> | undefined => {
+    if (path === LIVE_PATH || path === READY_PATH) {
+      if (options.health === false) return undefined;
+      const route = path === LIVE_PATH ? () => liveRoute(hub) : () => readyRoute(hub);
+      return { GET: route, HEAD: route };
+    }
     if (path === '/v1/ws/stats') {
       return stats === 'off' ? undefined : { GET: () => statsRoute(hub, req, stats) };
     }

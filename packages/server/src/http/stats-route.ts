@@ -5,7 +5,9 @@ import type { HttpRequestLike, HttpResult } from './types.js';
 
 /**
  * `GET /v1/ws/stats`: the seed product's shape, `{ success: true, data: { connected_clients, ...,
- * status } }`. Counts only: no user ids, topics names, tokens or payloads.
+ * status } }`, `status` `'closed'` once `close()` was called, `'degraded'` while the broker or
+ * history store is (`hub.health()`), else `'active'`. Counts only: no user ids, topics names,
+ * tokens or payloads.
  */
 export async function statsRoute(
   hub: HubCore,
@@ -23,6 +25,6 @@ export async function statsRoute(
     deliveries: s.deliveries,
     published: s.published,
     uptime_ms: s.uptimeMs,
-    status: hub.closed ? 'closed' : 'active',
+    status: hub.closed ? 'closed' : hub.health().ready ? 'active' : 'degraded',
   });
 }

@@ -93,6 +93,14 @@ export interface HttpHandlerOptions {
    */
   readonly stats?: 'public' | 'authenticated' | 'off';
   /**
+   * Serves `GET /v1/health/live` (liveness: 200 while the process answers) and
+   * `GET /v1/health/ready` (readiness: 200, or 503 `not_ready` while the broker or history store
+   * is degraded and from `hub.close()` on), without authentication: they carry states only.
+   * `false` leaves both paths unhandled.
+   * @default true
+   */
+  readonly health?: boolean;
+  /**
    * Largest request body, in bytes; a larger one is answered with 413 `body_too_large`.
    * @default 16_384 (16 KiB)
    */

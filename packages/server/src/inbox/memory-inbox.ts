@@ -66,6 +66,15 @@ class Box {
     while (this.size > max) this.#dropOldest();
   }
 
+  /** Removes one slot (a notification whose publish was abandoned). */
+  remove(slot: Slot): void {
+    const i = this.indexAt(slot.pos);
+    if (this.slots[i] !== slot) return;
+    this.slots.splice(i, 1);
+    this.byId.delete(slot.notification.id);
+    if (slot.readAt === undefined) this.unread--;
+  }
+
   /** Index of the first slot whose `pos` is at least `pos` (binary search). */
   indexAt(pos: number): number {
     let lo = this.head;
@@ -189,6 +198,23 @@ export class MemoryInbox implements InboxStore {
       { notification, pos: this.#pos, readAt: undefined, acknowledgedAt: undefined },
       this.options.maxEntriesPerUser,
     );
+  }
+
+  /**
+   * Removes what `record` stored for a publish that was then abandoned (nobody received it). Only
+   * the entry with this notification's id, epoch and seq is removed.
+   *
+   * @example
+   * ```ts
+   * inbox.forget('u42', storedNotification);
+   * ```
+   */
+  forget(userId: string, notification: StoredNotification): void {
+    const box = this.#boxes.get(userId);
+    const slot = box?.byId.get(notification.id);
+    if (!box || !slot) return;
+    if (slot.notification.epoch !== notification.epoch || slot.notification.seq !== notification.seq) return;
+    box.remove(slot);
   }
 
   /**

@@ -20,13 +20,19 @@ export interface InboxPage {
 }
 
 /**
- * A per-user inbox: every notification published to `user:<id>` is recorded here before it is
- * delivered, so a user who was offline can list it later, and read/ack state is shared by all
+ * A per-user inbox: every notification published to `user:<id>` is recorded here before anyone
+ * receives it (a stage of the hub's publish pipeline), so a user who was offline can list it later, and read/ack state is shared by all
  * of the user's devices. The in-memory default is `MemoryInbox`; `@wardcast/postgres` makes it durable.
  */
 export interface InboxStore {
   /** Records a notification for `userId`. Idempotent per notification id. */
   record(userId: string, notification: StoredNotification): Promise<void> | void;
+  /**
+   * Removes what `record` stored for a publish that was abandoned before anyone received it (a
+   * later stage or the history commit failed): the entry with this notification's id, epoch and
+   * seq. Without it such an entry stays in the inbox.
+   */
+  forget?(userId: string, notification: StoredNotification): Promise<void> | void;
   /** Lists a user's notifications, newest first. */
   list(userId: string, options: { readonly cursor?: string; readonly limit: number }): Promise<InboxPage> | InboxPage;
   /** Marks one notification read; `false` when the user has no such notification. */
