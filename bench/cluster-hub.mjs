@@ -25,6 +25,9 @@ const hub = new NotificationHub({
   authorize: () => true,
   ...(backplane && { history: backplane, broker: backplane }),
   closeTimeoutMs: 500,
+  // Every bench client connects from 127.0.0.1: lift the per-address admission limits.
+  maxUpgradesPerSecondPerAddress: 1_000_000,
+  maxUnauthenticatedPerAddress: 1_000_000,
 });
 const http = createServer((_req, res) => res.writeHead(404).end());
 hub.attach(http);

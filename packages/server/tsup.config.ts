@@ -8,6 +8,8 @@ export default defineConfig({
     'src/llm/openai.ts',
     'src/llm/gemini.ts',
     'src/llm/ai-sdk.ts',
+    // Token helper: needs `jose` (an optional peer), never imported by the main entry.
+    'src/jwt/index.ts',
   ],
   format: ['esm', 'cjs'],
   dts: true,

@@ -13,7 +13,7 @@ import {
 import { backoffDelay, type CloseInfo, DEFAULT_BACKOFF, defaultShouldRetry } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { watchEnvironment } from './environment.js';
-import { Outbox } from './outbox.js';
+import { Outbox, type OutboxItem } from './outbox.js';
 import { StreamTracker } from './streams.js';
 import type {
   ClientEvents,
@@ -29,6 +29,8 @@ import type {
 const OPEN = 1;
 /** Longest `retryAfterMs` hint from the hub the client honours, ms (a larger one is capped). */
 const MAX_RETRY_AFTER_MS = 300_000;
+/** Numbers the `ref`s of acks and reads (module-level: a minifier shortens it, not a private field). */
+let receiptRefs = 0;
 const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p === 'function' ? (p as () => T | Promise<T>)() : p);
 
 /** Default timings of the client, ms. */
@@ -167,14 +169,19 @@ export class NotificationClient<M extends object = NotificationMap> {
     if (this.#authenticated) this.#send({ type: 'unsubscribe', topics: [topic] });
   }
 
-  /** Acknowledges a notification. Queued while offline; resent after reconnects until the hub confirms it. */
+  /**
+   * Acknowledges a notification. Queued while offline; resent after reconnects until the hub
+   * confirms it (`receipt` event), or drops it when the hub refuses the id (`refused` event).
+   */
   ack(id: string): void {
-    if (this.#outbox.add({ action: 'ack', id }) && this.#authenticated) this.#send({ type: 'ack', id });
+    const item: OutboxItem = { action: 'ack', id };
+    if (this.#outbox.add(item) && this.#authenticated) this.#sendReceipt(item);
   }
 
   /** Marks a notification read (the hub records it in the user's inbox, shared by their devices). Queued like {@link ack}. */
   markRead(id: string): void {
-    if (this.#outbox.add({ action: 'read', id }) && this.#authenticated) this.#send({ type: 'read', id });
+    const item: OutboxItem = { action: 'read', id };
+    if (this.#outbox.add(item) && this.#authenticated) this.#sendReceipt(item);
   }
 
   /** Closes the socket, stops reconnecting and removes every timer and listener it added. */
@@ -331,16 +338,34 @@ export class NotificationClient<M extends object = NotificationMap> {
         this.#outbox.confirm(frame.action, frame.id);
         this.#events.emit('receipt', { id: frame.id, action: frame.action });
         return;
+      case 'unsubscribed':
+        // With a `code`: the hub removed these topics (re-authorization); never subscribed again by itself.
+        if (frame.code)
+          for (const topic of frame.topics)
+            if (this.#topics.delete(topic)) {
+              this.#forgetPresence(topic);
+              this.#streams.forget(topic);
+              this.#events.emit('revoked', { topic, code: frame.code });
+            }
+        return;
       case 'pong':
         if (frame.ts !== undefined) {
           this.#latencyMs = Math.max(0, Date.now() - frame.ts);
           this.#events.emit('latency', this.#latencyMs);
         }
         return;
-      case 'error':
+      case 'error': {
         if (frame.retryAfterMs !== undefined) this.#retryAfterMs = frame.retryAfterMs;
+        // A refused ack or read is dropped: resending it cannot help (a `store_unavailable` one is kept).
+        if (frame.ref && frame.code === 'unknown_notification')
+          for (const item of this.#outbox.items())
+            if (item.ref === frame.ref) {
+              this.#outbox.confirm(item.action, item.id);
+              this.#events.emit('refused', { id: item.id, action: item.action });
+            }
         this.#error(frame.code as ErrorCode, frame.message);
         return;
+      }
       case 'welcome':
         this.#sessionId = frame.sessionId;
         return;
@@ -376,8 +401,14 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#setStatus({ state: 'open', sessionId: this.#sessionId, userId });
     this.#sendSubscribe([...this.#topics]);
     if (this.#o.telemetry) this.#send({ type: 'telemetry', enabled: true });
-    for (const item of this.#outbox.items()) this.#send({ type: item.action, id: item.id });
+    for (const item of this.#outbox.items()) this.#sendReceipt(item);
     this.#ping(generation);
+  }
+
+  /** Sends an ack or read with a fresh `ref` (kept on the item), so that a refusal can be matched to it. */
+  #sendReceipt(item: OutboxItem): void {
+    item.ref = `k${++receiptRefs}`;
+    this.#send({ type: item.action, id: item.id, ref: item.ref });
   }
 
   #sendSubscribe(topics: string[]): void {
@@ -391,6 +422,7 @@ export class NotificationClient<M extends object = NotificationMap> {
           topic,
           ...(since && { since }),
           ...(this.#presence.has(topic) && { presence: true }),
+          ...(this.#o.phi !== undefined && this.#o.phi !== 'full' && { phi: this.#o.phi }),
           ...(this.#o.unread !== false && topic.startsWith('user:') && { unread: true }),
         };
       });

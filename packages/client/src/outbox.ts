@@ -2,6 +2,8 @@
 export interface OutboxItem {
   readonly action: 'ack' | 'read';
   readonly id: string;
+  /** The `ref` it was last sent with, to match the hub's refusal (`unknown_notification`) to it. */
+  ref?: string;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Priority, StreamPosition, TelemetryFrame, WardcastError } from '@wardcast/protocol';
+import type { PhiLevel, Priority, StreamPosition, TelemetryFrame, WardcastError } from '@wardcast/protocol';
 import type { BackoffOptions, CloseInfo } from './backoff.js';
 
 /**
@@ -88,8 +88,21 @@ export interface ClientEvents<M extends object = NotificationMap> {
   latency: [latencyMs: number];
   /** History could not cover a reconnect: resync `topic`. */
   gap: [gap: GapEvent];
-  /** The hub refused a topic. */
+  /** The hub refused a topic when (re)subscribing; the client still asks for it on each reconnect. */
   denied: [denied: { readonly topic: string; readonly code: string }];
+  /**
+   * The hub removed a subscription on its own (`code: 'topic_denied'`: a re-authorization, after
+   * a token refresh or on the hub's interval, found `authorize` no longer allows it, e.g. the user
+   * left the patient's care team). The topic is dropped from `client.topics` and its resume point
+   * forgotten: it is not subscribed again on reconnect (call `subscribe` to ask again).
+   */
+  revoked: [revoked: { readonly topic: string; readonly code: string }];
+  /**
+   * The hub refused an ack or read made with `ack()`/`markRead()` with `unknown_notification`: this
+   * user was never sent that id and cannot see it (an `error` event with that code comes too). It
+   * was dropped from the queue (`pendingReceipts`) and is not resent.
+   */
+  refused: [refused: { readonly id: string; readonly action: 'ack' | 'read' }];
   /**
    * The hub recorded an ack or read: one this client sent, or, with an inbox on the hub, one made
    * on another of the user's devices (an id this client never marked: mark it read in your UI).
@@ -163,6 +176,12 @@ export interface ClientOptions {
    * what history covers. @default true
    */
   readonly unread?: boolean;
+  /**
+   * PHI level asked for on every topic (`'id-only'` for a wall display or a test tool that must
+   * not show names, values or free text). The hub grants the lower of this and its `phiLevel`
+   * policy, never more; reduced notifications carry `phi`. @default 'full'
+   */
+  readonly phi?: PhiLevel;
 }
 
 /** Re-exported for convenience. */

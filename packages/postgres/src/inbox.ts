@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, type Priority, WardcastError } from '@wardcast/protocol';
 import type { InboxEntry, InboxPage, InboxStore, Logger, StoredNotification } from '@wardcast/server';
 import { checkPool, iso, isoOrUndefined, type PgPool, positive, quoteSchema } from './pg.js';
@@ -64,25 +65,54 @@ interface Position {
   readonly id: string;
 }
 
-function encodeCursor(p: Position): string {
-  return Buffer.from(JSON.stringify([p.at, p.seq, p.id]), 'utf8').toString('base64url');
+/**
+ * A cursor: `<at>.<seq>.<id>.<tag>`, `at` and `seq` in base 36, the id as base64url UTF-8, and a
+ * 16-character base64url tag.
+ */
+const CURSOR = /^(-?[0-9a-z]{1,11})\.([0-9a-z]{1,11})\.([A-Za-z0-9_-]{1,600})\.([A-Za-z0-9_-]{16})$/;
+
+/** Bounds of a `created_at` a cursor may carry: years 1 to 9999, inside both JS and PostgreSQL. */
+const MIN_AT = -62_135_596_800_000; // 0001-01-01T00:00:00Z
+const MAX_AT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * The tag of a cursor: an HMAC-SHA256 (truncated to 96 bits) of the user id, the inbox table and
+ * the position. It is an integrity check, not a secret (instances share no key): it makes a
+ * cursor from another user, another schema, an older version or a typo fail, and every field is
+ * range-checked as well, so even a cursor crafted with this code reaches the database only as a
+ * position in the caller's own inbox.
+ */
+function cursorTag(table: string, userId: string, body: string): string {
+  return createHmac('sha256', 'wardcast/postgres inbox cursor v1')
+    .update(`${table}\n${userId}\n${body}`)
+    .digest('base64url')
+    .slice(0, 16);
 }
 
-function decodeCursor(cursor: string): Position {
+function encodeCursor(table: string, userId: string, p: Position): string {
+  const body = `${p.at.toString(36)}.${p.seq.toString(36)}.${Buffer.from(p.id, 'utf8').toString('base64url')}`;
+  return `${body}.${cursorTag(table, userId, body)}`;
+}
+
+function decodeCursor(table: string, userId: string, cursor: string): Position {
   const invalid = (): never => {
-    throw new WardcastError(ErrorCode.BadRequest, 'invalid cursor');
+    // The cursor is not repeated: errors name the field, never what was sent.
+    throw new WardcastError(ErrorCode.BadRequest, 'invalid cursor: pass back a next_cursor this inbox returned');
   };
-  if (typeof cursor !== 'string' || cursor.length > 400 || !/^[A-Za-z0-9_-]+$/.test(cursor)) invalid();
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
+  const match = typeof cursor === 'string' && cursor.length <= 700 ? CURSOR.exec(cursor) : null;
+  if (!match) return invalid();
+  const [, at36 = '', seq36 = '', id64 = '', tag = ''] = match;
+  const expected = Buffer.from(cursorTag(table, userId, `${at36}.${seq36}.${id64}`));
+  if (!timingSafeEqual(Buffer.from(tag), expected)) return invalid();
+  const at = Number.parseInt(at36, 36);
+  const seq = Number.parseInt(seq36, 36);
+  const id = Buffer.from(id64, 'base64url').toString('utf8');
+  const idOk =
+    id !== '' && id.length <= 128 && !id.includes('\u0000') && Buffer.from(id, 'utf8').toString('base64url') === id64;
+  if (!Number.isSafeInteger(at) || at < MIN_AT || at > MAX_AT || !Number.isSafeInteger(seq) || seq < 0 || !idOk) {
     return invalid();
   }
-  if (!Array.isArray(value) || value.length !== 3) return invalid();
-  const [at, seq, id] = value as unknown[];
-  if (!Number.isSafeInteger(at) || !Number.isSafeInteger(seq) || typeof id !== 'string' || id === '') invalid();
-  return { at: at as number, seq: seq as number, id: id as string };
+  return { at, seq, id };
 }
 
 function notificationOf(row: Row): StoredNotification {
@@ -211,7 +241,8 @@ export class PostgresInbox implements InboxStore {
    * One page of a user's notifications, newest first, with the user's unread count (from the
    * same snapshot). `limit` is clamped to 1..`maxPageSize`.
    *
-   * @throws {WardcastError} `bad_request` for a cursor this store did not issue.
+   * @throws {WardcastError} `bad_request` for a cursor this store did not issue to this user (see
+   * the cursor format in docs/postgres.md); its message does not repeat the cursor.
    *
    * @example
    * ```ts
@@ -220,7 +251,7 @@ export class PostgresInbox implements InboxStore {
    * ```
    */
   async list(userId: string, options: { readonly cursor?: string; readonly limit: number }): Promise<InboxPage> {
-    const before = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const before = options.cursor === undefined ? undefined : decodeCursor(this.#t, userId, options.cursor);
     const limit = Math.max(1, Math.min(Math.floor(options.limit) || 1, this.options.maxPageSize));
     const values: unknown[] = [userId, limit + 1];
     let after = '';
@@ -243,7 +274,11 @@ export class PostgresInbox implements InboxStore {
     const last = page[page.length - 1];
     const nextCursor =
       found.length > limit && last
-        ? encodeCursor({ at: new Date(iso(last.created_at)).getTime(), seq: Number(last.seq), id: last.id })
+        ? encodeCursor(this.#t, userId, {
+            at: new Date(iso(last.created_at)).getTime(),
+            seq: Number(last.seq),
+            id: last.id,
+          })
         : undefined;
     return { items: page.map(entryOf), nextCursor, unreadCount };
   }

@@ -92,7 +92,7 @@ describe.skipIf(!database)('PostgresInbox', () => {
       expect(page.unreadCount).toBe(25);
       seen.push(...page.items.map((e) => e.notification.seq));
       cursor = page.nextCursor;
-      if (cursor !== undefined) expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+      if (cursor !== undefined) expect(cursor).toMatch(/^[A-Za-z0-9_.-]+$/);
     } while (cursor !== undefined);
     expect(pages).toBe(3);
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => 25 - i));

@@ -28,11 +28,19 @@ export const CloseCode = {
   Forbidden: 4403,
   /** The client did not authenticate within `authTimeoutMs`. Retry. */
   AuthTimeout: 4408,
+  /**
+   * The connection was authenticated but had no subscription and sent nothing for the hub's
+   * `idleTimeoutMs`. Retry when there is something to subscribe to.
+   */
+  IdleTimeout: 4409,
   /** The server revoked the session (logout, account locked). Do not retry. */
   SessionRevoked: 4410,
   /** The principal's token expired and was not refreshed in-band within the grace period. Retry with a fresh token. */
   TokenExpired: 4419,
-  /** The client sent more frames per second than `maxFramesPerSecond` allows. Retry after a backoff. */
+  /**
+   * The client sent more frames per second than `maxFramesPerSecond` allows, or more frames or
+   * bytes before authenticating than `maxPreAuthFrames`/`maxPreAuthBytes`. Retry after a backoff.
+   */
   RateLimited: 4429,
   /**
    * The user already has `maxConnectionsPerUser` open connections. Retry after the `retryAfterMs`
@@ -74,9 +82,10 @@ export const closeCodes: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   4401: { name: 'Unauthorized', retry: false, description: 'Missing or invalid credentials.' },
   4403: { name: 'Forbidden', retry: false, description: 'Principal not allowed on this hub.' },
   4408: { name: 'AuthTimeout', retry: true, description: 'Did not authenticate in time.' },
+  4409: { name: 'IdleTimeout', retry: true, description: 'No subscription and no frames for too long.' },
   4410: { name: 'SessionRevoked', retry: false, description: 'Session revoked by the server.' },
   4419: { name: 'TokenExpired', retry: true, description: 'Token expired; reconnect with a fresh one.' },
-  4429: { name: 'RateLimited', retry: true, description: 'Too many frames per second.' },
+  4429: { name: 'RateLimited', retry: true, description: 'Too many frames per second, or before authenticating.' },
   4430: {
     name: 'TooManyConnections',
     retry: true,

@@ -29,6 +29,13 @@ export const ErrorCode = {
   TopicDenied: 'topic_denied',
   /** The subscription would pass `maxSubscriptions` for the connection. */
   TooManySubscriptions: 'too_many_subscriptions',
+  /**
+   * An `ack` or `read` of a notification the connection never received and its user cannot be
+   * shown to see (not among the connection's recent deliveries, not in the user's inbox, not an
+   * escalation the user may acknowledge). Nothing was recorded and no `receipt` was sent; the
+   * client should drop it instead of resending it.
+   */
+  UnknownNotification: 'unknown_notification',
   /** The connection sent frames faster than `maxFramesPerSecond`. */
   RateLimited: 'rate_limited',
   /**

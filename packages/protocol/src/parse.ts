@@ -11,7 +11,10 @@ export interface FrameError {
     | typeof ErrorCode.BadFrame
     | typeof ErrorCode.UnknownType
     | typeof ErrorCode.BinaryNotSupported;
-  /** Names what is wrong, e.g. `topics[0].since.seq: expected number, received string`. */
+  /**
+   * Names what is wrong, e.g. `topics[0].since.seq: expected number, received string`: the field,
+   * what was expected and the type received, never the value sent (nor an unknown `type`).
+   */
   readonly message: string;
   /** Dotted path of the offending field, when one field is to blame. */
   readonly path?: string;
@@ -80,7 +83,10 @@ function kindOf(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
-  if (typeof value === 'number' && !Number.isInteger(value)) return 'non-integer number';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return 'non-finite number';
+    if (!Number.isInteger(value)) return 'non-integer number';
+  }
   return typeof value;
 }
 
@@ -101,11 +107,51 @@ export interface IssueLike {
   readonly minimum?: unknown;
   readonly maximum?: unknown;
   readonly format?: unknown;
+  readonly pattern?: unknown;
+  readonly divisor?: unknown;
+  readonly keys?: readonly unknown[];
+}
+
+/** Zod's own English messages ("Invalid input", "Too small: ...", "Unrecognized key: ..."). */
+const ZOD_MESSAGE = /^(?:Invalid|Too (?:big|small)|Unrecognized)\b/;
+
+/** Most string leaves of a value that are searched for in a schema's own message. */
+const MAX_LEAVES = 64;
+
+/** The strings and numbers inside `value` (bounded, depth-first), as they could appear in a message. */
+function leavesOf(value: unknown, out: string[] = [], depth = 0): string[] {
+  if (out.length >= MAX_LEAVES) return out;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') {
+    out.push(String(value));
+  } else if (typeof value === 'object' && value !== null && depth < 8) {
+    for (const [key, child] of Object.entries(value)) {
+      if (out.length >= MAX_LEAVES) break;
+      out.push(key);
+      leavesOf(child, out, depth + 1);
+    }
+  }
+  return out;
+}
+
+/**
+ * The schema's own message for an issue (a `refine` message, a custom regex message), when it
+ * is not one of zod's defaults and does not quote the value it was given.
+ */
+function schemaMessage(issue: IssueLike, actual: unknown): string | undefined {
+  const message = issue.message;
+  if (typeof message !== 'string' || message === '' || ZOD_MESSAGE.test(message)) return undefined;
+  // Two characters or more: a one-character value would match almost any message by chance.
+  const quoted = leavesOf(actual).some((leaf) => leaf.length >= 2 && message.includes(leaf));
+  return quoted ? undefined : message.slice(0, 200);
 }
 
 /**
  * A short English description of one zod issue (zod/mini ships no messages), e.g.
  * `expected number, received string`. `root` is the value that was parsed.
+ *
+ * It names types, limits and the values the schema allows, never the value it was given:
+ * unknown fields are counted, not named, and a schema's own message (a `refine` or regex
+ * message) is used only when it does not quote the input. Never throws.
  *
  * @example
  * ```ts
@@ -114,6 +160,15 @@ export interface IssueLike {
  * ```
  */
 export function describeIssue(issue: IssueLike, root: unknown): string {
+  try {
+    return describeSafely(issue, root);
+  } catch {
+    // A hostile value (a throwing getter or proxy trap) or an odd issue: still say something.
+    return 'invalid value';
+  }
+}
+
+function describeSafely(issue: IssueLike, root: unknown): string {
   const actual = valueAt(root, issue.path);
   switch (issue.code) {
     case 'invalid_type':
@@ -124,10 +179,23 @@ export function describeIssue(issue: IssueLike, root: unknown): string {
       return `too small (minimum ${String(issue.minimum)})`;
     case 'too_big':
       return `too big (maximum ${String(issue.maximum)})`;
+    case 'not_multiple_of':
+      return `expected a multiple of ${String(issue.divisor)}`;
+    case 'unrecognized_keys': {
+      const count = issue.keys?.length ?? 0;
+      return `${count} unknown field${count === 1 ? '' : 's'}`;
+    }
     case 'invalid_format':
-      return `expected ${issue.format === 'datetime' ? 'an ISO 8601 date-time with offset' : `${String(issue.format)} format`}`;
+      if (issue.format === 'datetime') return 'expected an ISO 8601 date-time with offset';
+      if (issue.format === 'regex') {
+        return (
+          schemaMessage(issue, actual) ??
+          (typeof issue.pattern === 'string' ? `expected a string matching ${issue.pattern}` : 'invalid format')
+        );
+      }
+      return `expected ${String(issue.format)} format`;
     default:
-      return issue.message === 'Invalid input' ? `invalid ${kindOf(actual)}` : issue.message;
+      return schemaMessage(issue, actual) ?? `invalid ${kindOf(actual)}`;
   }
 }
 
@@ -152,7 +220,8 @@ function parseWith<F>(data: unknown, schemas: Readonly<Record<string, z.ZodMiniT
   const type = record.type;
   if (typeof type !== 'string') return fail('bad_frame', 'frame has no string "type"', { path: 'type', ...refPart });
   const schema = has(schemas, type) ? schemas[type] : undefined;
-  if (!schema) return fail('unknown_type', `unknown frame type "${type.slice(0, 32)}"`, refPart);
+  // The type is not named: it is whatever the sender wrote (errors.md: fields, never values).
+  if (!schema) return fail('unknown_type', 'unknown frame type', { path: 'type', ...refPart });
   const result = schema.safeParse(value);
   if (result.success) return { ok: true, frame: result.data as F };
   const issue = result.error.issues[0];

@@ -75,10 +75,19 @@ export const subscribedFrameSchema = /* @__PURE__ */ z.object({
 /** @see {@link subscribedFrameSchema} */
 export type SubscribedFrame = z.infer<typeof subscribedFrameSchema>;
 
-/** `unsubscribed`: the topics the connection left. */
+/**
+ * `unsubscribed`: the topics the connection left. The reply to an `unsubscribe` frame (with its
+ * `ref`, no `code`), or, with a `code` and no `ref`, topics the hub removed on its own: a
+ * re-authorization (after an in-band token refresh, or every `reauthorizeIntervalMs`) found
+ * that `authorize` no longer allows them (`topic_denied`). A client must not subscribe to such a
+ * topic again by itself. Clients that predate `code` ignore the frame (they learn of the refusal
+ * as a `denied` result on their next subscribe).
+ */
 export const unsubscribedFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('unsubscribed'),
   topics: z.array(z.string()),
+  /** Why the hub removed the topics (`topic_denied`); absent when the client asked. */
+  code: z.optional(z.string()),
   ref: z.optional(refSchema),
 });
 /** @see {@link unsubscribedFrameSchema} */

@@ -2,6 +2,7 @@ import {
   CLIENT_FRAME_TYPES,
   type ClientFrame,
   type ClientFrameType,
+  describeIssue,
   type FrameError,
   type ParseResult,
   parseClientFrame,
@@ -183,6 +184,12 @@ describe('error codes', () => {
 
     expect(error.code).toBe('unknown_type');
     expect(error.message.length).toBeLessThan(100);
+  });
+
+  it('does not repeat an unknown type in the message; the path names the field', () => {
+    const error = errorOf(parseClientFrame({ type: 'Jane Doe', ref: 'r1' }));
+
+    expect(error).toEqual({ code: 'unknown_type', message: 'unknown frame type', path: 'type', ref: 'r1' });
   });
 });
 
@@ -415,5 +422,57 @@ describe('valid frames', () => {
 
   it('rejects a topic of 129 characters', () => {
     expect(errorOf(parseClientFrame({ type: 'unsubscribe', topics: ['a'.repeat(129)] })).path).toBe('topics[0]');
+  });
+});
+
+describe('describeIssue never repeats the value it describes', () => {
+  it('names the type, not the value, of an invalid field', () => {
+    const issue = { code: 'invalid_type', expected: 'number', message: 'Invalid input', path: ['seq'] };
+
+    expect(describeIssue(issue, { seq: 'Jane Doe' })).toBe('expected number, received string');
+  });
+
+  it('counts unknown fields instead of naming them', () => {
+    const issue = {
+      code: 'unrecognized_keys',
+      keys: ['Jane Doe', 'mrn'],
+      message: 'Unrecognized keys: "Jane Doe"',
+      path: [],
+    };
+
+    expect(describeIssue(issue, { 'Jane Doe': 1, mrn: 2 })).toBe('2 unknown fields');
+  });
+
+  it("uses a schema's own message only when it does not quote the input", () => {
+    const quoting = { code: 'custom', message: 'no patient called Jane Doe', path: ['name'] };
+    const plain = { code: 'custom', message: 'must be a ward in this hospital', path: ['ward'] };
+
+    expect(describeIssue(quoting, { name: 'Jane Doe' })).toBe('invalid string');
+    expect(describeIssue(plain, { ward: 'W9' })).toBe('must be a ward in this hospital');
+  });
+
+  it('describes a regex issue by its pattern when the schema gave no message of its own', () => {
+    const issue = {
+      code: 'invalid_format',
+      format: 'regex',
+      pattern: '/^[a-z]+$/',
+      message: 'Invalid input',
+      path: ['k'],
+    };
+
+    expect(describeIssue(issue, { k: 'Jane Doe' })).toBe('expected a string matching /^[a-z]+$/');
+  });
+
+  it('does not throw on a hostile value', () => {
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('trap');
+        },
+      },
+    );
+
+    expect(describeIssue({ code: 'custom', message: 'bad', path: ['a'] }, hostile)).toBe('invalid value');
   });
 });

@@ -25,9 +25,11 @@ export interface RedisBackplaneOptions {
   /**
    * How long a publish may hold its reserved seq between the append and the commit (while the
    * hub records the inbox row and the escalation). Later publishes to the topic become visible
-   * only after it settles, so when a hub instance dies mid-publish its reservation is skipped
-   * after this long (nobody ever receives that notification; its publisher never resolved). A
-   * publish slower than this rejects with `store_unavailable` and delivers nothing.
+   * only after it settles. When a hub instance dies mid-publish, a retry of the same id (on any
+   * instance) takes its reservation over once this long has passed, keeping its seq; without a
+   * retry the reservation is skipped at 1.5 times this (nobody ever receives that notification,
+   * its publisher never resolved, and subscribers see a gap). A publish slower than this may be
+   * overtaken and then rejects with `store_unavailable`, delivering nothing.
    * @default 10_000
    */
   readonly reservationTtlMs?: number;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { StreamPosition } from '@wardcast/protocol';
 import type { AppendResult, NotificationDraft, StoredNotification } from '@wardcast/server';
 import { decodeEntries, encodeDraft } from './codec.js';
@@ -36,6 +36,8 @@ export class StreamStore {
   readonly #conns: Connections;
   readonly #keys: Keys;
   readonly #options: ResolvedOptions;
+  /** The token of each reservation this store made (commit and abort prove ownership with it). */
+  readonly #tokens = new WeakMap<StoredNotification, string>();
 
   constructor(conns: Connections, keys: Keys, options: ResolvedOptions) {
     this.#conns = conns;
@@ -57,8 +59,9 @@ export class StreamStore {
   async append(draft: NotificationDraft): Promise<AppendResult> {
     const { topic } = draft;
     const deadline = Date.now() + this.#options.reservationTtlMs + this.#options.commandTimeoutMs;
+    const token = randomUUID();
     for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
-      const args = [...this.#head(topic), draft.id, encodeDraft(draft)];
+      const args = [...this.#head(topic), draft.id, encodeDraft(draft), token];
       const reply = (await this.#conns.call('append', (r) => APPEND.run(r, topicKeys(this.#keys, topic), args))) as [
         string,
         number,
@@ -66,7 +69,9 @@ export class StreamStore {
       ];
       const status = Number(reply[2]);
       if (status !== 2) {
-        return { notification: { ...draft, epoch: reply[0], seq: Number(reply[1]) }, duplicate: status === 1 };
+        const notification = { ...draft, epoch: reply[0], seq: Number(reply[1]) };
+        if (status === 0) this.#tokens.set(notification, token);
+        return { notification, duplicate: status === 1 };
       }
       if (Date.now() > deadline) throw unavailable('append: a publish of the same id is still in flight');
       await sleep(wait);
@@ -80,12 +85,12 @@ export class StreamStore {
    */
   async commit(n: StoredNotification): Promise<void> {
     const keys = topicKeys(this.#keys, n.topic);
-    const args = [...this.#head(n.topic), n.epoch, n.seq, n.id];
+    const args = [...this.#head(n.topic), n.epoch, n.seq, n.id, this.#tokens.get(n) ?? ''];
     const reply = (await this.#conns.call('commit', (r) => COMMIT.run(r, keys, args))) as [number, number];
     if (Number(reply[0]) === 1) return;
     if (Number(reply[0]) === -1) throw unavailable('commit: the reservation was lost (expired or new epoch)');
     // Committed, behind an earlier seq whose publisher has not settled yet: wait for it (or its deadline).
-    const deadline = Date.now() + this.#options.reservationTtlMs + this.#options.commandTimeoutMs;
+    const deadline = Date.now() + this.#options.reservationTtlMs * 1.5 + this.#options.commandTimeoutMs;
     const settleArgs = [...this.#head(n.topic), n.epoch, n.seq];
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
       await sleep(wait);
@@ -101,7 +106,7 @@ export class StreamStore {
    * @throws {WardcastError} `store_unavailable`
    */
   async abort(n: StoredNotification): Promise<boolean> {
-    const args = [...this.#head(n.topic), n.epoch, n.seq, n.id];
+    const args = [...this.#head(n.topic), n.epoch, n.seq, n.id, this.#tokens.get(n) ?? ''];
     const reply = await this.#conns.call('abort', (r) => ABORT.run(r, topicKeys(this.#keys, n.topic), args));
     return Number(reply) === 1;
   }

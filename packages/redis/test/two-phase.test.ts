@@ -115,6 +115,36 @@ describeRedis('the two-phase publish on the Redis backplane', () => {
     console.log(`[two-phase] a dead instance's reservation held the topic for ${waited} ms (reservationTtlMs 400)`);
   });
 
+  it('lets a retry of a dead instance’s publish take its reservation over: same seq, no hole, no gap', async () => {
+    const [a, b] = await startCluster(harness, backplanes, 2, { backplane: { reservationTtlMs: 400 } });
+    if (!a || !b) throw new Error('no hubs');
+    const watcher = await harness.subscriber(b, 'u1', ['patient:retry']);
+    const dead = backplanes.make({ reservationTtlMs: 400 });
+    const draft = (id: string) => ({
+      id,
+      topic: 'patient:retry',
+      kind: 'custom',
+      priority: 'routine' as const,
+      createdAt: new Date().toISOString(),
+      payload: null,
+    });
+    // The dead instance reserved seq 1 (its publisher never answered) and seq 2 went to a live publish.
+    const lost = await dead.append(draft('lost'));
+    expect(lost.notification.seq).toBe(1);
+    const behind = a.hub.publish('patient:retry', { kind: 'custom', id: 'behind' });
+    // The caller retries the lost one on another instance, as it would after a connection error.
+    const retried = await b.hub.publish('patient:retry', { kind: 'custom', id: 'lost' });
+    expect(retried).toMatchObject({ seq: 1, duplicate: false });
+    expect((await behind).seq).toBe(2);
+    await watcher.notification('behind');
+    expect(watcher.framesOf('notification').map((n) => [n.id, n.seq])).toEqual([
+      ['lost', 1],
+      ['behind', 2],
+    ]);
+    // The dead publisher's own commit, should it come back, is refused.
+    await expect(dead.commit(lost.notification)).rejects.toMatchObject({ code: 'store_unavailable' });
+  });
+
   it('delivers a publish whose stage fails to no one on any instance, and gives its seq to the next publish', async () => {
     let refusals = 0;
     const refuse: PublishStage = {

@@ -2,12 +2,15 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { HubCore } from './core/hub-core.js';
 import type { HubOptions } from './core/options.js';
+import { writeRefusal } from './ws/http-refusal.js';
 import { WsTransport, type WsTransportOptions } from './ws/upgrade.js';
 
 /** Options of {@link NotificationHub.attach}. */
 export interface AttachOptions {
   /**
-   * Path the hub answers upgrades on; other upgrade requests are left to other listeners.
+   * Path the hub answers upgrades on. Upgrades on other paths are left to the server's other
+   * `upgrade` listeners; when there is none (checked once the current listeners ran, so one added
+   * meanwhile counts), the hub answers them with HTTP 404 and closes the socket.
    * @default '/v1/ws/notifications'
    */
   readonly path?: string;
@@ -15,6 +18,17 @@ export interface AttachOptions {
 
 /** Default path of {@link NotificationHub.attach}. */
 export const DEFAULT_PATH = '/v1/ws/notifications';
+
+/** `upgrade` listeners added by `attach()`, of any hub: not "other listeners" for each other. */
+const ownListeners = new WeakSet<(...args: never[]) => void>();
+/** Upgrade sockets an `attach()` listener took (its path) or answered (no listener's path). */
+const claimed = new WeakSet<Duplex>();
+
+function pathOf(url: string | undefined): string {
+  const value = url ?? '/';
+  const q = value.indexOf('?');
+  return q === -1 ? value : value.slice(0, q);
+}
 
 /** Options of `new NotificationHub(options)`: the hub's options plus the `ws` transport's. */
 export interface NotificationHubOptions extends HubOptions, WsTransportOptions {}
@@ -43,6 +57,7 @@ export interface NotificationHubOptions extends HubOptions, WsTransportOptions {
  */
 export class NotificationHub extends HubCore {
   readonly #transport: WsTransport;
+  #closing: Promise<void> | undefined;
 
   constructor(options: NotificationHubOptions) {
     super(options);
@@ -52,15 +67,24 @@ export class NotificationHub extends HubCore {
   /**
    * Listens for WebSocket upgrades on `server` at `options.path`. Returns a function that
    * stops listening. Call it once per server.
+   *
+   * Upgrades on other paths are left alone while the server has another `upgrade` listener
+   * (Next.js, another WebSocket server). When it has none, nobody else would ever answer them,
+   * so the hub answers HTTP 404 and closes the socket (a `refused` event with reason `path`).
+   * The check runs after the listeners of the current request (`setImmediate`), so a listener
+   * added meanwhile, like the one Next.js adds on its first request, counts.
    */
   attach(server: Server, options: AttachOptions = {}): () => void {
     const path = options.path ?? DEFAULT_PATH;
     const listener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
-      if ((q === -1 ? url : url.slice(0, q)) !== path) return;
-      this.handleUpgrade(req, socket, head);
+      if (pathOf(req.url) === path) {
+        claimed.add(socket);
+        this.handleUpgrade(req, socket, head);
+        return;
+      }
+      setImmediate(() => this.#unclaimed(server, req, socket));
     };
+    ownListeners.add(listener);
     server.on('upgrade', listener);
     return (): void => {
       server.off('upgrade', listener);
@@ -69,7 +93,8 @@ export class NotificationHub extends HubCore {
 
   /**
    * Handles one upgrade request yourself (for routers that dispatch upgrades by path).
-   * Rejects a disallowed `Origin` with HTTP 403 before upgrading.
+   * Refuses before upgrading, as {@link HubCore.admit} decides: a disallowed `Origin` with HTTP
+   * 403, the per-address limits with 429 and the connection limit or a closed hub with 503.
    *
    * @example
    * ```ts
@@ -85,10 +110,21 @@ export class NotificationHub extends HubCore {
   /**
    * Closes the hub (see {@link HubCore.close}). Servers it is attached to stay attached, so
    * upgrade requests that arrive afterwards get HTTP 503 instead of falling through to the app;
-   * call the function `attach()` returned to detach.
+   * call the function `attach()` returned to detach. Calling it again returns the same promise.
    */
-  override async close(): Promise<void> {
-    await super.close();
-    await this.#transport.close();
+  override close(): Promise<void> {
+    this.#closing ??= super.close().then(() => this.#transport.close());
+    return this.#closing;
+  }
+
+  /** An upgrade on a path no `attach()` listener owns: 404 when nobody else listens, else nothing. */
+  #unclaimed(server: Server, req: IncomingMessage, socket: Duplex): void {
+    if (claimed.has(socket) || socket.destroyed) return;
+    if (server.listeners('upgrade').some((l) => !ownListeners.has(l as (...args: never[]) => void))) return;
+    claimed.add(socket);
+    socket.on('error', () => {});
+    const request = { headers: req.headers, url: req.url ?? '/', remoteAddress: req.socket.remoteAddress };
+    const refusal = this.refuseUpgrade(this.clientRequest(request), 'path', 404, 'not found');
+    writeRefusal(socket, refusal.status, refusal.message);
   }
 }

@@ -76,7 +76,17 @@ export type {
   ControlMessage,
   PresenceMember,
 } from './broker/types.js';
-export type { AuditEvent, AuditEventType, ConnectionInfo, HubEvents, PresenceEvent } from './core/events.js';
+export type { AdmissionTicket, AdmitResult } from './core/admission.js';
+export type {
+  AuditEvent,
+  AuditEventType,
+  ConnectionInfo,
+  ConnectionRefusalReason,
+  HubEvents,
+  PresenceEvent,
+  RefusedEvent,
+  UpgradeRefusalReason,
+} from './core/events.js';
 export type {
   HealthCheckStatus,
   HealthChecks,

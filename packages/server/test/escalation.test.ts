@@ -220,12 +220,12 @@ describe('critical-result escalation', () => {
     expect(await acknowledged).toMatchObject({ id: 'crit-5', notificationId: 'crit-5', userId: 'alice', step: 1 });
   });
 
-  it('ignores an ack from a user the notification was not sent to', async () => {
+  it('refuses an ack from a user the notification was not sent to, and escalates on', async () => {
     const fx = await harness.start();
     const eve = await harness.subscriber(fx, 'eve', ['user:eve']);
     const bob = await harness.subscriber(fx, 'bob', ['user:bob']);
     const acknowledged = harness.record(fx, 'acknowledged');
-    const ack = waitForEvent(fx.hub, 'ack', undefined, WAIT);
+    const acks = harness.record(fx, 'ack');
 
     await fx.hub.publish(
       'user:alice',
@@ -234,11 +234,14 @@ describe('critical-result escalation', () => {
         ['bob', LONG],
       ]),
     );
-    eve.send({ type: 'ack', id: 'crit-6' });
-    await ack;
+    eve.send({ type: 'ack', id: 'crit-6', ref: 'e1' });
+    const refused = await eve.nextFrame('error', (f) => f.ref === 'e1');
     // The chain went on past eve's ack.
     await bob.notification('crit-6~1', WAIT);
 
+    expect(refused.code).toBe('unknown_notification');
+    expect(eve.framesOf('receipt')).toEqual([]);
+    expect(acks).toEqual([]);
     expect(acknowledged).toEqual([]);
   });
 

@@ -126,7 +126,9 @@ describe('connection events', () => {
   it("emits 'read' with the user id and notification id, and answers the frame with a receipt", async () => {
     const fx = await harness.start();
     const read = waitForEvent(fx.hub, 'read');
-    const client = await harness.connectAs(fx, 'alice');
+    const client = await harness.subscriber(fx, 'alice', ['user:alice']);
+    await fx.hub.publish('user:alice', { kind: 'custom', id: 'n-7' });
+    await client.notification('n-7');
 
     client.send({ type: 'read', id: 'n-7' });
     const event = await read;
@@ -182,6 +184,8 @@ describe('connection events', () => {
     client.send({ type: 'auth', token: tokenFor('alice') });
     await client.nextFrame('authenticated');
     await client.subscribe(['user:alice', 'user:bob']);
+    await fx.hub.publish('user:alice', { kind: 'custom', id: 'x' });
+    await client.notification('x');
     client.send({ type: 'ack', id: 'x' });
     await client.nextFrame('receipt');
     client.send({ type: 'auth', token: `${TOKEN_PREFIX}` });

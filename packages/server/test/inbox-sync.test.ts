@@ -173,22 +173,24 @@ describe('read state shared live by a user’s connections', () => {
     expect(await fx.hub.recordReceipt('u1', 'n-1', 'read')).toBe(true);
     await a.nextFrame('receipt', (r) => r.id === 'n-1');
     await b.nextFrame('receipt', (r) => r.id === 'n-1');
-    // Unknown ids are not shared (only the sender's own receipt); other users never see any.
-    a.send({ type: 'read', id: 'unknown' });
-    await a.nextFrame('receipt', (r) => r.id === 'unknown');
+    // Unknown ids are refused and not shared; other users never see any receipt.
+    a.send({ type: 'read', id: 'unknown', ref: 'r2' });
+    expect((await a.nextFrame('error', (f) => f.ref === 'r2')).code).toBe('unknown_notification');
     expect(await fx.hub.recordReceipt('u1', 'unknown', 'read')).toBe(false);
     await a.roundTrip();
     await b.roundTrip();
     await stranger.roundTrip();
-    expect(a.framesOf('receipt')).toHaveLength(4);
+    expect(a.framesOf('receipt')).toHaveLength(3);
     expect(b.framesOf('receipt')).toHaveLength(3);
     expect(stranger.framesOf('receipt')).toEqual([]);
   });
 
   it('shares nothing without an inbox (there is no shared read state)', async () => {
     const fx = await harness.start();
-    const a = await harness.connectAs(fx, 'u1');
+    const a = await harness.subscriber(fx, 'u1', ['user:u1']);
     const b = await harness.connectAs(fx, 'u1');
+    await fx.hub.publish('user:u1', custom('n-1'));
+    await a.notification('n-1');
     a.send({ type: 'read', id: 'n-1' });
     await a.nextFrame('receipt');
     await b.roundTrip();

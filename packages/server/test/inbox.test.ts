@@ -239,12 +239,14 @@ describe('hub with an inbox', () => {
       { type: 'read', id: 'r1' },
       { type: 'read', id: 'r1' },
       { type: 'ack', id: 'r2' },
-      { type: 'read', id: 'unknown-id' },
     ]) {
       const ref = nextRef();
       client.send({ ...frame, ref });
       await client.nextFrame('receipt', (f) => f.ref === ref);
     }
+    const ref = nextRef();
+    client.send({ type: 'read', id: 'unknown-id', ref });
+    expect((await client.nextFrame('error', (f) => f.ref === ref)).code).toBe('unknown_notification');
     const page = inbox.list('u1', { limit: 10 });
     expect(page.unreadCount).toBe(0);
     expect(page.items.find((e) => e.notification.id === 'r2')?.acknowledgedAt).toEqual(expect.any(String));
@@ -256,21 +258,29 @@ describe('hub with an inbox', () => {
     const fixture = await harness.start({ inbox });
     await fixture.hub.publish('user:victim', { id: 'secret', kind: 'custom', payload: {} });
     const attacker = await harness.connectAs(fixture, 'attacker');
+    const reads = harness.record(fixture, 'read');
     const ref = nextRef();
     attacker.send({ type: 'read', id: 'secret', ref });
-    await attacker.nextFrame('receipt', (f) => f.ref === ref);
+    expect((await attacker.nextFrame('error', (f) => f.ref === ref)).code).toBe('unknown_notification');
     expect(inbox.unreadCount('victim')).toBe(1);
+    expect(reads).toEqual([]);
   });
 
   it('reports a failing inbox on read frames as an error event, keeping the connection', async () => {
     const inbox = new MemoryInbox();
     Object.assign(inbox, { markRead: () => Promise.reject(new Error('db down')) });
     const fixture = await harness.start({ inbox });
-    const client = await harness.connectAs(fixture, 'u1');
+    const client = await harness.subscriber(fixture, 'u1', ['user:u1']);
+    await fixture.hub.publish('user:u1', { id: 'x', kind: 'custom', payload: {} });
+    await client.notification('x');
+    // Sent to this connection: the receipt does not wait for the inbox.
     const failed = waitForEvent(fixture.hub, 'error', (e) => e.code === 'store_unavailable');
     client.send({ type: 'read', id: 'x', ref: 'q' });
     await client.nextFrame('receipt', (f) => f.ref === 'q');
     await failed;
+    // Not sent to it: the inbox would have to vouch, and cannot; the client may retry later.
+    client.send({ type: 'read', id: 'y', ref: 'q2' });
+    expect((await client.nextFrame('error', (f) => f.ref === 'q2')).code).toBe('store_unavailable');
     await client.roundTrip();
   });
 

@@ -5,9 +5,12 @@ import { PENDING_LUA } from './pending.js';
  * dedupe by id, epoch get-or-create, next seq, the notification kept in the pending hash. Nothing
  * is visible or published yet.
  *
- * ARGV from [7]: id, notification JSON (without epoch and seq). Returns `{ epoch, seq, status }`:
- * 0 reserved; 1 a duplicate (the id is committed, or reserved by a publish that committed it);
- * 2 the id is reserved by a publish still in flight (ask again later).
+ * ARGV from [7]: id, notification JSON (without epoch and seq), this publish's token. Returns
+ * `{ epoch, seq, status }`: 0 reserved; 1 a duplicate (the id is committed, or reserved by a publish
+ * that committed it); 2 the id is reserved by a publish still in flight (ask again later).
+ *
+ * A retry of an id whose reservation expired uncommitted (its publisher died) takes that
+ * reservation over, seq and all, so the crash leaves no hole in the topic.
  */
 export const APPEND_LUA = `${PENDING_LUA}
 local epoch = ensure()
@@ -25,13 +28,14 @@ if dup then
   elseif tonumber(redis.call('HGET', KEYS[5], 'd' .. dup)) > now then
     return {epoch, dup, 2}
   else
-    abandon(dup, id)
-    advance(epoch, now)
+    redis.call('HSET', KEYS[5], 'n' .. dup, ARGV[8], 'o' .. dup, ARGV[9], 'd' .. dup, now + tonumber(ARGV[6]))
+    touch()
+    return {epoch, dup, 0}
   end
 end
 local seq = tonumber(redis.call('HGET', KEYS[1], 's')) + 1
 redis.call('HSET', KEYS[1], 's', seq)
-redis.call('HSET', KEYS[5], 'n' .. seq, ARGV[8], 'i' .. seq, id, 'd' .. seq, now + tonumber(ARGV[6]))
+redis.call('HSET', KEYS[5], 'n' .. seq, ARGV[8], 'i' .. seq, id, 'o' .. seq, ARGV[9], 'd' .. seq, now + tonumber(ARGV[6]))
 redis.call('HSET', KEYS[3], id, seq)
 if redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[3]) then redis.call('RENAME', KEYS[3], KEYS[4]) end
 touch()

@@ -4,9 +4,9 @@ import { PENDING_LUA } from './pending.js';
  * Phase two of a publish (see PENDING_LUA): marks reservation `seq` committed and advances the
  * visible end, which XADDs and PUBLISHes every committed seq in order.
  *
- * ARGV from [7]: epoch, seq, id. Returns `{ status, end }`: 1 visible (published), 0 committed but
- * waiting for an earlier seq, -1 the reservation is gone (it expired and was skipped, or the
- * stream got a new epoch): nobody will receive it.
+ * ARGV from [7]: epoch, seq, id, token. Returns `{ status, end }`: 1 visible (published), 0 committed
+ * but waiting for an earlier seq, -1 the reservation is gone (it expired and was skipped or taken
+ * over by a retry, or the stream got a new epoch): this publish will not deliver it.
  */
 export const COMMIT_LUA = `${PENDING_LUA}
 local epoch = ensure()
@@ -15,7 +15,7 @@ if epoch ~= ARGV[7] then return {-1, 0} end
 local kind = redis.call('TYPE', KEYS[2])['ok']
 if kind ~= 'stream' and kind ~= 'none' then return redis.error_reply('WRONGTYPE the stream key holds another type') end
 local seq = tonumber(ARGV[8])
-if redis.call('HGET', KEYS[5], 'i' .. seq) ~= ARGV[9] then return {-1, 0} end
+if redis.call('HGET', KEYS[5], 'o' .. seq) ~= ARGV[10] then return {-1, 0} end
 redis.call('HSET', KEYS[5], 'k' .. seq, 1)
 local c = advance(epoch, ms_now())
 touch()
@@ -35,9 +35,9 @@ return 0
 `;
 
 /**
- * Gives up reservation `seq` of id (a durable side effect failed). ARGV from [7]: epoch, seq, id.
- * Returns 1 given up (nobody will receive it), 0 it was committed after all (it is or will be
- * delivered).
+ * Gives up reservation `seq` of id (a durable side effect failed). ARGV from [7]: epoch, seq, id,
+ * token. Returns 1 given up (nobody will receive it), 0 it was committed after all, or a retry of the
+ * same id took the reservation over (it is or will be delivered: keep its side effects).
  */
 export const ABORT_LUA = `${PENDING_LUA}
 local epoch, s, c = ensure()
@@ -45,6 +45,7 @@ if epoch ~= ARGV[7] then return 1 end
 local seq = tonumber(ARGV[8])
 local id = ARGV[9]
 if redis.call('HGET', KEYS[5], 'i' .. seq) == id then
+  if redis.call('HGET', KEYS[5], 'o' .. seq) ~= ARGV[10] then return 0 end
   if redis.call('HEXISTS', KEYS[5], 'k' .. seq) == 1 then return 0 end
   abandon(seq, id)
   advance(epoch, ms_now())

@@ -7,11 +7,13 @@ import { ENSURE_LUA } from './ensure.js';
  * [4] maxAgeMs, [5] the topic's channel, [6] reservation TTL ms; script arguments from [7].
  *
  * A publish first reserves the next seq: the pending hash holds `n<seq>` (the notification's JSON),
- * `i<seq>` (its id) and `d<seq>` (the reservation's deadline). Once the hub committed the publish's
+ * `i<seq>` (its id), `o<seq>` (the reserving publish's token) and `d<seq>` (the reservation's
+ * deadline). Once the hub committed the publish's
  * durable side effects it sets `k<seq>`, and `advance()` moves the visible end `c` over every
  * settled seq in order: a committed one is XADDed to the stream and PUBLISHed (so no instance
  * ever receives seq N+1 before seq N, nor anything not yet committed), an abandoned one (`x<seq>`,
- * or a reservation past its deadline: its publisher died) is skipped. Giving up the last seq handed
+ * or a reservation half a TTL past its deadline: its publisher died and nobody retried it) is
+ * skipped. Giving up the last seq handed
  * out takes it back, so an abandoned publish leaves no hole in the common case.
  */
 export const PENDING_LUA = `${ENSURE_LUA}
@@ -21,7 +23,7 @@ local function drop_id(id, seq)
   end
 end
 local function forget(seq)
-  redis.call('HDEL', KEYS[5], 'n' .. seq, 'i' .. seq, 'd' .. seq, 'k' .. seq)
+  redis.call('HDEL', KEYS[5], 'n' .. seq, 'i' .. seq, 'o' .. seq, 'd' .. seq, 'k' .. seq)
 end
 -- Gives up reservation seq (not committed). The last seq handed out is taken back.
 local function abandon(seq, id)
@@ -53,7 +55,8 @@ local function advance(epoch, now)
       redis.call('PUBLISH', ARGV[5], epoch .. '\\n' .. nxt .. '\\n' .. p[1])
       forget(nxt)
       added = true
-    elseif p[1] and tonumber(p[3]) > now then
+    elseif p[1] and tonumber(p[3]) + math.floor(tonumber(ARGV[6]) / 2) > now then
+      -- Live, or expired so recently that a retry of its id may still take it over (no hole).
       break
     elseif p[4] then
       redis.call('HDEL', KEYS[5], 'x' .. nxt)

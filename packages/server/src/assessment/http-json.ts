@@ -1,5 +1,6 @@
 import { ErrorCode, WardcastError } from '@wardcast/protocol';
 import type { AssessmentView } from './model.js';
+import { ASSESSMENT_FIELDS } from './schemas.js';
 
 /**
  * The HTTP endpoints speak snake_case JSON (like the `/v1` endpoints and the original product);
@@ -23,9 +24,17 @@ function snakeKeys(value: Readonly<Record<string, unknown>>): Record<string, unk
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [toSnake(k), v]));
 }
 
-/** A validation message with the camelCase field names it mentions in snake_case. */
+/** The camelCase field names of the assessment schemas that differ in snake_case. */
+const CAMEL_FIELDS = new Set(ASSESSMENT_FIELDS.filter((f) => toSnake(f) !== f));
+
+/**
+ * A validation message with the field names it mentions in snake_case. Only the schemas' own
+ * field names are renamed, so units and other words keep their case (`mmHg` stays `mmHg`).
+ */
 export function snakeMessage(message: string): string {
-  return message.replace(/\b[a-z][a-z0-9]*[A-Z][A-Za-z0-9]*\b/g, toSnake);
+  return message.replace(/\b[a-z][a-z0-9]*[A-Z][A-Za-z0-9]*\b/g, (word) =>
+    CAMEL_FIELDS.has(word) ? toSnake(word) : word,
+  );
 }
 
 /**

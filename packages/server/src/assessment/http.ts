@@ -218,10 +218,12 @@ export function createAssessmentHttpCore(pipeline: AssessmentPipeline, options: 
       }
       const routes = routesOf(request, pathname);
       if (!routes) return undefined;
+      // Logged as the route, not the path: the assessment id in the path is request data.
+      const route = pathname === path ? path : `${path}/:id${/\/(review|cancel)$/.exec(pathname)?.[0] ?? ''}`;
       return dispatch(routes, request.method, (err, method) => {
         const result = assessmentResultOf(err);
         if (result) return result;
-        logger.error({ err, method, path: pathname }, 'wardcast: assessment endpoint failed');
+        logger.error({ err, method, route }, 'wardcast: assessment endpoint failed');
         return internalError();
       });
     },

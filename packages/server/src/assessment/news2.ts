@@ -37,27 +37,30 @@ import { ErrorCode, WardcastError } from '@wardcast/protocol';
 import { z } from 'zod';
 import type { Consciousness, RiskBand, RiskScore, RiskScorer, Vitals } from './types.js';
 
-/** Describes a value in an error message without echoing long or nested input. */
-function describeValue(value: unknown): string {
+/**
+ * Names the type of a value in an error message, never the value itself: a patient name typed
+ * into the pulse box must not come back in a 400 body or go into a log.
+ */
+function describeType(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'number') return String(value);
-  if (typeof value === 'string')
-    return `string ${JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}…` : value)}`;
-  return typeof value;
+  if (typeof value === 'number') return Number.isFinite(value) ? 'a number' : 'a non-finite number';
+  if (typeof value === 'string') return 'a string';
+  if (typeof value === 'boolean') return 'a boolean';
+  return typeof value === 'object' ? 'an object' : typeof value;
 }
 
 /** A required finite measurement in `[min, max]` (inclusive). Rejects NaN and ±Infinity. */
 function measurement(min: number, max: number, unit: string) {
-  const range = `outside the plausible range ${min}-${max} ${unit}`;
+  const range = `the plausible range ${min}-${max} ${unit}`;
   return z
     .number({
       error: (issue) =>
-        issue.input === undefined ? 'required' : `expected a finite number, received ${describeValue(issue.input)}`,
+        issue.input === undefined ? 'required' : `expected a finite number, received ${describeType(issue.input)}`,
     })
-    .min(min, { error: (issue) => `${String(issue.input)} is ${range}` })
-    .max(max, { error: (issue) => `${String(issue.input)} is ${range}` });
+    .min(min, { error: () => `below ${range}` })
+    .max(max, { error: () => `above ${range}` });
 }
 
 /**
@@ -88,6 +91,18 @@ export const VITALS_RANGES = {
 
 const CONSCIOUSNESS = ['A', 'C', 'V', 'P', 'U'] as const satisfies readonly Consciousness[];
 
+/** The fields of {@link Vitals}, named in the message for an unknown field. */
+const VITALS_FIELDS = [
+  'respirationRate',
+  'spo2',
+  'spo2Scale',
+  'onOxygen',
+  'systolicBp',
+  'pulse',
+  'consciousness',
+  'temperature',
+] as const satisfies readonly (keyof Vitals)[];
+
 const range = (field: keyof typeof VITALS_RANGES) => {
   const r = VITALS_RANGES[field];
   return measurement(r.min, r.max, r.unit);
@@ -112,11 +127,16 @@ export const vitalsSchema = z.strictObject(
     respirationRate: range('respirationRate'),
     spo2: range('spo2'),
     spo2Scale: z
-      .literal([1, 2], { error: (issue) => `expected 1 or 2, received ${describeValue(issue.input)}` })
+      .literal([1, 2], {
+        error: (issue) =>
+          typeof issue.input === 'number'
+            ? 'expected 1 or 2'
+            : `expected 1 or 2, received ${describeType(issue.input)}`,
+      })
       .optional(),
     onOxygen: z.boolean({
       error: (issue) =>
-        issue.input === undefined ? 'required' : `expected true or false, received ${describeValue(issue.input)}`,
+        issue.input === undefined ? 'required' : `expected true or false, received ${describeType(issue.input)}`,
     }),
     systolicBp: range('systolicBp'),
     pulse: range('pulse'),
@@ -124,22 +144,26 @@ export const vitalsSchema = z.strictObject(
       error: (issue) =>
         issue.input === undefined
           ? 'required'
-          : `expected one of "A", "C", "V", "P", "U", received ${describeValue(issue.input)}`,
+          : typeof issue.input === 'string'
+            ? 'expected one of "A", "C", "V", "P", "U"'
+            : `expected one of "A", "C", "V", "P", "U", received ${describeType(issue.input)}`,
     }),
     temperature: range('temperature'),
   },
   {
+    // Unknown fields are counted, not named (a key is submitted text too); the message lists the
+    // fields that are allowed instead.
     error: (issue) =>
       issue.code === 'unrecognized_keys'
-        ? `unknown field${issue.keys.length === 1 ? '' : 's'} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
-        : `expected an object, received ${describeValue(issue.input)}`,
+        ? `${issue.keys.length} unknown field${issue.keys.length === 1 ? '' : 's'} (allowed: ${VITALS_FIELDS.join(', ')})`
+        : `expected an object, received ${describeType(issue.input)}`,
   },
 );
 
 /**
  * Validates `value` as {@link Vitals}. Throws a {@link WardcastError} with code `invalid_vitals`
- * whose message names every invalid field, e.g.
- * `invalid vitals: respirationRate: required; temperature: 98.6 is outside the plausible range 25-45 °C`.
+ * whose message names every invalid field and the rule it broke, never the value given, e.g.
+ * `invalid vitals: respirationRate: required; temperature: above the plausible range 25-45 °C`.
  *
  * @example
  * ```ts

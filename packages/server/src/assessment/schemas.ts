@@ -1,7 +1,7 @@
-import { ErrorCode, WardcastError } from '@wardcast/protocol';
+import { describeIssue, ErrorCode, WardcastError } from '@wardcast/protocol';
 import { z } from 'zod';
 import type { ReviewInput, SubmitInput } from './model.js';
-import { parseVitals } from './news2.js';
+import { parseVitals, vitalsSchema } from './news2.js';
 import type { Intake } from './types.js';
 
 /** An id that fits in a topic (`patient:<id>`, `user:<id>`) with room for a prefix. */
@@ -37,14 +37,30 @@ const reviewSchema = z.object({
   summary: z.string().trim().min(1).max(8000).optional(),
 });
 
-/** The message of a zod error: every issue's path and rule, never the values. */
-function describe(prefix: string, error: z.ZodError): string {
+/**
+ * The message of a zod error: every issue's path and rule, never the values (nor the names of
+ * unknown fields, which are submitted text too: they are counted, and the allowed ones listed).
+ */
+function describe(prefix: string, error: z.ZodError, input: unknown, allowed?: readonly string[]): string {
   const issues = error.issues.map((i) => {
     const path = [prefix, ...i.path.map(String)].filter((p) => p !== '').join('.');
-    return path === '' ? i.message : `${path}: ${i.message}`;
+    let rule = describeIssue(i, input);
+    if (i.code === 'unrecognized_keys' && allowed) rule = `${rule} (allowed: ${allowed.join(', ')})`;
+    return path === '' ? rule : `${path}: ${rule}`;
   });
   return issues.join('; ');
 }
+
+/**
+ * The camelCase field names the assessment messages can mention (envelope, intake, vitals,
+ * review), which the HTTP endpoints rename to snake_case.
+ */
+export const ASSESSMENT_FIELDS: readonly string[] = [
+  ...Object.keys(submitEnvelope.shape),
+  ...Object.keys(intakeSchema.shape),
+  ...Object.keys(vitalsSchema.shape),
+  ...Object.keys(reviewSchema.shape),
+];
 
 function invalid(message: string): WardcastError {
   return new WardcastError(ErrorCode.InvalidRequest, `invalid request: ${message}`);
@@ -61,9 +77,11 @@ function defined<T extends object>(value: T): T {
  */
 export function parseSubmit(value: unknown): SubmitInput {
   const envelope = submitEnvelope.safeParse(value);
-  if (!envelope.success) throw invalid(describe('', envelope.error));
+  if (!envelope.success) throw invalid(describe('', envelope.error, value));
   const intake = intakeSchema.safeParse(envelope.data.intake);
-  if (!intake.success) throw invalid(describe('intake', intake.error));
+  if (!intake.success) {
+    throw invalid(describe('intake', intake.error, envelope.data.intake, Object.keys(intakeSchema.shape)));
+  }
   const vitals = parseVitals(envelope.data.vitals);
   return defined({ ...envelope.data, intake: defined(intake.data) as Intake, vitals });
 }
@@ -71,6 +89,6 @@ export function parseSubmit(value: unknown): SubmitInput {
 /** Validates a review. Throws `invalid_request`. */
 export function parseReview(value: unknown): ReviewInput {
   const parsed = reviewSchema.safeParse(value);
-  if (!parsed.success) throw invalid(describe('', parsed.error));
+  if (!parsed.success) throw invalid(describe('', parsed.error, value));
   return defined(parsed.data);
 }

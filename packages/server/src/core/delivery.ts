@@ -27,10 +27,10 @@ export class Delivery {
     const subs = this.#registry.subscribers(n.topic);
     if (!subs) return 0;
     let sent = 0;
-    if (subs.live.size > 0) sent += this.#fanOut(subs.live, new EncodedFrame(encodeNotification(n)));
+    if (subs.live.size > 0) sent += this.#fanOut(subs.live, new EncodedFrame(encodeNotification(n)), n);
     for (const level of REDUCED_LEVELS) {
       const set = subs.reduced[level];
-      if (set.size > 0) sent += this.#fanOut(set, new EncodedFrame(this.encode(n, level)));
+      if (set.size > 0) sent += this.#fanOut(set, new EncodedFrame(this.encode(n, level)), n);
     }
     for (const buffer of subs.syncing.values()) buffer.push(n);
     return sent;
@@ -43,10 +43,10 @@ export class Delivery {
       : encodeNotification(n, this.#kinds.redact(n.kind, n.payload, level), level);
   }
 
-  #fanOut(sessions: ReadonlySet<Session>, frame: EncodedFrame): number {
+  #fanOut(sessions: ReadonlySet<Session>, frame: EncodedFrame, n: StoredNotification): number {
     let sent = 0;
     // Cutting off a slow consumer deletes it from the set: safe while iterating a Set.
-    for (const s of sessions) if (s.write(frame, true)) sent++;
+    for (const s of sessions) if (s.deliver(frame, n)) sent++;
     return sent;
   }
 }

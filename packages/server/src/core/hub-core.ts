@@ -11,16 +11,19 @@ import type { HistoryStore } from '../history/types.js';
 import type { InboxStore } from '../inbox/types.js';
 import { type KindDefinition, KindRegistry } from '../kinds/kind-registry.js';
 import { createNotifyHelpers, type NotifyHelpers } from '../notify/helpers.js';
+import type { AdmissionTicket, AdmitResult } from './admission.js';
 import { Cluster } from './cluster.js';
 import { Delivery } from './delivery.js';
-import type { AuditEventType, HubEvents } from './events.js';
+import type { AuditEventType, HubEvents, UpgradeRefusalReason } from './events.js';
 import { type HubHealth, hubHealth, probe } from './health.js';
+import { warnInsecureOrigins } from './insecure-origins.js';
 import { type Logger, silentLogger } from './logger.js';
 import { type HubLimits, type HubOptions, resolveLimits } from './options.js';
 import { checkOrigin } from './origin.js';
 import { presenceOf, remotePresenceChanged } from './presence.js';
 import { toDraft } from './publish-input.js';
 import { PublishPipeline } from './publish-pipeline.js';
+import { ReauthorizeSweep } from './reauthorize.js';
 import { Receipts } from './receipts.js';
 import { Registry } from './registry.js';
 import { createSafeEmit, emitAudit } from './safe-events.js';
@@ -31,6 +34,7 @@ import { buildStats, type ConnectionSnapshot, type HubStats, snapshotOf } from '
 import { TelemetryTicker } from './telemetry.js';
 import type { SocketHandlers, TransportSocket } from './transport.js';
 import type { Principal, PublishInput, PublishResult, StoredNotification, UpgradeRequestLike } from './types.js';
+import { UpgradeGate } from './upgrade-gate.js';
 
 const defaultAuthorize = (principal: { userId: string }, topic: string): boolean =>
   topic === `user:${principal.userId}`;
@@ -79,6 +83,8 @@ export class HubCore {
   readonly #cluster: Cluster;
   readonly #pipeline: PublishPipeline;
   readonly #receipts: Receipts;
+  readonly #gate: UpgradeGate;
+  readonly #reauthorize: ReauthorizeSweep;
 
   constructor(options: HubOptions) {
     if (typeof options?.authenticate !== 'function') {
@@ -90,10 +96,20 @@ export class HubCore {
     } catch (cause) {
       throw new WardcastError(ErrorCode.InvalidOption, (cause as Error).message);
     }
+    this.#reauthorize = new ReauthorizeSweep(options.reauthorizeIntervalMs, () => this.#sessions);
     this.#history = options.history ?? new MemoryHistoryStore();
     this.#broker = options.broker ?? new MemoryBroker();
     this.#inbox = options.inbox;
     this.#logger = options.logger ?? silentLogger;
+    this.#gate = new UpgradeGate({
+      limits: this.limits,
+      clientAddress: options.clientAddress,
+      logger: this.#logger,
+      emit: (event, ...args) => this.#emit(event, ...args),
+      closed: () => this.closed,
+      checkOrigin: (request) => this.checkOrigin(request),
+    });
+    warnInsecureOrigins(options.allowedOrigins, this.#logger);
     this.#generateId = options.generateId ?? (() => globalThis.crypto.randomUUID());
     this.#emit = createSafeEmit(this.#events, this.#logger);
     this.#delivery = new Delivery(this.#registry, this.#kinds);
@@ -180,7 +196,48 @@ export class HubCore {
   }
 
   /**
+   * Decides an upgrade request before the upgrade, in this order: refused with 503 once the hub is
+   * closing; 429 past `maxUpgradesPerSecondPerAddress` (every request counts); 403 for an `Origin`
+   * `allowedOrigins` refuses; 503 past `maxConnections`; 429 past `maxUnauthenticatedPerAddress`.
+   * Limits count by the client address (`clientAddress`, IPv6 per /64). Every refusal is logged at
+   * `debug` and emitted as a `refused` event. On success, upgrade, then pass the returned `request`
+   * and `ticket` to {@link HubCore.open}; if the upgrade fails, or whenever the socket closes, call
+   * `ticket.release()` (idempotent) so the slot is never leaked.
+   *
+   * @example
+   * ```ts
+   * const verdict = hub.admit({ headers: req.headers, url: req.url, remoteAddress: req.socket.remoteAddress });
+   * if (!verdict.ok) return refuse(socket, verdict.status, verdict.message, verdict.retryAfterS);
+   * socket.once('close', () => verdict.ticket.release());
+   * ```
+   */
+  admit(request: UpgradeRequestLike): AdmitResult {
+    return this.#gate.admit(request);
+  }
+
+  /**
+   * Reports an upgrade refused before the WebSocket opened (`debug` log and `refused` event) and
+   * returns the refusal for the transport to answer. For transports: `admit()` calls it itself.
+   */
+  protected refuseUpgrade(
+    request: UpgradeRequestLike,
+    reason: UpgradeRefusalReason,
+    status: number,
+    message: string,
+    retryAfterS?: number,
+  ): AdmitResult & { readonly ok: false } {
+    return this.#gate.refuse(request, reason, status, message, retryAfterS);
+  }
+
+  /** The request as the hub sees it: `remoteAddress` is what the `clientAddress` hook returns. */
+  protected clientRequest(request: UpgradeRequestLike): UpgradeRequestLike {
+    return this.#gate.clientRequest(request);
+  }
+
+  /**
    * Adopts a socket a transport accepted. Returns the callbacks the transport must call.
+   * Pass the `ticket` from {@link HubCore.admit}; without one the connection still counts
+   * towards the limits (its address is `request.remoteAddress` as given) but is never refused.
    *
    * @example
    * ```ts
@@ -190,12 +247,14 @@ export class HubCore {
    * raw.on('close', (code, reason) => handlers.closed(code, String(reason)));
    * ```
    */
-  open(socket: TransportSocket, request: UpgradeRequestLike): SocketHandlers {
+  open(socket: TransportSocket, request: UpgradeRequestLike, ticket?: AdmissionTicket): SocketHandlers {
     if (this.closed) {
+      ticket?.release();
       socket.close(CloseCode.ServerShuttingDown, 'server shutting down');
-      return { message() {}, pong() {}, closed() {} };
+      return { message() {}, pong() {}, closed() {}, protocolError() {} };
     }
-    const session = new Session(this.#host, this.#generateId(), socket, request);
+    const held = ticket ?? this.#gate.untracked(request);
+    const session = new Session(this.#host, this.#generateId(), socket, request, held);
     this.#sessions.add(session);
     return session;
   }
@@ -442,6 +501,7 @@ export class HubCore {
   async #shutdown(): Promise<void> {
     this.#shuttingDown = true;
     clearInterval(this.#heartbeat);
+    this.#reauthorize.stop();
     this.#telemetry.close();
     const escalationsStopped = this.#escalations.stop();
     for (const s of this.#sessions) s.close(CloseCode.ServerShuttingDown, 'server shutting down');
@@ -528,7 +588,7 @@ export class HubCore {
       counters: this.#counters,
       logger: this.#logger,
       emit: this.#emit,
-      receipt: (receipt) => void this.#receipts.fromFrame(receipt),
+      receipt: (receipt, delivered) => this.#receipts.fromFrame(receipt, delivered),
       audit: (type: AuditEventType, session, extra) =>
         emitAudit(this.#events, this.#emit, () => ({
           type,

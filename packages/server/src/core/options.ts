@@ -4,7 +4,7 @@ import type { HistoryStore } from '../history/types.js';
 import type { InboxStore } from '../inbox/types.js';
 import type { Logger } from './logger.js';
 import type { PublishStage } from './publish-pipeline.js';
-import type { Authenticate, Authorize, OriginCheck, PhiPolicy } from './types.js';
+import type { Authenticate, Authorize, OriginCheck, PhiPolicy, UpgradeRequestLike } from './types.js';
 
 /**
  * Limits the hub enforces. Every one has a default in {@link DEFAULT_LIMITS}; pass a smaller
@@ -85,6 +85,63 @@ export interface HubLimits {
    * @default 500
    */
   readonly maxInboxReplay?: number;
+  /**
+   * Notifications per connection the hub remembers as sent to it (live, replayed or from the
+   * inbox), newest kept, so that an `ack` or `read` of one of them is accepted without asking a
+   * store. An `ack`/`read` of any other id is accepted only when the user's inbox has it or it is
+   * an escalation the user may acknowledge; otherwise it is refused with `unknown_notification`.
+   * Allocated on a connection's first delivery (an idle connection holds none) and grown with
+   * use; two references per entry, about 5 KiB per connection once full at the default.
+   * @default 256
+   */
+  readonly maxRecentDeliveries?: number;
+  /**
+   * Frames a connection may send before it is authenticated (while the upgrade-time
+   * `authenticate` runs and until an `auth` frame succeeds). One more closes the socket with
+   * `4429` (RateLimited). A well-behaved client sends one (`auth`), perhaps with a few
+   * `subscribe`s pipelined behind it.
+   * @default 8
+   */
+  readonly maxPreAuthFrames?: number;
+  /**
+   * Bytes (UTF-8) a connection may send before it is authenticated, all frames together. More
+   * closes the socket with `4429` (RateLimited). Bounds what the hub holds for a connection whose
+   * upgrade-time `authenticate` is slow.
+   * @default 65_536 (64 KiB)
+   */
+  readonly maxPreAuthBytes?: number;
+  /**
+   * Time an authenticated connection may stay open with no subscription and no frame from the
+   * client (application `ping` frames and WebSocket pongs do not count) before it is closed with
+   * `4409` (IdleTimeout). A connection with subscriptions is never idle. `0` turns it off.
+   * @default 300_000 (5 minutes)
+   */
+  readonly idleTimeoutMs?: number;
+  /**
+   * Open connections on this hub instance, authenticated or not (upgrades in progress
+   * included). An upgrade past it is refused with HTTP 503 and `Retry-After`.
+   * @default 50_000
+   */
+  readonly maxConnections?: number;
+  /**
+   * Connections from one client address (see `clientAddress`; IPv6 counted per /64) that are
+   * not authenticated yet. An upgrade past it is refused with HTTP 429 and `Retry-After`.
+   * @default 256
+   */
+  readonly maxUnauthenticatedPerAddress?: number;
+  /**
+   * Upgrade requests per second from one client address (IPv6 per /64), with bursts up to twice
+   * this many; refused or not, every request counts. Past it: HTTP 429 with `Retry-After`.
+   * @default 200
+   */
+  readonly maxUpgradesPerSecondPerAddress?: number;
+  /**
+   * Client addresses whose upgrade rate is remembered at once. The least recently seen one is
+   * forgotten first (and any address idle long enough to have its whole burst back), so the
+   * state stays bounded whatever the number of addresses.
+   * @default 10_000
+   */
+  readonly maxTrackedAddresses?: number;
 }
 
 /** Default values of {@link HubLimits}. */
@@ -102,7 +159,18 @@ export const DEFAULT_LIMITS: Readonly<Required<HubLimits>> = {
   closeTimeoutMs: 5_000,
   telemetryIntervalMs: 1_000,
   maxInboxReplay: 500,
+  maxRecentDeliveries: 256,
+  maxPreAuthFrames: 8,
+  maxPreAuthBytes: 65_536,
+  idleTimeoutMs: 300_000,
+  maxConnections: 50_000,
+  maxUnauthenticatedPerAddress: 256,
+  maxUpgradesPerSecondPerAddress: 200,
+  maxTrackedAddresses: 10_000,
 };
+
+/** Limits that accept `0` to turn them off. */
+const OFF_AT_ZERO: ReadonlySet<keyof HubLimits> = new Set(['idleTimeoutMs']);
 
 /** Options of `new NotificationHub(options)`. */
 export interface HubOptions extends HubLimits {
@@ -157,6 +225,32 @@ export interface HubOptions extends HubLimits {
    * @default none
    */
   readonly publishStages?: readonly PublishStage[];
+  /**
+   * Interval (ms) at which the hub calls `authorize` (and `phiLevel`) again for every subscription
+   * of every open connection, dropping the ones no longer allowed (the client gets an
+   * `unsubscribed` frame with `code: 'topic_denied'`) and lowering PHI levels that policy lowered.
+   * The same re-check runs on every in-band token refresh (`auth` frame on an open connection),
+   * whatever this is. At least 1 000; one hub-wide timer, at most 8 connections re-checked at a
+   * time, and a sweep still running when the next is due is not overlapped.
+   * @default off: re-authorization happens on token refresh only (set it when principals have no
+   * `expiresAt`, e.g. cookie sessions, or when care-team changes must apply within minutes)
+   */
+  readonly reauthorizeIntervalMs?: number;
+  /**
+   * The client address the per-address admission limits count by, and that events, audit
+   * records and `authenticate` see as `request.remoteAddress`. Receives the upgrade request with
+   * `remoteAddress` set to the TCP peer. Behind a reverse proxy every peer is the proxy: return
+   * the client address your proxy reports (e.g. the last `X-Forwarded-For` entry it appended),
+   * and only when the hub is reachable through that proxy alone; anyone who reaches the hub
+   * directly could otherwise claim any address. A throwing hook counts as the TCP peer.
+   *
+   * @example
+   * ```ts
+   * clientAddress: (req) => String(req.headers['x-forwarded-for'] ?? '').split(',').at(-1)?.trim() || req.remoteAddress,
+   * ```
+   * @default (request) => request.remoteAddress (the TCP peer)
+   */
+  readonly clientAddress?: (request: UpgradeRequestLike) => string | undefined;
   /** A pino-compatible logger. Nothing is logged per message. @default no logging */
   readonly logger?: Logger;
   /** Generates notification and session ids. @default crypto.randomUUID */
@@ -168,8 +262,9 @@ export function resolveLimits(options: HubLimits): Readonly<Required<HubLimits>>
   const out: Record<string, number> = {};
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof HubLimits)[]) {
     const value = options[key] ?? DEFAULT_LIMITS[key];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new TypeError(`NotificationHub: ${key} must be a positive number`);
+    const min = OFF_AT_ZERO.has(key) ? 0 : Number.MIN_VALUE;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+      throw new TypeError(`NotificationHub: ${key} must be a ${min === 0 ? 'non-negative' : 'positive'} number`);
     }
     out[key] = value;
   }

@@ -102,6 +102,20 @@ export class Registry<C> {
     return buffered;
   }
 
+  /**
+   * Moves live subscriber `conn` of `topic` to the set of `level` (a re-authorization lowered
+   * it), keeping its presence watch. Returns `false` (and changes nothing) when it is not live.
+   */
+  setLevel(topic: string, conn: C, level: PhiLevel): boolean {
+    const subs = this.#topics.get(topic);
+    if (!subs || subs.syncing.has(conn)) return false;
+    const from = [subs.live, subs.reduced['id-only'], subs.reduced.empty].find((set) => set.has(conn));
+    if (!from) return false;
+    from.delete(conn);
+    liveSet(subs, level).add(conn);
+    return true;
+  }
+
   /** Removes `conn` from `topic`. Returns `true` when the topic has no subscriber left. */
   unsubscribe(topic: string, conn: C): boolean {
     const subs = this.#topics.get(topic);

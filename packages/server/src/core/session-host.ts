@@ -5,7 +5,7 @@ import type { Cluster } from './cluster.js';
 import type { AuditEventType, HubEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { HubLimits } from './options.js';
-import type { Receipt } from './receipts.js';
+import type { Receipt, ReceiptVerdict } from './receipts.js';
 import type { Registry } from './registry.js';
 import type { Authenticate, Authorize, PhiPolicy, StoredNotification } from './types.js';
 
@@ -75,8 +75,11 @@ export interface SessionHost<S> {
    * history store makes a notification visible.
    */
   unreadReplay(userId: string, topic: string): Promise<readonly StoredNotification[] | undefined>;
-  /** A `read`/`ack` frame of an authenticated session: inbox, receipts to other devices, escalations. */
-  receipt(receipt: Receipt): void;
+  /**
+   * A `read`/`ack` frame of an authenticated session, `delivered` when the session was sent that
+   * id lately: checked, then inbox, receipts to other devices, escalations. See `Receipts.fromFrame`.
+   */
+  receipt(receipt: Receipt, delivered: boolean): Promise<ReceiptVerdict>;
   /** Cross-instance presence, control messages and connection slots (local no-ops with the memory broker). */
   readonly cluster: Cluster;
 }

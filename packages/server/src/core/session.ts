@@ -14,15 +14,18 @@ import {
   type UnsubscribeFrame,
   WardcastError,
 } from '@wardcast/protocol';
-import type { ConnectionInfo } from './events.js';
+import type { AdmissionTicket } from './admission.js';
+import type { ConnectionInfo, ConnectionRefusalReason } from './events.js';
 import { encodeFrame } from './frames.js';
 import { leaveTopic, watchPresence } from './presence.js';
 import { TokenBucket } from './rate-limiter.js';
+import { RecentDeliveries } from './recent-deliveries.js';
+import { originOf, reportRefusal } from './refusals.js';
 import type { SessionHost } from './session-host.js';
-import { subscribeTopics } from './subscribe.js';
+import { reauthorizeTopics, subscribeTopics } from './subscribe.js';
 import { schedule } from './timers.js';
 import type { EncodedFrame, SocketHandlers, TransportSocket } from './transport.js';
-import type { Principal, UpgradeRequestLike } from './types.js';
+import type { Principal, StoredNotification, UpgradeRequestLike } from './types.js';
 
 /** Where a session is in its life. Changed only by `Session.#setState`. */
 export type SessionState =
@@ -55,12 +58,29 @@ export class Session implements SocketHandlers {
   #chain: Promise<void>;
   readonly #bucket: TokenBucket;
   readonly #host: SessionHost<Session>;
+  /** What this session was sent lately, for `ack`/`read` checks; created on the first delivery. */
+  #recent: RecentDeliveries | undefined;
+  /** This connection's hold on the admission limits (total, unauthenticated per address). */
+  readonly #ticket: AdmissionTicket;
+  /** Frames and UTF-8 bytes received before the session opened (`maxPreAuthFrames`/`maxPreAuthBytes`). */
+  #preAuthFrames = 0;
+  #preAuthBytes = 0;
+  /** When the client last sent a well-formed frame other than `ping` (or authenticated), for `idleTimeoutMs`. */
+  #lastActivity = 0;
+  #cancelIdle: (() => void) | undefined;
 
-  constructor(host: SessionHost<Session>, id: string, socket: TransportSocket, request: UpgradeRequestLike) {
+  constructor(
+    host: SessionHost<Session>,
+    id: string,
+    socket: TransportSocket,
+    request: UpgradeRequestLike,
+    ticket: AdmissionTicket,
+  ) {
     this.#host = host;
     this.id = id;
     this.socket = socket;
     this.request = request;
+    this.#ticket = ticket;
     const rate = host.limits.maxFramesPerSecond;
     this.#bucket = new TokenBucket(rate, rate * 2);
     host.emit('connection', this.info());
@@ -116,24 +136,52 @@ export class Session implements SocketHandlers {
     return true;
   }
 
+  /**
+   * Writes a notification frame (live, replayed or from the inbox) through {@link Session.write}
+   * and remembers its id, so that an `ack` or `read` of it is accepted without asking a store.
+   */
+  deliver(frame: string | EncodedFrame, n: StoredNotification): boolean {
+    if (!this.write(frame, true)) return false;
+    this.#recent ??= new RecentDeliveries(this.#host.limits.maxRecentDeliveries);
+    this.#recent.add(n.id, n.topic);
+    return true;
+  }
+
   // ---- transport callbacks -------------------------------------------------------------
 
   message(data: string | Uint8Array, binary: boolean): void {
     const phase = this.#state.phase;
     if (phase === 'closing' || phase === 'closed') return;
-    if (phase === 'authenticating') {
-      // Nothing is answered before `welcome`: hold the frame until the upgrade-time auth is done.
-      this.#chain = this.#chain.then(() => this.message(data, binary));
-      return;
-    }
+    // The rate and pre-auth budgets apply from the first frame, before `welcome` too.
     const { counters } = this.#host;
     counters.framesIn++;
     if (!this.#bucket.take()) {
       counters.rateLimited++;
-      this.send({ type: 'error', code: ErrorCode.RateLimited, message: 'too many frames per second' });
-      this.close(CloseCode.RateLimited, 'rate limited');
+      // Nothing, not even an error, is sent before `welcome`.
+      if (phase !== 'authenticating') {
+        this.send({ type: 'error', code: ErrorCode.RateLimited, message: 'too many frames per second' });
+      }
+      this.#refuse('rate_limited', CloseCode.RateLimited, 'rate limited');
       return;
     }
+    if (phase !== 'open' && this.#overPreAuthBudget(data)) {
+      counters.rateLimited++;
+      this.#refuse('pre_auth_limit', CloseCode.RateLimited, 'too many frames before authentication');
+      return;
+    }
+    if (phase === 'authenticating') {
+      // Nothing is answered before `welcome`: hold the frame (within the budget just checked)
+      // until the upgrade-time auth is done.
+      this.#chain = this.#chain.then(() => this.#receive(data, binary));
+      return;
+    }
+    this.#receive(data, binary);
+  }
+
+  /** A frame within budget: parsed, then answered at once (`ping`, malformed) or queued in order. */
+  #receive(data: string | Uint8Array, binary: boolean): void {
+    const phase = this.#state.phase;
+    if (phase === 'closing' || phase === 'closed') return;
     if (binary) {
       this.#invalid(ErrorCode.BinaryNotSupported, 'binary frames are not supported', undefined);
       return;
@@ -148,7 +196,47 @@ export class Session implements SocketHandlers {
       this.send({ type: 'pong', ...(frame.ts === undefined ? {} : { ts: frame.ts }), ...refOf(frame) });
       return;
     }
+    this.#lastActivity = Date.now();
     this.#chain = this.#chain.then(() => this.#guard(() => this.#handle(frame)));
+  }
+
+  /** Counts a frame received before the session opened; `true` once past `maxPreAuthFrames`/`maxPreAuthBytes`. */
+  #overPreAuthBudget(data: string | Uint8Array): boolean {
+    const { maxPreAuthFrames, maxPreAuthBytes } = this.#host.limits;
+    this.#preAuthBytes += typeof data === 'string' ? utf8Length(data) : data.byteLength;
+    return ++this.#preAuthFrames > maxPreAuthFrames || this.#preAuthBytes > maxPreAuthBytes;
+  }
+
+  /** Cuts the connection off for what its client sent: `debug` log, `refused` event, close. */
+  #refuse(reason: ConnectionRefusalReason, code: number, closeReason: string): void {
+    const { logger, emit } = this.#host;
+    reportRefusal(logger, emit, { stage: 'connection', reason, code, ...this.info(), origin: originOf(this.request) });
+    this.close(code, closeReason);
+  }
+
+  /** Arms the idle check (`idleTimeoutMs`, `0` = off) unless armed; re-arms itself while the connection is open. */
+  #armIdle(delayMs: number): void {
+    const idleMs = this.#host.limits.idleTimeoutMs;
+    if (idleMs === 0 || this.#cancelIdle !== undefined) return;
+    this.#cancelIdle = schedule(delayMs, () => {
+      this.#cancelIdle = undefined;
+      if (this.#state.phase !== 'open') return;
+      const quietMs = Date.now() - this.#lastActivity;
+      if (this.topics.size === 0 && quietMs >= idleMs) {
+        this.#host.logger.debug({ sessionId: this.id }, 'wardcast: idle timeout');
+        this.close(CloseCode.IdleTimeout, 'idle');
+        return;
+      }
+      this.#armIdle(this.topics.size === 0 ? idleMs - quietMs : idleMs);
+    });
+  }
+
+  protocolError(code: number): void {
+    const phase = this.#state.phase;
+    if (phase === 'closing' || phase === 'closed') return;
+    const { logger, emit } = this.#host;
+    const reason = code === 1009 ? 'frame_too_large' : 'protocol_error';
+    reportRefusal(logger, emit, { stage: 'connection', reason, code, ...this.info(), origin: originOf(this.request) });
   }
 
   pong(): void {
@@ -160,6 +248,7 @@ export class Session implements SocketHandlers {
   closed(code: number, reason: string): void {
     if (this.#state.phase === 'closed') return;
     this.#release();
+    this.#ticket.release();
     this.#setState({ phase: 'closed', principal: this.principal });
     this.#host.released(this);
     const final = this.#closeSent ?? { code, reason };
@@ -199,6 +288,16 @@ export class Session implements SocketHandlers {
     }
   }
 
+  /**
+   * Calls `authorize` (and `phiLevel`) again for every subscription, after the frames already
+   * queued: drops the topics no longer allowed (telling the client with an `unsubscribed` frame
+   * with `code: 'topic_denied'`) and lowers PHI levels policy lowered. Never rejects.
+   */
+  reauthorize(): Promise<void> {
+    this.#chain = this.#chain.then(() => this.#guard(() => this.#reauthorize()));
+    return this.#chain;
+  }
+
   /** Closes a session that reads too slowly. */
   slowConsumer(): void {
     this.#host.counters.slowConsumers++;
@@ -208,13 +307,22 @@ export class Session implements SocketHandlers {
   // ---- internals -------------------------------------------------------------------------
 
   #setState(state: SessionState): void {
+    const opened = state.phase === 'open' && this.#state.phase !== 'open';
     this.#state = state;
+    if (opened) {
+      // Authenticated: no longer counts as unauthenticated for its address; the idle clock starts.
+      this.#ticket.authenticated();
+      this.#lastActivity = Date.now();
+      this.#armIdle(this.#host.limits.idleTimeoutMs);
+    }
   }
 
   /** Frees registry entries and timers; the session stops receiving deliveries. Idempotent. */
   #release(): void {
     const state = this.#state;
     this.#cancelAuthTimer();
+    this.#cancelIdle?.();
+    this.#cancelIdle = undefined;
     if (state.phase === 'open') state.cancelExpiry?.();
     const { registry } = this.#host;
     this.#host.telemetry(this, false);
@@ -243,7 +351,7 @@ export class Session implements SocketHandlers {
     this.#host.counters.invalidFrames++;
     this.send({ type: 'error', code, message, ...(ref === undefined ? {} : { ref }) });
     if (++this.#invalidFrames >= this.#host.limits.maxInvalidFrames)
-      this.close(CloseCode.BadFrame, 'too many bad frames');
+      this.#refuse('bad_frames', CloseCode.BadFrame, 'too many bad frames');
   }
 
   async #authenticate(token: string | undefined): Promise<Principal | undefined> {
@@ -364,6 +472,7 @@ export class Session implements SocketHandlers {
 
   async #onAuth(frame: AuthFrame): Promise<void> {
     const before = this.principal;
+    const refresh = this.#state.phase === 'open';
     const principal = await this.#authenticate(frame.token);
     const phase = this.#state.phase;
     if (phase === 'closing' || phase === 'closed') return;
@@ -386,6 +495,17 @@ export class Session implements SocketHandlers {
       return;
     }
     await this.#admit(principal, frame.ref);
+    // A refreshed token may carry other claims (a care team changed): every subscription is re-checked.
+    if (refresh) await this.#reauthorize();
+  }
+
+  async #reauthorize(): Promise<void> {
+    const principal = this.principal;
+    if (!principal || !this.isOpen || this.topics.size === 0) return;
+    const revoked = await reauthorizeTopics(this.#host, this, principal);
+    if (!revoked || revoked.length === 0) return;
+    for (const topic of revoked) this.#recent?.forgetTopic(topic);
+    this.send({ type: 'unsubscribed', topics: revoked, code: ErrorCode.TopicDenied });
   }
 
   async #onSubscribe(frame: SubscribeFrame): Promise<void> {
@@ -412,9 +532,23 @@ export class Session implements SocketHandlers {
     this.#host.telemetry(this, frame.enabled);
   }
 
-  #onReceipt(frame: AckFrame | ReadFrame): void {
+  /**
+   * An `ack` or `read`: accepted at once for an id this session was sent lately; otherwise only
+   * when the inbox or the escalation store vouches for it (see `Receipts.fromFrame`). A refused one
+   * gets an `error` frame and reaches nothing else: no event, audit record, inbox or escalation.
+   */
+  async #onReceipt(frame: AckFrame | ReadFrame): Promise<void> {
     const userId = this.principal?.userId;
-    if (userId !== undefined) this.#host.receipt({ action: frame.type, userId, id: frame.id, sessionId: this.id });
+    if (userId === undefined) return;
+    const receipt = { action: frame.type, userId, id: frame.id, sessionId: this.id };
+    const verdict = await this.#host.receipt(receipt, this.#recent?.topicOf(frame.id) !== undefined);
+    if (verdict !== 'recorded') {
+      this.#host.logger.debug({ sessionId: this.id, code: verdict }, `wardcast: ${frame.type} refused`);
+      const message =
+        verdict === ErrorCode.UnknownNotification ? 'unknown notification' : 'receipt not recorded; retry later';
+      this.send({ type: 'error', code: verdict, message, ...refOf(frame) });
+      return;
+    }
     if (frame.type === 'ack') {
       this.#host.emit('ack', { ...this.info(), id: frame.id });
       this.#host.audit('notification.acknowledged', this, { notificationId: frame.id });
@@ -424,6 +558,24 @@ export class Session implements SocketHandlers {
     }
     this.send({ type: 'receipt', id: frame.id, action: frame.type, ...refOf(frame) });
   }
+}
+
+/** UTF-8 length of `text` in bytes, without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 /** Cuts `text` to at most `max` UTF-8 bytes (close reasons must stay under 123). */

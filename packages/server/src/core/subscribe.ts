@@ -4,6 +4,7 @@ import {
   type StreamPosition,
   type SubscribeTopic,
   type SubscriptionResult,
+  WardcastError,
 } from '@wardcast/protocol';
 import type { ReadResult } from '../history/types.js';
 import { joinTopic, leaveTopic } from './presence.js';
@@ -29,32 +30,60 @@ function denied(topic: string, code: string): SubscriptionResult {
 
 const RANK: Readonly<Record<PhiLevel, number>> = { full: 2, 'id-only': 1, empty: 0 };
 
-/** The lower of what the client asked for and what policy allows. */
+/**
+ * What `phiLevel` allows; `empty` for an unknown level, `undefined` when it threw (logged at
+ * `warn` with what happens then: `thrown`).
+ */
+async function policyLevel(
+  host: SessionHost<Session>,
+  principal: Principal,
+  topic: string,
+  thrown: string,
+): Promise<PhiLevel | undefined> {
+  try {
+    const policy = await host.phiLevel(principal, topic);
+    if (policy === 'full' || policy === 'id-only' || policy === 'empty') return policy;
+    host.logger.warn({ topic }, 'wardcast: phiLevel returned an unknown level; using empty');
+    return 'empty';
+  } catch (cause) {
+    host.logger.warn({ topic, err: cause }, `wardcast: phiLevel threw; ${thrown}`);
+    return undefined;
+  }
+}
+
+/** The lower of what the client asked for and what policy allows (`empty` when the policy threw). */
 async function grantedLevel(
   host: SessionHost<Session>,
   principal: Principal,
   topic: string,
   requested: PhiLevel | undefined,
 ): Promise<PhiLevel> {
-  let allowedLevel: PhiLevel = 'empty';
-  try {
-    const policy = await host.phiLevel(principal, topic);
-    if (policy === 'full' || policy === 'id-only' || policy === 'empty') allowedLevel = policy;
-    else host.logger.warn({ topic }, 'wardcast: phiLevel returned an unknown level; using empty');
-  } catch (cause) {
-    host.logger.warn({ topic, err: cause }, 'wardcast: phiLevel threw; using empty');
-  }
+  const allowedLevel = (await policyLevel(host, principal, topic, 'using empty')) ?? 'empty';
   const wanted = requested ?? 'full';
   return RANK[wanted] < RANK[allowedLevel] ? wanted : allowedLevel;
 }
 
-async function allowed(host: SessionHost<Session>, principal: Principal, topic: string): Promise<boolean> {
+/**
+ * What `authorize` says: `true`, `false`, or `undefined` when it threw (logged at `warn` with
+ * what happens then: `thrown`).
+ */
+async function authorizes(
+  host: SessionHost<Session>,
+  principal: Principal,
+  topic: string,
+  thrown: string,
+): Promise<boolean | undefined> {
   try {
     return (await host.authorize(principal, topic)) === true;
   } catch (cause) {
-    host.logger.warn({ topic, err: cause }, 'wardcast: authorize threw; denying');
-    return false;
+    host.logger.warn({ topic, err: cause }, `wardcast: authorize threw; ${thrown}`);
+    return undefined;
   }
+}
+
+/** A subscribe fails closed: an `authorize` that throws denies. */
+async function allowed(host: SessionHost<Session>, principal: Principal, topic: string): Promise<boolean> {
+  return (await authorizes(host, principal, topic, 'denying')) === true;
 }
 
 /**
@@ -146,6 +175,63 @@ export async function subscribeTopics(
 }
 
 /**
+ * Re-authorization of a session's subscriptions (after an in-band token refresh, or every
+ * `reauthorizeIntervalMs`), with `principal` as it is now. For each topic, in turn:
+ *
+ * - `authorize` says no: the subscription is removed (registry, presence, broker interest), with
+ *   a `revoked` event and a `subscription.revoked` audit record. The caller tells the client.
+ * - allowed: `phiLevel` is asked again and the granted level lowered when policy now allows less
+ *   (never raised: the client may have asked for less; a new `subscribe` re-grants).
+ * - `authorize` or `phiLevel` throws: the subscription is kept as it is until the next re-check
+ *   (logged at `warn`, `error` event). A revocation is final on the client, and a transient
+ *   failure of the policy's backend must not unsubscribe a whole ward; to revoke, return `false`.
+ *
+ * Returns the removed topics, or `undefined` when the session closed meanwhile.
+ */
+export async function reauthorizeTopics(
+  host: SessionHost<Session>,
+  session: Session,
+  principal: Principal,
+): Promise<string[] | undefined> {
+  const revoked: string[] = [];
+  for (const [topic, level] of [...session.topics]) {
+    const verdict = await authorizes(host, principal, topic, 'subscription kept');
+    if (!session.isOpen) return undefined;
+    // Changed meanwhile (only frames on the session's own chain change it; defensive).
+    if (session.topics.get(topic) !== level) continue;
+    if (verdict === undefined) {
+      reauthorizationFailed(host);
+      continue;
+    }
+    if (!verdict) {
+      session.topics.delete(topic);
+      leaveTopic(host, session, topic);
+      revoked.push(topic);
+      host.emit('revoked', { ...session.info(), topic, code: ErrorCode.TopicDenied });
+      host.audit('subscription.revoked', session, { topic, code: ErrorCode.TopicDenied });
+      continue;
+    }
+    const policy = await policyLevel(host, principal, topic, 'level kept');
+    if (!session.isOpen) return undefined;
+    if (session.topics.get(topic) !== level) continue;
+    if (policy === undefined) {
+      reauthorizationFailed(host);
+      continue;
+    }
+    if (RANK[policy] < RANK[level] && host.registry.setLevel(topic, session, policy)) {
+      session.topics.set(topic, policy);
+      host.logger.debug({ sessionId: session.id, topic, phi: policy }, 'wardcast: PHI level lowered');
+    }
+  }
+  return revoked;
+}
+
+/** Reported once per failed check (the cause was logged with the topic). */
+function reauthorizationFailed(host: SessionHost<Session>): void {
+  host.emit('error', new WardcastError(ErrorCode.Internal, 'authorize or phiLevel threw during re-authorization'));
+}
+
+/**
  * What to replay of a user's unread inbox notifications, in order: those the resume point
  * `since` already covers (same epoch, seq up to it) and those after `position` (they arrive
  * buffered or live) are left out; older epochs come first (by their first notification), the
@@ -190,10 +276,10 @@ function replay(
   let end = position;
   // Session.write checks the send buffer before every frame: a replay can never queue more than
   // one frame past the limit.
-  for (const n of missed) if (!session.write(host.encode(n, level), true)) return end;
+  for (const n of missed) if (!session.deliver(host.encode(n, level), n)) return end;
   for (const n of buffered) {
     if ((n.epoch !== position.epoch || n.seq > position.seq) && !replayed?.has(n.id)) {
-      if (!session.write(host.encode(n, level), true)) return end;
+      if (!session.deliver(host.encode(n, level), n)) return end;
       end = { epoch: n.epoch, seq: n.seq };
     }
   }

@@ -54,6 +54,12 @@ export interface SocketHandlers {
   pong(): void;
   /** The socket closed (for any reason). Safe to call more than once. */
   closed(code: number, reason: string): void;
+  /**
+   * The transport is closing the socket because the client broke the WebSocket protocol, with
+   * the close code it sends: `1009` (a message over `maxFrameBytes`), `1002`, `1007` or `1008`.
+   * Reported as a `refused` event; call `closed()` as usual when the socket is gone.
+   */
+  protocolError(code: number): void;
 }
 
 /** A transport-level connection: the socket plus the request that opened it. */

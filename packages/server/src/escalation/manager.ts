@@ -47,6 +47,17 @@ interface Tracked {
   cancel: () => void;
 }
 
+/**
+ * The records an acknowledged id may belong to: an original id may itself end in `~<n>`, so it is
+ * read as an original first, then as `<id>~<step>`.
+ */
+function readingsOf(ackId: string): { readonly id: string; readonly step: number }[] {
+  const readings = [{ id: ackId, step: 0 }];
+  const parsed = parseEscalatedId(ackId);
+  if (parsed) readings.push({ id: parsed.id, step: parsed.step });
+  return readings;
+}
+
 /** A store read that failed (already reported). */
 const FAILED = Symbol('failed');
 type Loaded = EscalationRecord | undefined | typeof FAILED;
@@ -187,6 +198,30 @@ export class EscalationManager {
   }
 
   /**
+   * Whether `ack.id` (an original or a re-sent `<id>~<step>`) is an escalation, tracked here or in
+   * the store, whatever its status, that `ack.userId` may acknowledge: a user of its chain up to
+   * that step, or one `authorize` allows on its topic. Read-only: the hub asks it before letting
+   * an `ack` or `read` of an id the connection was not sent reach anything. Never rejects (a
+   * failing store counts as no).
+   */
+  async recognizes(ack: LocalAck): Promise<boolean> {
+    try {
+      if (ack.userId === undefined || this.#stopped) return false;
+      const local = this.#trackedFor(ack.id);
+      if (local) return await this.#mayAcknowledge(local.t.record, local.step, ack.sessionId, ack.userId);
+      for (const reading of readingsOf(ack.id)) {
+        const stored = await this.#load(reading.id);
+        if (stored === FAILED || stored === undefined || reading.step >= stored.chain.length) continue;
+        if (await this.#mayAcknowledge(stored, reading.step, ack.sessionId, ack.userId)) return true;
+      }
+      return false;
+    } catch (cause) {
+      this.#host.logger.error({ err: cause }, 'wardcast: escalation lookup failed');
+      return false;
+    }
+  }
+
+  /**
    * An ack another instance received for an escalation it does not track. When this instance
    * tracks it: stops silently if the store shows it ended (the receiving instance ended it in a
    * shared store), else checks the acker (with a bare `{ userId }` principal, as for
@@ -266,13 +301,9 @@ export class EscalationManager {
   }
 
   async #ackUntracked(ackId: string, userId: string, sessionId: string): Promise<void> {
-    // An original id may itself end in `~<n>`: try it as an original first, then as `<id>~<step>`.
-    const readings = [{ id: ackId, step: 0 }];
-    const parsed = parseEscalatedId(ackId);
-    if (parsed) readings.push({ id: parsed.id, step: parsed.step });
     let found: { record: EscalationRecord; step: number } | undefined;
     let known = false;
-    for (const reading of readings) {
+    for (const reading of readingsOf(ackId)) {
       const stored = await this.#load(reading.id);
       if (stored === FAILED || stored === undefined || reading.step >= stored.chain.length) continue;
       known = true;

@@ -43,7 +43,7 @@ export function checkEscalation(policy: unknown, priority: Priority, id: string)
   if (!Array.isArray(chain) || chain.length === 0) fail('chain must be a non-empty array');
   const users = new Set<string>();
   const steps: EscalationStep[] = [];
-  for (const step of chain as unknown[]) {
+  for (const [index, step] of (chain as unknown[]).entries()) {
     const { userId, deadlineMs } = (step ?? {}) as Partial<EscalationStep>;
     if (typeof userId !== 'string' || userId === '' || !isValidTopic(`user:${userId}`)) {
       fail('each step needs a userId usable in a user:<id> topic');
@@ -51,7 +51,8 @@ export function checkEscalation(policy: unknown, priority: Priority, id: string)
     if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs <= 0) {
       fail('each deadlineMs must be a positive number');
     }
-    if (users.has(userId as string)) fail(`user ${userId} appears twice in the chain`);
+    // The position, not the user id: error messages name fields, never the values given.
+    if (users.has(userId as string)) fail(`chain[${index}].userId repeats an earlier step's user`);
     users.add(userId as string);
     steps.push(Object.freeze({ userId: userId as string, deadlineMs: deadlineMs as number }));
   }

@@ -66,11 +66,19 @@ export async function readWebBody(request: Request, maxBytes: number): Promise<s
  * The request's JSON body: one a framework already parsed (measured by its JSON size), or the
  * raw body read and parsed here.
  *
- * @throws {HttpError} 413 `body_too_large`; 400 `bad_request` for a missing or non-JSON body.
+ * @throws {HttpError} 413 `body_too_large`; 400 `bad_request` for a missing or non-JSON body. Its
+ * message names the rule only, never any of the body.
  */
 export async function jsonBody(req: HttpRequestLike, maxBytes: number): Promise<unknown> {
   if (req.body !== undefined) {
-    if (new TextEncoder().encode(JSON.stringify(req.body) ?? '').length > maxBytes) throw bodyTooLarge(maxBytes);
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(req.body);
+    } catch {
+      // A body parser that produced something JSON cannot hold (a BigInt, a cycle).
+      throw new HttpError(400, ErrorCode.BadRequest, 'request body is not valid JSON');
+    }
+    if (new TextEncoder().encode(json ?? '').length > maxBytes) throw bodyTooLarge(maxBytes);
     return req.body;
   }
   const text = req.readBody ? await req.readBody(maxBytes) : '';

@@ -103,11 +103,13 @@ export function createHttpCore(hub: HubCore, options: HttpHandlerOptions = {}): 
       const path = url.pathname.slice(basePath.length);
       const routes = routesOf(req, path, url.searchParams);
       if (!routes) return undefined;
+      // Logged as the route, not the path: a notification id in the path is request data.
+      const route = path.replace(RECEIPT_PATH, '/v1/notifications/:id/$2');
       return dispatch(routes, req.method, (err, method) => {
         const result = resultOf(err);
-        if (result && result.status >= 500) logger.warn({ err, method, path }, 'wardcast: HTTP endpoint unavailable');
+        if (result && result.status >= 500) logger.warn({ err, method, route }, 'wardcast: HTTP endpoint unavailable');
         if (result) return result;
-        logger.error({ err, method, path }, 'wardcast: HTTP endpoint failed');
+        logger.error({ err, method, route }, 'wardcast: HTTP endpoint failed');
         return internalError();
       });
     },

@@ -18,7 +18,8 @@ export async function dispatch(
   const route = routes[upper];
   if (!route) {
     const allow = Object.keys(routes).join(', ');
-    return failure(405, ErrorCode.MethodNotAllowed, `${upper} is not allowed here; use ${allow}`, { allow });
+    // The method is not repeated: a Fetch runtime passes any token the client sent.
+    return failure(405, ErrorCode.MethodNotAllowed, `method not allowed here; use ${allow}`, { allow });
   }
   try {
     return await route();

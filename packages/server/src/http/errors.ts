@@ -1,4 +1,4 @@
-import { ErrorCode, isWardcastError } from '@wardcast/protocol';
+import { describeIssue, ErrorCode, isWardcastError } from '@wardcast/protocol';
 import type { z } from 'zod';
 import type { HttpResult } from './types.js';
 
@@ -52,9 +52,12 @@ export function bodyTooLarge(maxBytes: number): HttpError {
   return new HttpError(413, ErrorCode.BodyTooLarge, `request body is larger than ${maxBytes} bytes`);
 }
 
-/** A 400 naming every invalid field of a zod error (field paths and rules, never the values). */
-export function badRequest(what: string, error: z.ZodError): HttpError {
-  const issues = error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : what}: ${i.message}`);
+/**
+ * A 400 naming every invalid field of a zod error: field paths, types and rules, never the
+ * values (`input` is what was parsed; only the types of its fields are named).
+ */
+export function badRequest(what: string, error: z.ZodError, input: unknown): HttpError {
+  const issues = error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : what}: ${describeIssue(i, input)}`);
   return new HttpError(400, ErrorCode.BadRequest, `invalid ${what}: ${issues.join('; ')}`);
 }
 

@@ -10,14 +10,16 @@ import type { HttpHandlerOptions, HttpResult } from './types.js';
  * Deno or any `(Request) => Response` runtime. Paths that are not Wardcast endpoints (or are
  * disabled) get a 404 JSON answer.
  *
+ * In Next.js, serve it under `/api` (`basePath: '/api'`) from a route such as
+ * `app/api/v1/[...wardcast]/route.ts`, never on a route that covers the hub's WebSocket path:
+ * Next.js ends upgrades whose path matches an app route (see docs/nextjs.md). Create it in the
+ * custom server, next to the hub, and hand it to the route handler through `globalThis`.
+ *
  * @example
  * ```ts
- * // app/v1/[...wardcast]/route.ts (Next.js App Router)
- * import { createFetchHandler } from '@wardcast/server';
- * import { getHub } from '@/lib/hub';
- *
- * const handler = createFetchHandler(getHub());
- * export { handler as GET, handler as POST };
+ * // server.ts (the Next.js custom server)
+ * const api = createFetchHandler(hub, { basePath: '/api' });
+ * Object.assign(globalThis, { wardcastApi: api });
  * ```
  */
 export function createFetchHandler(

@@ -20,11 +20,9 @@ export async function listInboxRoute(
   query: URLSearchParams,
 ): Promise<HttpResult> {
   const principal = await requirePrincipal(hub, req);
-  const parsed = inboxQuery.safeParse({
-    cursor: query.get('cursor') ?? undefined,
-    limit: query.get('limit') ?? undefined,
-  });
-  if (!parsed.success) throw badRequest('query', parsed.error);
+  const raw = { cursor: query.get('cursor') ?? undefined, limit: query.get('limit') ?? undefined };
+  const parsed = inboxQuery.safeParse(raw);
+  if (!parsed.success) throw badRequest('query', parsed.error, raw);
   const { cursor, limit = INBOX_PAGE.defaultLimit } = parsed.data;
   let page: InboxPage;
   try {
@@ -63,7 +61,7 @@ export async function receiptRoute(
     throw new HttpError(400, ErrorCode.BadRequest, 'invalid notification id');
   }
   const parsed = notificationId.safeParse(decoded);
-  if (!parsed.success) throw badRequest('notification id', parsed.error);
+  if (!parsed.success) throw badRequest('notification id', parsed.error, decoded);
   const found = await hub.recordReceipt(principal.userId, parsed.data, action, { remoteAddress: req.remoteAddress });
   if (!found) throw new HttpError(404, ErrorCode.NotFound, 'no such notification in your inbox');
   return ok({ id: parsed.data, action });

@@ -8,9 +8,9 @@ import { testNotificationBody } from './schemas.js';
 import type { CanSendTestTo, HttpRequestLike, HttpResult } from './types.js';
 
 /**
- * `POST /v1/ws/test-notification` `{ user_id, title, message, priority? }`: publishes a `custom`
- * notification with payload `{ title, message }` to `user:<user_id>`. Callers may target
- * themselves, others only when `canSendTestTo` returns `true`.
+ * `POST /v1/ws/test-notification` `{ user_id?, title, message, priority? }`: publishes a `custom`
+ * notification with payload `{ title, message }` to `user:<user_id>` (the caller's own topic when
+ * `user_id` is omitted). Callers may target themselves, others only when `canSendTestTo` returns `true`.
  */
 export async function testNotificationRoute(
   hub: HubCore,
@@ -23,9 +23,10 @@ export async function testNotificationRoute(
 ): Promise<HttpResult> {
   requireAllowedOrigin(hub, req);
   const principal = await requirePrincipal(hub, req);
-  const parsed = testNotificationBody.safeParse(await jsonBody(req, options.maxBodyBytes));
-  if (!parsed.success) throw badRequest('body', parsed.error);
-  const { user_id: userId, title, message, priority = 'routine' } = parsed.data;
+  const body = await jsonBody(req, options.maxBodyBytes);
+  const parsed = testNotificationBody.safeParse(body);
+  if (!parsed.success) throw badRequest('body', parsed.error, body);
+  const { user_id: userId = principal.userId, title, message, priority = 'routine' } = parsed.data;
   if (userId !== principal.userId) {
     let allowed = false;
     try {

@@ -1,3 +1,4 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, WardcastError } from '@wardcast/protocol';
 import type { StoredNotification } from '../core/types.js';
 import type { InboxEntry, InboxPage, InboxStore } from './types.js';
@@ -101,15 +102,32 @@ class Box {
   }
 }
 
-const CURSOR = /^[0-9a-z]{1,10}$/;
+/** A cursor: the position in base 36, a dot, and a 16-character base64url tag. */
+const CURSOR = /^([0-9a-z]{1,11})\.([A-Za-z0-9_-]{16})$/;
 
-function encodeCursor(pos: number): string {
-  return pos.toString(36);
+/**
+ * The tag that makes a cursor one this store issued, to this user: an HMAC-SHA256 (truncated to
+ * 96 bits) of the user id and position under a key drawn when the store was created. A cursor
+ * from another store, an earlier process, another user, or typed by hand fails it.
+ */
+function cursorTag(key: Buffer, userId: string, pos: string): string {
+  return createHmac('sha256', key).update(`${userId}\n${pos}`).digest('base64url').slice(0, 16);
 }
 
-function decodeCursor(cursor: string): number {
-  const pos = CURSOR.test(cursor) ? Number.parseInt(cursor, 36) : Number.NaN;
-  if (!Number.isSafeInteger(pos)) throw new WardcastError(ErrorCode.BadRequest, 'invalid cursor');
+function encodeCursor(key: Buffer, userId: string, pos: number): string {
+  const p = pos.toString(36);
+  return `${p}.${cursorTag(key, userId, p)}`;
+}
+
+function decodeCursor(key: Buffer, userId: string, cursor: string): number {
+  const match = typeof cursor === 'string' ? CURSOR.exec(cursor) : null;
+  const [, p = '', tag = ''] = match ?? [];
+  const expected = Buffer.from(cursorTag(key, userId, p));
+  const pos = Number.parseInt(p, 36);
+  if (!match || !timingSafeEqual(Buffer.from(tag), expected) || !Number.isSafeInteger(pos)) {
+    // The cursor is not repeated: errors name the field, never what was sent.
+    throw new WardcastError(ErrorCode.BadRequest, 'invalid cursor: pass back a next_cursor this inbox returned');
+  }
   return pos;
 }
 
@@ -148,6 +166,8 @@ export class MemoryInbox implements InboxStore {
   /** Users in least-recently-used order (a `Map` keeps insertion order; use moves a user last). */
   readonly #boxes = new Map<string, Box>();
   readonly #now: () => number;
+  /** Signs the cursors this store issues (see {@link cursorTag}); never leaves the process. */
+  readonly #cursorKey = randomBytes(32);
   #pos = 0;
 
   /** @throws {WardcastError} `invalid_option` when a limit is not an integer >= 1. */
@@ -220,7 +240,9 @@ export class MemoryInbox implements InboxStore {
   /**
    * One page of a user's notifications, newest first.
    *
-   * @throws {WardcastError} `bad_request` for a cursor this store did not issue.
+   * @throws {WardcastError} `bad_request` for a cursor this store did not issue to this user
+   * (cursors are signed with a key drawn when the store was created, so they do not survive a
+   * restart, which forgets the inbox anyway).
    *
    * @example
    * ```ts
@@ -229,7 +251,7 @@ export class MemoryInbox implements InboxStore {
    * ```
    */
   list(userId: string, options: { readonly cursor?: string; readonly limit: number }): InboxPage {
-    const before = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const before = options.cursor === undefined ? undefined : decodeCursor(this.#cursorKey, userId, options.cursor);
     const limit = Math.max(1, Math.min(Math.floor(options.limit) || 1, this.options.maxEntriesPerUser));
     const box = this.#touch(userId);
     if (!box) return { items: [], nextCursor: undefined, unreadCount: 0 };
@@ -237,7 +259,7 @@ export class MemoryInbox implements InboxStore {
     let i = (before === undefined ? box.slots.length : box.indexAt(before)) - 1;
     for (; i >= box.head && items.length < limit; i--) items.push(entryOf(box.slots[i] as Slot));
     const last = box.slots[i + 1];
-    const nextCursor = i >= box.head && last ? encodeCursor(last.pos) : undefined;
+    const nextCursor = i >= box.head && last ? encodeCursor(this.#cursorKey, userId, last.pos) : undefined;
     return { items, nextCursor, unreadCount: box.unread };
   }
 

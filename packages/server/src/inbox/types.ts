@@ -33,7 +33,11 @@ export interface InboxStore {
    * seq. Without it such an entry stays in the inbox.
    */
   forget?(userId: string, notification: StoredNotification): Promise<void> | void;
-  /** Lists a user's notifications, newest first. */
+  /**
+   * Lists a user's notifications, newest first. Should throw a `WardcastError` `bad_request`
+   * (answered as a 400 over HTTP) for a `cursor` it did not issue to this user, with a message
+   * that does not repeat the cursor.
+   */
   list(userId: string, options: { readonly cursor?: string; readonly limit: number }): Promise<InboxPage> | InboxPage;
   /** Marks one notification read; `false` when the user has no such notification. */
   markRead(userId: string, id: string): Promise<boolean> | boolean;

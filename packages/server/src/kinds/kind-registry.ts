@@ -93,6 +93,7 @@ export class KindRegistry {
     if (!entry) {
       throw new WardcastError(
         ErrorCode.UnknownKind,
+        // The kind is named: it is the payload's type (already checked against the kind pattern).
         `unknown kind "${kind}": use a built-in kind, "custom", or hub.defineKind()`,
       );
     }

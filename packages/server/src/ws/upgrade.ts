@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { HubCore } from '../core/hub-core.js';
+import { writeRefusal } from './http-refusal.js';
 import { WsSocket } from './ws-socket.js';
 
 /** Options of the `ws` transport. */
@@ -20,16 +21,25 @@ export interface WsTransportOptions {
   readonly perMessageDeflate?: boolean;
 }
 
-const STATUS_TEXT: Record<number, string> = { 403: 'Forbidden', 503: 'Service Unavailable' };
+/** Close codes `ws` uses for the errors it finds in what a client sends, by error code. */
+const WS_ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
+};
 
-function reject(socket: Duplex, status: number, message: string): void {
-  const body = `${message}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+/** The close code `ws` sends for one of its receiver errors (it keeps it under a private symbol). */
+function closeCodeOf(error: Error): number {
+  const symbol = Object.getOwnPropertySymbols(error).find((s) => s.description === 'status-code');
+  const status = symbol === undefined ? undefined : (error as unknown as Record<symbol, unknown>)[symbol];
+  if (typeof status === 'number') return status;
+  return WS_ERROR_CLOSE_CODES[(error as { code?: string }).code ?? ''] ?? 1002;
 }
 
-/** Glues a {@link HubCore} to `ws`: origin check, upgrade with the hub's limits, event wiring. */
+/**
+ * Glues a {@link HubCore} to `ws`: admission (limits and origin, refused before the upgrade),
+ * upgrade with the hub's frame limits, event wiring.
+ */
 export class WsTransport {
   readonly #hub: HubCore;
   readonly #wss: WebSocketServer;
@@ -52,24 +62,32 @@ export class WsTransport {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {});
-    if (this.#hub.closed) {
-      reject(socket, 503, 'shutting down');
+    const verdict = this.#hub.admit({
+      headers: req.headers,
+      url: req.url ?? '/',
+      remoteAddress: req.socket.remoteAddress,
+    });
+    if (!verdict.ok) {
+      writeRefusal(socket, verdict.status, verdict.message, verdict.retryAfterS);
       return;
     }
-    const request = { headers: req.headers, url: req.url ?? '/', remoteAddress: req.socket.remoteAddress };
-    if (!this.#hub.checkOrigin(request)) {
-      reject(socket, 403, 'origin not allowed');
-      return;
-    }
+    const { request, ticket } = verdict;
+    // The socket's end is the ground truth: a failed handshake (ws answers 400 itself) or a
+    // connection that never reaches the hub gives its slot back here.
+    socket.once('close', () => ticket.release());
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const handlers = this.#hub.open(new WsSocket(ws, this.#compressed), request);
+      const handlers = this.#hub.open(new WsSocket(ws, this.#compressed), request, ticket);
       ws.on('message', (data, binary) => {
+        // ws keeps reading a socket it is closing (until closeTimeoutMs): what arrives then is
+        // dropped here, undecoded, whatever the client keeps sending.
+        if (ws.readyState !== ws.OPEN) return;
         handlers.message(binary ? new Uint8Array(data as Buffer) : (data as Buffer).toString('utf8'), binary);
       });
       ws.on('pong', () => handlers.pong());
       ws.on('close', (code, reason) => handlers.closed(code, reason.toString('utf8')));
-      // ws closes the socket itself after an error (bad frame, 1009); the 'close' event frees it.
-      ws.on('error', () => {});
+      // ws closes the socket itself after a protocol error (bad framing, 1009, invalid UTF-8);
+      // the hub reports it, and the 'close' event frees the session.
+      ws.on('error', (error) => handlers.protocolError(closeCodeOf(error)));
     });
   }
 

@@ -90,6 +90,18 @@ describe('POST /v1/ws/test-notification', () => {
     expect(f.inbox?.unreadCount('u1')).toBe(1);
   });
 
+  it("sends to the caller's own topic when user_id is omitted", async () => {
+    const f = await startHttp(harness, {}, { enableTestNotifications: true });
+    const client = await harness.subscriber(f, 'u1', ['user:u1']);
+    const res = await call(f.base, 'POST', '/v1/ws/test-notification', {
+      as: 'u1',
+      body: { title: 'Hello', message: 'to myself' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json.data).toMatchObject({ topic: 'user:u1', seq: 1 });
+    await client.notification(res.json.data.id);
+  });
+
   it('answers 401 without valid credentials', async () => {
     const f = await startHttp(harness, {}, { enableTestNotifications: true });
     const none = await call(f.base, 'POST', '/v1/ws/test-notification', { body });

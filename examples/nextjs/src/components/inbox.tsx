@@ -1,0 +1,121 @@
+'use client';
+
+import type { ClientNotification, ClientStatus } from '@wardcast/client';
+import { useNotifications } from '@wardcast/client/react';
+import { useCallback, useState } from 'react';
+import type { DemoSession } from './session';
+import { TestNotificationForm } from './test-notification-form';
+
+/** The socket's URL on the page's own origin (this runs in the browser only: the hook connects in an effect). */
+const socketUrl = (path: string) => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
+
+function statusText(status: ClientStatus, latencyMs: number | undefined): string {
+  switch (status.state) {
+    case 'open':
+      return latencyMs === undefined ? 'live' : `live · ${Math.round(latencyMs)} ms`;
+    case 'reconnecting':
+      return `reconnecting in ${Math.ceil(status.delayMs / 1000)} s`;
+    default:
+      return status.state;
+  }
+}
+
+/** Title and text of any notification: test notifications carry `{ title, message }`. */
+function describe(n: ClientNotification): { title: string; text: string } {
+  const payload = (typeof n.payload === 'object' && n.payload !== null ? n.payload : {}) as Record<string, unknown>;
+  const title = typeof payload.title === 'string' ? payload.title : n.kind.replace(/_/g, ' ');
+  const text = typeof payload.message === 'string' ? payload.message : '';
+  return { title, text };
+}
+
+/** The user's live inbox: one connection (under StrictMode too), unread count shared by their tabs. */
+export function Inbox({ session }: { session: DemoSession }) {
+  const { notifications, unreadCount, status, latencyMs, error, markRead, markAllRead, ack } = useNotifications({
+    url: () => socketUrl(session.wsPath),
+    token: session.token,
+    topics: [`user:${session.userId}`],
+    maxItems: 50,
+  });
+  // Ids this tab marked read, for the item styling. `unreadCount` also follows what the user's
+  // other tabs and devices mark read (the hub relays their `receipt`s), but the hook does not say
+  // which items those were; when the count is 0, every listed item is read.
+  const [readHere, setReadHere] = useState<ReadonlySet<string>>(() => new Set());
+  const read = useCallback(
+    (id: string) => {
+      markRead(id);
+      setReadHere((ids) => new Set(ids).add(id));
+    },
+    [markRead],
+  );
+  const readAll = useCallback(() => {
+    markAllRead();
+    setReadHere(new Set(notifications.map((n) => n.id)));
+  }, [markAllRead, notifications]);
+
+  return (
+    <div className="columns">
+      <section className="card inbox" aria-label="Inbox">
+        <header className="inbox-head">
+          <h2>
+            Inbox{' '}
+            <span className={unreadCount > 0 ? 'badge' : 'badge zero'} data-testid="unread" data-count={unreadCount}>
+              {unreadCount} unread
+            </span>
+          </h2>
+          <span className={`status ${status.state}`} data-testid="status" data-state={status.state}>
+            {statusText(status, latencyMs)}
+          </span>
+        </header>
+        {error && (
+          <p className="error" role="alert">
+            {error.code}: {error.message}
+          </p>
+        )}
+        {notifications.length === 0 ? (
+          <p className="empty">No notifications yet. Send yourself one, or open a second tab and send it from there.</p>
+        ) : (
+          <>
+            <button type="button" className="link" onClick={readAll} disabled={unreadCount === 0}>
+              Mark all read
+            </button>
+            <ul className="items">
+              {notifications.map((n) => {
+                const { title, text } = describe(n);
+                const isRead = readHere.has(n.id) || unreadCount === 0;
+                return (
+                  <li
+                    key={`${n.topic}/${n.id}`}
+                    className={`item ${n.priority}${isRead ? ' read' : ''}`}
+                    data-id={n.id}
+                    data-priority={n.priority}
+                  >
+                    <div>
+                      <strong>{title}</strong>
+                      {text && <p>{text}</p>}
+                      <small>
+                        {n.priority} · {new Date(n.createdAt).toLocaleTimeString()}
+                      </small>
+                    </div>
+                    <div className="actions">
+                      {!isRead && (
+                        <button type="button" onClick={() => read(n.id)}>
+                          Mark read
+                        </button>
+                      )}
+                      {n.priority === 'critical' && (
+                        <button type="button" className="ack" onClick={() => ack(n.id)}>
+                          Acknowledge
+                        </button>
+                      )}
+                    </div>
+                  </li>
+                );
+              })}
+            </ul>
+          </>
+        )}
+      </section>
+      <TestNotificationForm userId={session.userId} token={session.token} />
+    </div>
+  );
+}

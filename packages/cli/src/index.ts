@@ -1,0 +1,11 @@
+/**
+ * `@wardcast/cli`: the `wardcast` command (`listen`, `send`, `stats`) for people testing a
+ * Wardcast deployment, and {@link runCli} to run it from code.
+ *
+ * @packageDocumentation
+ */
+
+export { CliError, CliErrorCode, ExitCode } from './errors.js';
+export type { CliIo, TextSink } from './io.js';
+export { runCli } from './run.js';
+export { VERSION } from './version.js';
