@@ -3,10 +3,10 @@
  * browsers and Node. The React binding is in `@wardcast/client/react`.
  *
  * @packageDocumentation
+ * @module \@wardcast/client
  */
 
-export type { CloseCode, ErrorCode } from '@wardcast/protocol';
-export { isWardcastError, shouldReconnect, WardcastError } from '@wardcast/protocol';
+export { CloseCode, ErrorCode, isWardcastError, shouldReconnect, WardcastError } from '@wardcast/protocol';
 export { type BackoffOptions, backoffDelay, type CloseInfo, DEFAULT_BACKOFF, defaultShouldRetry } from './backoff.js';
 export { createNotificationClient, DEFAULT_CLIENT_TIMINGS, NotificationClient } from './client.js';
 export type {
