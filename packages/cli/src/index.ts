@@ -3,6 +3,7 @@
  * Wardcast deployment, and {@link runCli} to run it from code.
  *
  * @packageDocumentation
+ * @module \@wardcast/cli
  */
 
 export { CliError, CliErrorCode, ExitCode } from './errors.js';

@@ -3,6 +3,7 @@
  * `useSyncExternalStore`. Works with React 18 and 19 and in Next.js client components.
  *
  * @packageDocumentation
+ * @module \@wardcast/client/react
  */
 export { EMPTY_SNAPSHOT, type NotificationsSnapshot, NotificationsStore, type StoreOptions } from './react/store.js';
 export {

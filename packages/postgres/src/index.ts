@@ -4,6 +4,7 @@
  * with `pg`.
  *
  * @packageDocumentation
+ * @module \@wardcast/postgres
  */
 
 export {

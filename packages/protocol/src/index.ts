@@ -3,6 +3,7 @@
  * error-code tables, and parsers that never throw.
  *
  * @packageDocumentation
+ * @module \@wardcast/protocol
  */
 export * from './client-frames.js';
 export * from './close-codes.js';

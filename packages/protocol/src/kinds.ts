@@ -4,6 +4,7 @@
  * browser clients that do not validate payloads do not bundle it.
  *
  * @packageDocumentation
+ * @module \@wardcast/protocol/kinds
  */
 import * as z from 'zod/mini';
 

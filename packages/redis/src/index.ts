@@ -5,6 +5,7 @@
  * presence and per-user connection limits across instances.
  *
  * @packageDocumentation
+ * @module \@wardcast/redis
  */
 
 export { createRedisBackplane, RedisBackplane } from './backplane.js';

@@ -3,6 +3,7 @@
  * and broker.
  *
  * @packageDocumentation
+ * @module \@wardcast/server
  */
 
 export type { PhiLevel, Priority, StreamPosition } from '@wardcast/protocol';

@@ -17,7 +17,7 @@ export interface Vitals {
   readonly temperature: number;
 }
 
-/** NEWS2 clinical risk: low (0-4, no single 3), low-medium (a single parameter scoring 3), medium (5-6), high (7+). */
+/** NEWS2 clinical risk: low (0-4, no single 3), low-medium (0-4 with a single parameter scoring 3), medium (5-6), high (7+). */
 export type RiskBand = 'low' | 'low-medium' | 'medium' | 'high';
 
 /** What a {@link RiskScorer} returns. */

@@ -4,6 +4,7 @@
  * it yourself). Never imported by the main entry.
  *
  * @packageDocumentation
+ * @module \@wardcast/server/jwt
  */
 
 export { type JwtAuthenticator, type JwtVerification, jwtAuthenticator } from './authenticator.js';

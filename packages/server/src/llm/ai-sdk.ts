@@ -4,6 +4,7 @@
  * `@ai-sdk/google`, a gateway model id, …) can serve the assessment pipeline.
  *
  * @packageDocumentation
+ * @module \@wardcast/server/llm/ai-sdk
  */
 
 import { ErrorCode, WardcastError } from '@wardcast/protocol';

@@ -3,6 +3,7 @@
  * optional peer dependency: install it yourself).
  *
  * @packageDocumentation
+ * @module \@wardcast/server/llm/gemini
  */
 
 import { type GenerateContentResponse, GoogleGenAI } from '@google/genai';

@@ -6,6 +6,7 @@
  * `/llm/ai-sdk`.
  *
  * @packageDocumentation
+ * @module \@wardcast/server/llm
  */
 
 export type { LlmAdapter, LlmContext, LlmErrorKind, LlmRequest, LlmResponse } from '../assessment/types.js';

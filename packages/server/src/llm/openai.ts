@@ -3,6 +3,7 @@
  * peer dependency: install it yourself).
  *
  * @packageDocumentation
+ * @module \@wardcast/server/llm/openai
  */
 
 import { ErrorCode, WardcastError } from '@wardcast/protocol';
