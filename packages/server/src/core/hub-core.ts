@@ -12,6 +12,7 @@ import type { InboxStore } from '../inbox/types.js';
 import { type KindDefinition, KindRegistry } from '../kinds/kind-registry.js';
 import { createNotifyHelpers, type NotifyHelpers } from '../notify/helpers.js';
 import type { AdmissionTicket, AdmitResult } from './admission.js';
+import { runAuthenticate } from './authenticate.js';
 import { Cluster } from './cluster.js';
 import { Delivery } from './delivery.js';
 import type { AuditEventType, HubEvents, UpgradeRefusalReason } from './events.js';
@@ -407,17 +408,8 @@ export class HubCore {
    * if (!principal) return res.status(401).end();
    * ```
    */
-  async authenticateRequest(request: UpgradeRequestLike, token?: string): Promise<Principal | undefined> {
-    try {
-      const principal = await this.#options.authenticate(
-        token === undefined ? { request, reauthenticate: false } : { request, token, reauthenticate: false },
-      );
-      return principal && typeof principal.userId === 'string' && principal.userId !== '' ? principal : undefined;
-    } catch (cause) {
-      this.#logger.warn({ err: cause }, 'wardcast: authenticate threw');
-      this.#host.emit('error', new WardcastError(ErrorCode.AuthFailed, 'authenticate threw', { cause }));
-      return undefined;
-    }
+  authenticateRequest(request: UpgradeRequestLike, token?: string): Promise<Principal | undefined> {
+    return runAuthenticate(this.#host, request, token, false);
   }
 
   /**

@@ -15,6 +15,7 @@ import {
   WardcastError,
 } from '@wardcast/protocol';
 import type { AdmissionTicket } from './admission.js';
+import { runAuthenticate } from './authenticate.js';
 import type { ConnectionInfo, ConnectionRefusalReason } from './events.js';
 import { encodeFrame } from './frames.js';
 import { leaveTopic, watchPresence } from './presence.js';
@@ -354,21 +355,8 @@ export class Session implements SocketHandlers {
       this.#refuse('bad_frames', CloseCode.BadFrame, 'too many bad frames');
   }
 
-  async #authenticate(token: string | undefined): Promise<Principal | undefined> {
-    const reauthenticate = this.#state.phase === 'open';
-    try {
-      const ctx =
-        token === undefined
-          ? { request: this.request, reauthenticate }
-          : { request: this.request, token, reauthenticate };
-      const principal = await this.#host.authenticate(ctx);
-      if (principal && typeof principal.userId === 'string' && principal.userId !== '') return principal;
-      return undefined;
-    } catch (cause) {
-      this.#host.logger.warn({ sessionId: this.id, err: cause }, 'wardcast: authenticate threw');
-      this.#host.emit('error', new WardcastError(ErrorCode.AuthFailed, 'authenticate threw', { cause }));
-      return undefined;
-    }
+  #authenticate(token: string | undefined): Promise<Principal | undefined> {
+    return runAuthenticate(this.#host, this.request, token, this.#state.phase === 'open', { sessionId: this.id });
   }
 
   async #start(): Promise<void> {
