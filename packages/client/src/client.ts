@@ -226,6 +226,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     if (generation !== this.#generation) return;
     if (!this.#WebSocket) {
       this.#setStatus({ state: 'closed', reason: { code: 1006, reason: 'no WebSocket implementation', fatal: true } });
+      this.#error('websocket_unavailable', 'no WebSocket implementation: pass the WebSocket option (ws)');
       return;
     }
     let ws: WebSocketLike;
@@ -239,16 +240,37 @@ export class NotificationClient<M extends object = NotificationMap> {
     // Covers a connection that never opens or never authenticates; every frame re-arms it.
     this.#armLiveness(generation);
     this.#authenticated = false;
+    let opened = false;
+    /** HTTP status of a refused upgrade: `ws` reports it in its error, a browser never does. */
+    let status: number | undefined;
     ws.onopen = () => {
+      opened = true;
       if (generation === this.#generation) void this.#authenticate(generation, undefined);
     };
     ws.onmessage = (event) => {
       if (generation === this.#generation) this.#onFrame(generation, event.data);
     };
     ws.onclose = (event) => {
-      if (generation === this.#generation) this.#lost(generation, { code: event.code, reason: event.reason });
+      if (generation !== this.#generation) return;
+      const close = { code: event.code, reason: event.reason };
+      if (!opened)
+        this.#events.emit(
+          'error',
+          Object.assign(
+            new WardcastError(
+              'handshake_failed',
+              status ? `hub refused the upgrade: HTTP ${status}` : 'closed before open',
+            ),
+            { status },
+          ),
+        );
+      // 403 (origin refused) will not fix itself; 429 and 503 are retried with backoff.
+      this.#lost(generation, close, undefined, status === 403);
     };
-    ws.onerror = () => {};
+    ws.onerror = (event) => {
+      const m = /response: (\d+)/.exec(String((event as { message?: unknown })?.message));
+      if (m) status = +(m[1] as string);
+    };
   }
 
   async #authenticate(generation: number, ref: string | undefined): Promise<void> {
@@ -265,7 +287,7 @@ export class NotificationClient<M extends object = NotificationMap> {
   }
 
   /** The socket is gone (closed, dead or never opened): retry or stop. */
-  #lost(generation: number, close: CloseInfo, cause?: unknown): void {
+  #lost(generation: number, close: CloseInfo, cause?: unknown, fatal?: boolean): void {
     if (generation !== this.#generation) return;
     this.#generation++;
     this.#clearTimers();
@@ -274,7 +296,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#authenticated = false;
     if (ws) this.#detach(ws, 4000, close.reason);
     if (cause !== undefined) this.#error('internal_error', close.reason, cause);
-    if (!this.#shouldRetry(close)) {
+    if (fatal || !this.#shouldRetry(close)) {
       this.#setStatus({ state: 'closed', reason: { ...close, fatal: true } });
       return;
     }

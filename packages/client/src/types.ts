@@ -108,8 +108,14 @@ export interface ClientEvents<M extends object = NotificationMap> {
    * on another of the user's devices (an id this client never marked: mark it read in your UI).
    */
   receipt: [receipt: { readonly id: string; readonly action: 'ack' | 'read' }];
-  /** Something went wrong that the client handled (bad frame from the server, token provider threw, ...). */
-  error: [error: WardcastError];
+  /**
+   * Something went wrong that the client handled (bad frame from the server, token provider threw,
+   * ...). `websocket_unavailable`: no WebSocket implementation, the client is `closed`.
+   * `handshake_failed`: the socket closed before it opened, with the upgrade's HTTP `status` when
+   * the implementation reports it (`ws` does, browsers do not); 403 (origin refused) closes the
+   * client, anything else is retried.
+   */
+  error: [error: WardcastError & { readonly status?: number | undefined }];
   /** The members of a topic followed with presence changed (or the hub sent the full list). */
   presence: [presence: PresenceEvent];
   /** A telemetry frame arrived (with the `telemetry` option). */

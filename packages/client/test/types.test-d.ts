@@ -52,7 +52,10 @@ describe('client types', () => {
     expectTypeOf(client.on('status', () => {})).toEqualTypeOf<() => void>();
     client.on('status', (s) => expectTypeOf(s).toEqualTypeOf<ClientStatus>());
     client.on('gap', (g) => expectTypeOf(g).toEqualTypeOf<GapEvent>());
-    client.on('error', (e) => expectTypeOf(e).toEqualTypeOf<WardcastError>());
+    client.on('error', (e) =>
+      // `status`: the HTTP status of a refused upgrade (`handshake_failed`), when known.
+      expectTypeOf(e).toEqualTypeOf<WardcastError & { readonly status?: number | undefined }>(),
+    );
     client.on('receipt', (r) => expectTypeOf(r.action).toEqualTypeOf<'ack' | 'read'>());
     // @ts-expect-error: not an event of the client
     client.on('message', () => {});

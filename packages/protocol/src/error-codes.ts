@@ -71,6 +71,13 @@ export const ErrorCode = {
   LlmCancelled: 'llm_cancelled',
   /** An unexpected failure inside the SDK. */
   Internal: 'internal_error',
+  /** Client: no WebSocket implementation (no global `WebSocket`, no `WebSocket` option); the client stops. */
+  WebSocketUnavailable: 'websocket_unavailable',
+  /**
+   * Client: the socket closed before it opened: the hub refused the upgrade (with `ws`, the HTTP
+   * `status` is on the error: 403 origin refused, stops; 429 or 503, retried) or could not be reached.
+   */
+  HandshakeFailed: 'handshake_failed',
   /** HTTP endpoints: a request whose body, query or path parameters are invalid (HTTP 400). */
   BadRequest: 'bad_request',
   /** HTTP endpoints: no credentials, or `authenticate` rejected them (HTTP 401). */
