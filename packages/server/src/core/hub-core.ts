@@ -542,6 +542,12 @@ export class HubCore {
     return probe(this.#broker);
   }
 
+  /** The principal of `userId`'s connection `sessionId` on this instance (the user's connections only, not every session). */
+  #principalOf(userId: string, sessionId: string): Principal | undefined {
+    for (const s of this.#registry.connectionsOf(userId) ?? []) if (s.id === sessionId) return s.principal;
+    return undefined;
+  }
+
   #tick(): void {
     const now = Date.now();
     for (const s of this.#sessions) s.heartbeat(now);
@@ -554,7 +560,7 @@ export class HubCore {
       publish: (topic, input) => this.publish(topic, input),
       // An ack from outside a connection (recordReceipt) is checked with a bare `{ userId }` principal.
       mayAcknowledge: (sessionId, userId, topic) =>
-        authorize([...this.#sessions].find((s) => s.id === sessionId)?.principal ?? { userId }, topic),
+        authorize(this.#principalOf(userId, sessionId) ?? { userId }, topic),
       emit: this.#host.emit,
       logger: this.#logger,
       broadcastAck: (userId, id) => this.#cluster.post({ type: 'escalation_ack', userId, id }),
