@@ -3,6 +3,8 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: [
     'src/index.ts',
+    // Assessment pipeline and its HTTP endpoints (imports the LLM layer's contract).
+    'src/assessment/index.ts',
     // LLM adapters: one entry per vendor SDK (optional peers), never imported by the main entry.
     'src/llm/index.ts',
     'src/llm/openai.ts',
@@ -12,6 +14,9 @@ export default defineConfig({
     'src/jwt/index.ts',
   ],
   format: ['esm', 'cjs'],
+  // Shared chunks in both formats: a class such as `LlmError` or `WardcastError` exists once, so
+  // `instanceof` works across entries (`/assessment` and `/llm`) under CJS as well as ESM.
+  splitting: true,
   dts: true,
   clean: true,
   sourcemap: true,

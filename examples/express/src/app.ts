@@ -1,16 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import {
-  type AssessmentPipeline,
-  createAssessmentExpressRouter,
-  createAssessmentPipeline,
-  createExpressRouter,
-  createLocalAdapter,
-  createResilientLlm,
-  MemoryInbox,
-  NotificationHub,
-  WardcastError,
-} from '@wardcast/server';
+import { createExpressRouter, MemoryInbox, NotificationHub, WardcastError } from '@wardcast/server';
+import { type AssessmentPipeline, createAssessmentExpressRouter, createAssessmentPipeline } from '@wardcast/server/assessment';
+import { createLocalAdapter, createResilientLlm } from '@wardcast/server/llm';
 import express from 'express';
 import { createTokenIssuer } from './tokens.js';
 

@@ -1,6 +1,7 @@
 /**
- * `@wardcast/server`: the NotificationHub, its transport seam, and the in-memory history store
- * and broker.
+ * `@wardcast/server`: the NotificationHub, its transport seam, the in-memory history store and
+ * broker, and the healthcare layer (clinical kinds, escalations, inbox, audit chain). The
+ * assessment pipeline is `@wardcast/server/assessment`; the LLM layer is `@wardcast/server/llm`.
  *
  * @packageDocumentation
  * @module \@wardcast/server
@@ -8,55 +9,6 @@
 
 export type { PhiLevel, Priority, StreamPosition } from '@wardcast/protocol';
 export { CloseCode, closeCodes, ErrorCode, isWardcastError, WardcastError } from '@wardcast/protocol';
-// Assessment
-export {
-  type AssessmentAction,
-  type AssessmentHttpOptions,
-  type AuthorizeAssessment,
-  createAssessmentHttpCore,
-} from './assessment/http.js';
-export {
-  createAssessmentExpressRouter,
-  createAssessmentFetchHandler,
-  createAssessmentNodeHandler,
-} from './assessment/http-adapters.js';
-export {
-  AssessmentBusyError,
-  type AssessmentPipeline,
-  type AssessmentPipelineOptions,
-  type AssessmentRetention,
-  type AssessmentStatus,
-  type AssessmentView,
-  type CancelResult,
-  type ReviewInput,
-  type SubmitInput,
-  type SubmitResult,
-  type SynthesisInput,
-  type SynthesisMeta,
-  type SynthesisOutcome,
-  type SynthesizeOptions,
-  type Synthesizer,
-} from './assessment/model.js';
-export {
-  type News2Score,
-  type News2Scorer,
-  news2,
-  parseVitals,
-  scoreNews2,
-  VITALS_RANGES,
-} from './assessment/news2.js';
-export { createAssessmentPipeline } from './assessment/pipeline.js';
-export { intakeSchema } from './assessment/schemas.js';
-export { DEFAULT_ASSESSMENT_RETENTION } from './assessment/store.js';
-export type {
-  Consciousness,
-  Intake,
-  RiskBand,
-  RiskScore,
-  RiskScorer,
-  Synthesis,
-  Vitals,
-} from './assessment/types.js';
 export {
   type AuditChain,
   type AuditChainFailure,
@@ -143,7 +95,5 @@ export { type AttachOptions, DEFAULT_PATH, NotificationHub, type NotificationHub
 export { DEFAULT_MEMORY_INBOX, MemoryInbox, type MemoryInboxOptions } from './inbox/memory-inbox.js';
 export type { InboxEntry, InboxPage, InboxStore } from './inbox/types.js';
 export type { KindDefinition, PayloadSchema, SchemaIssue } from './kinds/kind-registry.js';
-// LLM (adapter contract, resilient wrapper, local adapter; vendor adapters are subpath exports)
-export * from './llm/index.js';
 export { BROADCAST_TOPIC, type NotifyHelpers, type NotifyOptions, type NotifyResult } from './notify/helpers.js';
 export type { WsTransportOptions } from './ws/upgrade.js';

@@ -1,4 +1,5 @@
-import type { AssessmentPipeline, NotificationHub } from '@wardcast/server';
+import type { NotificationHub } from '@wardcast/server';
+import type { AssessmentPipeline } from '@wardcast/server/assessment';
 
 /**
  * What the custom server (src/server.ts) creates once per process and the route handlers use.

@@ -1,13 +1,6 @@
-import {
-  createAssessmentFetchHandler,
-  createAssessmentPipeline,
-  createFetchHandler,
-  createLocalAdapter,
-  createResilientLlm,
-  DEFAULT_PATH,
-  MemoryInbox,
-  NotificationHub,
-} from '@wardcast/server';
+import { createFetchHandler, DEFAULT_PATH, MemoryInbox, NotificationHub } from '@wardcast/server';
+import { createAssessmentFetchHandler, createAssessmentPipeline } from '@wardcast/server/assessment';
+import { createLocalAdapter, createResilientLlm } from '@wardcast/server/llm';
 import type { WardcastRuntime } from './global';
 import { insecureDemoAuthenticate } from './insecure-demo-auth';
 

@@ -43,7 +43,8 @@ function positiveInt(name: string, value: number, min = 1): number {
  *
  * @example
  * ```ts
- * import { createAssessmentPipeline, NotificationHub } from '@wardcast/server';
+ * import { NotificationHub } from '@wardcast/server';
+ * import { createAssessmentPipeline } from '@wardcast/server/assessment';
  * import { createLocalAdapter, createResilientLlm } from '@wardcast/server/llm';
  *
  * const hub = new NotificationHub({ authenticate });

@@ -49,7 +49,7 @@ export interface AiSdkAdapterOptions {
  * @example
  * ```ts
  * import { openai } from '@ai-sdk/openai';
- * import { createResilientLlm } from '@wardcast/server';
+ * import { createResilientLlm } from '@wardcast/server/llm';
  * import { createAiSdkAdapter } from '@wardcast/server/llm/ai-sdk';
  *
  * const llm = createResilientLlm({ adapters: [createAiSdkAdapter({ model: openai('gpt-4o') })] });

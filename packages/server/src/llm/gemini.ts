@@ -60,7 +60,7 @@ export interface GeminiAdapterOptions {
  *
  * @example
  * ```ts
- * import { createResilientLlm } from '@wardcast/server';
+ * import { createResilientLlm } from '@wardcast/server/llm';
  * import { createGeminiAdapter } from '@wardcast/server/llm/gemini';
  * import { createOpenAIAdapter } from '@wardcast/server/llm/openai';
  *

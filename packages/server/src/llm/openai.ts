@@ -51,7 +51,7 @@ export interface OpenAIAdapterOptions {
  *
  * @example
  * ```ts
- * import { createLocalAdapter, createResilientLlm } from '@wardcast/server';
+ * import { createLocalAdapter, createResilientLlm } from '@wardcast/server/llm';
  * import { createOpenAIAdapter } from '@wardcast/server/llm/openai';
  *
  * const llm = createResilientLlm({

@@ -41,7 +41,7 @@ type AdapterOutcome = { ok: true; result: LlmSynthesisResult } | { ok: false; er
  *
  * @example
  * ```ts
- * import { createLocalAdapter, createResilientLlm } from '@wardcast/server';
+ * import { createLocalAdapter, createResilientLlm } from '@wardcast/server/llm';
  * import { createOpenAIAdapter } from '@wardcast/server/llm/openai';
  *
  * const llm = createResilientLlm({ adapters: [createOpenAIAdapter(), createLocalAdapter()] });

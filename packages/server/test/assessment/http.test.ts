@@ -1,9 +1,9 @@
+import { NotificationHub } from '@wardcast/server';
 import {
   createAssessmentFetchHandler,
   createAssessmentHttpCore,
   createAssessmentPipeline,
-  NotificationHub,
-} from '@wardcast/server';
+} from '@wardcast/server/assessment';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assessBody, startAssess, streamingSynthesizer } from '../helpers/assessment.js';
 import { testAuthenticate, tokenFor, useHarness } from '../helpers/harness.js';

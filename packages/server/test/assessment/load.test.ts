@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createLocalAdapter, createResilientLlm } from '@wardcast/server';
+import { createLocalAdapter, createResilientLlm } from '@wardcast/server/llm';
 import { describe, expect, it } from 'vitest';
 import { assessBody, startAssess } from '../helpers/assessment.js';
 import { useHarness } from '../helpers/harness.js';

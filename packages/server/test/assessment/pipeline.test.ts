@@ -1,17 +1,12 @@
+import { isWardcastError, NotificationHub, type PublishInput } from '@wardcast/server';
 import {
   AssessmentBusyError,
   type AssessmentPipeline,
   createAssessmentPipeline,
-  createLocalAdapter,
-  createResilientLlm,
-  isWardcastError,
-  type LlmAdapter,
-  LlmError,
-  NotificationHub,
-  type PublishInput,
   type RiskScorer,
   type Synthesizer,
-} from '@wardcast/server';
+} from '@wardcast/server/assessment';
+import { createLocalAdapter, createResilientLlm, type LlmAdapter, LlmError } from '@wardcast/server/llm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CALM_VITALS, streamingSynthesizer } from '../helpers/assessment.js';
 import { eventually, testAuthenticate } from '../helpers/harness.js';

@@ -1,5 +1,5 @@
 import type { DiagnosisUpdatePayload } from '@wardcast/protocol/kinds';
-import type { AuthorizeAssessment } from '@wardcast/server';
+import type { AuthorizeAssessment } from '@wardcast/server/assessment';
 import { describe, expect, it } from 'vitest';
 import { type AssessFixture, assessBody, startAssess, streamingSynthesizer } from '../helpers/assessment.js';
 import { eventually, useHarness } from '../helpers/harness.js';

@@ -1,3 +1,4 @@
+import { WardcastError } from '@wardcast/server';
 import {
   type AssessmentHttpOptions,
   type AssessmentPipeline,
@@ -7,8 +8,7 @@ import {
   type Synthesis,
   type SynthesisOutcome,
   type Synthesizer,
-  WardcastError,
-} from '@wardcast/server';
+} from '@wardcast/server/assessment';
 import type { Fixture, Harness, StartOptions } from './harness.js';
 import { tokenFor } from './harness.js';
 

@@ -1,12 +1,5 @@
-import {
-  createAssessmentHttpCore,
-  createAssessmentPipeline,
-  createHttpCore,
-  type HttpCore,
-  type HttpResult,
-  isWardcastError,
-  MemoryInbox,
-} from '@wardcast/server';
+import { createHttpCore, type HttpCore, type HttpResult, isWardcastError, MemoryInbox } from '@wardcast/server';
+import { createAssessmentHttpCore, createAssessmentPipeline } from '@wardcast/server/assessment';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { submitInputOf } from '../../src/assessment/http-json.js';
