@@ -23,7 +23,9 @@ interface Manifest {
   files?: string[];
 }
 
-const packages = readdirSync(join(root, 'packages')).filter((d) => existsSync(join(root, 'packages', d, 'package.json')));
+const packages = readdirSync(join(root, 'packages')).filter((d) =>
+  existsSync(join(root, 'packages', d, 'package.json')),
+);
 
 /** Targets of the Markdown links `[text](target)` in a document. */
 function links(markdown: string): string[] {

@@ -21,7 +21,8 @@ function files(dir: string, ext: string): string[] {
 function declaredClasses(): string[] {
   const names = new Set<string>();
   for (const file of files(join(pkg, 'src'), '.ts')) {
-    for (const m of readFileSync(file, 'utf8').matchAll(/^export (?:abstract )?class (\w+)/gm)) names.add(m[1] as string);
+    for (const m of readFileSync(file, 'utf8').matchAll(/^export (?:abstract )?class (\w+)/gm))
+      names.add(m[1] as string);
   }
   return [...names].sort();
 }

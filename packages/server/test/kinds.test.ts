@@ -27,6 +27,12 @@ async function rejection(promise: Promise<unknown>): Promise<WardcastError> {
 }
 
 /**
+ * A publish input as a JavaScript caller, or one with `kind` typed as `string`, passes it: the
+ * compiler checks no payload, so the runtime checks are what these tests exercise.
+ */
+const untyped = (input: PublishInput): PublishInput => input;
+
+/**
  * Proves a rejected publish left no trace: the next valid notification on the topic is seq 1,
  * and it is the only one `client` received.
  */
@@ -219,7 +225,7 @@ describe('built-in kinds', () => {
   it('rejects a built-in kind published without a payload', async () => {
     const { fx, alice } = await setup();
 
-    const error = await rejection(fx.hub.publish(TOPIC, { kind: 'lab_result', id: 'bad' }));
+    const error = await rejection(fx.hub.publish(TOPIC, untyped({ kind: 'lab_result', id: 'bad' })));
 
     expect(error.code).toBe('invalid_payload');
     expect(error.message).toMatch(/^lab_result payload: /);
@@ -230,13 +236,13 @@ describe('built-in kinds', () => {
     const { fx } = await setup();
 
     const missing = await rejection(
-      fx.hub.publish(TOPIC, { kind: 'lab_result', payload: { ...lab, testName: undefined } }),
+      fx.hub.publish(TOPIC, untyped({ kind: 'lab_result', payload: { ...lab, testName: undefined } })),
     );
     const wrongEnum = await rejection(
-      fx.hub.publish(TOPIC, { kind: 'system_alert', payload: { ...alert, severity: 'x' } }),
+      fx.hub.publish(TOPIC, untyped({ kind: 'system_alert', payload: { ...alert, severity: 'x' } })),
     );
     const tooBig = await rejection(
-      fx.hub.publish(TOPIC, { kind: 'assessment_progress', payload: { ...progress, percent: 250 } }),
+      fx.hub.publish(TOPIC, untyped({ kind: 'assessment_progress', payload: { ...progress, percent: 250 } })),
     );
 
     expect(missing.message).toBe('lab_result payload: testName: expected string, received nothing');
@@ -249,11 +255,15 @@ describe('built-in kinds', () => {
     const secret = 'JANE-DOE-MRN-12345';
 
     const errors = [
-      await rejection(fx.hub.publish(TOPIC, { kind: 'appointment', payload: { ...appointment, status: secret } })),
-      await rejection(fx.hub.publish(TOPIC, { kind: 'appointment', payload: { ...appointment, startsAt: secret } })),
-      await rejection(fx.hub.publish(TOPIC, { kind: 'lab_result', payload: { ...lab, abnormal: secret } })),
       await rejection(
-        fx.hub.publish(TOPIC, { kind: 'system_alert', payload: { ...alert, message: secret.repeat(200) } }),
+        fx.hub.publish(TOPIC, untyped({ kind: 'appointment', payload: { ...appointment, status: secret } })),
+      ),
+      await rejection(
+        fx.hub.publish(TOPIC, untyped({ kind: 'appointment', payload: { ...appointment, startsAt: secret } })),
+      ),
+      await rejection(fx.hub.publish(TOPIC, untyped({ kind: 'lab_result', payload: { ...lab, abnormal: secret } }))),
+      await rejection(
+        fx.hub.publish(TOPIC, untyped({ kind: 'system_alert', payload: { ...alert, message: secret.repeat(200) } })),
       ),
     ];
 
@@ -269,11 +279,14 @@ describe('built-in kinds', () => {
   it('drops fields a built-in schema does not declare before delivery', async () => {
     const { fx, alice } = await setup();
 
-    await fx.hub.publish(TOPIC, {
-      kind: 'appointment',
-      id: 'n1',
-      payload: { ...appointment, patientName: 'UNDECLARED-Jane-Doe', ssn: '078-05-1120' },
-    });
+    await fx.hub.publish(
+      TOPIC,
+      untyped({
+        kind: 'appointment',
+        id: 'n1',
+        payload: { ...appointment, patientName: 'UNDECLARED-Jane-Doe', ssn: '078-05-1120' },
+      }),
+    );
     const frame = await alice.notification('n1');
 
     expect(frame.payload).toEqual(appointment);
@@ -284,15 +297,18 @@ describe('built-in kinds', () => {
   it('drops undeclared fields of nested objects too', async () => {
     const { fx, alice } = await setup();
 
-    await fx.hub.publish(TOPIC, {
-      kind: 'diagnosis_update',
-      id: 'n1',
-      payload: {
-        ...diagnosis,
-        differential: [{ condition: 'c', likelihood: 0.5, note: 'UNDECLARED-note' }],
-        model: { name: 'm', version: '1', apiKey: 'UNDECLARED-key' },
-      },
-    });
+    await fx.hub.publish(
+      TOPIC,
+      untyped({
+        kind: 'diagnosis_update',
+        id: 'n1',
+        payload: {
+          ...diagnosis,
+          differential: [{ condition: 'c', likelihood: 0.5, note: 'UNDECLARED-note' }],
+          model: { name: 'm', version: '1', apiKey: 'UNDECLARED-key' },
+        },
+      }),
+    );
     const frame = await alice.notification('n1');
 
     expect(frame.payload).toEqual(diagnosis);

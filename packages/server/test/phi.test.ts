@@ -1,6 +1,6 @@
 import type { PhiLevel, StreamPosition, SubscribeTopic } from '@wardcast/protocol';
 import { type ClinicalKinds, ID_ONLY_FIELDS } from '@wardcast/protocol/kinds';
-import type { HubEvents, Logger, PhiPolicy, Principal } from '@wardcast/server';
+import type { HubEvents, Logger, PhiPolicy, Principal, PublishInput } from '@wardcast/server';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type FrameOf, nextRef, type TestClient } from './helpers/client.js';
@@ -596,10 +596,9 @@ describe('logs, stats and events', () => {
     await full.notification('ok-d');
     snap();
 
-    // Invalid publishes.
-    await expect(
-      fx.hub.publish(TOPIC, { kind: 'lab_result', payload: { ...PAYLOADS.lab_result, status: `${M}-bad` } }),
-    ).rejects.toMatchObject({ code: 'invalid_payload' });
+    // Invalid publishes (typed `PublishInput`, kind: string: only the runtime check can catch them).
+    const badLab: PublishInput = { kind: 'lab_result', payload: { ...PAYLOADS.lab_result, status: `${M}-bad` } };
+    await expect(fx.hub.publish(TOPIC, badLab)).rejects.toMatchObject({ code: 'invalid_payload' });
     await expect(fx.hub.publish(TOPIC, { kind: 'acme.unknown', payload: { text: M } })).rejects.toMatchObject({
       code: 'unknown_kind',
     });

@@ -266,6 +266,10 @@ export class HubCore {
    * Publishing an id already in the topic's history returns the stored position with
    * `duplicate: true` and delivers nothing.
    *
+   * For a built-in kind written as a literal (`kind: 'lab_result'`) the payload's type is checked
+   * at compile time (see {@link PublishInput}); every payload is also validated at runtime by its
+   * kind's schema.
+   *
    * @throws {WardcastError} `invalid_topic`, `invalid_notification`, `unknown_kind`, `invalid_payload`, `payload_too_large`,
    * `hub_closed`, or `store_unavailable` when the history store or broker failed (nothing was delivered).
    *
@@ -278,6 +282,8 @@ export class HubCore {
    * });
    * ```
    */
+  publish<K extends string>(topic: string, input: PublishInput<K>): Promise<PublishResult>;
+  // The implementation sees every input as the wide `PublishInput`: payloads are validated at runtime.
   async publish(topic: string, input: PublishInput): Promise<PublishResult> {
     if (this.closed) throw new WardcastError(ErrorCode.HubClosed, 'hub is closed');
     // Validate: nothing is stored or sent for a bad input.

@@ -1,4 +1,5 @@
 import type { PhiLevel, Priority, StreamPosition } from '@wardcast/protocol';
+import type { ClinicalKinds } from '@wardcast/protocol/kinds';
 import type { EscalationPolicy } from '../escalation/types.js';
 
 /**
@@ -54,10 +55,45 @@ export type PhiPolicy = (principal: Principal, topic: string) => PhiLevel | Prom
 /** Checks an upgrade request's `Origin` header. */
 export type OriginCheck = (origin: string | undefined, request: UpgradeRequestLike) => boolean;
 
-/** What a producer passes to `hub.publish`. */
-export interface PublishInput {
+/**
+ * A built-in clinical kind: `appointment`, `lab_result`, `ai_analysis`, `diagnosis_update`,
+ * `assessment_progress` or `system_alert`. `hub.publish` checks their payloads at compile time.
+ *
+ * @example
+ * ```ts
+ * const kind: ClinicalKind = 'lab_result';
+ * ```
+ */
+export type ClinicalKind = keyof ClinicalKinds;
+
+/**
+ * The payload type `hub.publish` accepts for kind `K`: the kind's payload type from
+ * `@wardcast/protocol/kinds` for a built-in kind ({@link ClinicalKind}; for a union of them, the
+ * union of their payload types), `unknown` for `custom`,
+ * a kind defined with `hub.defineKind`, or a `kind` typed as a plain `string` (those are checked
+ * only at runtime, by the kind's schema).
+ *
+ * @example
+ * ```ts
+ * type Lab = PublishPayload<'lab_result'>; // LabResultPayload
+ * type Discharge = PublishPayload<'acme.discharge'>; // unknown
+ * ```
+ */
+export type PublishPayload<K extends string> = [K] extends [ClinicalKind] ? ClinicalKinds[K] : unknown;
+
+/**
+ * What a producer passes to `hub.publish` for a kind other than a built-in one (`custom`, a kind
+ * defined with `hub.defineKind`, or any `kind: string`), and the fields every {@link PublishInput} has.
+ *
+ * @example
+ * ```ts
+ * const input: CustomPublishInput = { kind: 'acme.discharge', payload: { encounterId: 'e1', status: 'done' } };
+ * await hub.publish('patient:p9', input);
+ * ```
+ */
+export interface CustomPublishInput<K extends string = string> {
   /** Notification kind, e.g. `lab_result`. */
-  readonly kind: string;
+  readonly kind: K;
   /** @default 'routine' */
   readonly priority?: Priority;
   /** Kind-specific body; must be JSON-serialisable. */
@@ -70,6 +106,51 @@ export interface PublishInput {
    */
   readonly escalation?: EscalationPolicy;
 }
+
+/**
+ * What a producer passes to `hub.publish` for a built-in kind: the payload is required and must
+ * have the kind's payload type (e.g. `LabResultPayload` for `lab_result`).
+ *
+ * @example
+ * ```ts
+ * const input: ClinicalPublishInput<'system_alert'> = {
+ *   kind: 'system_alert',
+ *   priority: 'urgent',
+ *   payload: { severity: 'warning', message: 'EHR maintenance at 22:00' },
+ * };
+ * await hub.publish('broadcast', input);
+ * ```
+ */
+export interface ClinicalPublishInput<K extends ClinicalKind = ClinicalKind> extends CustomPublishInput<K> {
+  /** The kind's payload; its schema in `@wardcast/protocol/kinds` also checks it at runtime. */
+  readonly payload: ClinicalKinds[K];
+}
+
+/**
+ * What a producer passes to `hub.publish`. For a built-in kind written as a literal
+ * (`kind: 'lab_result'`) it is a {@link ClinicalPublishInput}: a missing or wrongly shaped payload
+ * is a compile error. For any other kind, and for the plain `PublishInput` (`kind: string`), it is
+ * a {@link CustomPublishInput} whose payload is `unknown`. A `kind` typed as a union of built-in
+ * kinds accepts the payload of any of them. Payloads are always validated at runtime as well
+ * (`invalid_payload`).
+ *
+ * @example
+ * ```ts
+ * await hub.publish('user:dr-lee', {
+ *   kind: 'lab_result',
+ *   payload: { labOrderId: 'L-1', testName: 'Potassium', status: 'final', abnormal: true, critical: false,
+ *     resultAt: '2026-12-01T09:00:00Z' },
+ * });
+ * // @ts-expect-error: `wrong` is not a lab result
+ * await hub.publish('user:dr-lee', { kind: 'lab_result', payload: { wrong: 1 } });
+ *
+ * // Typed ahead of the call: name the kind, or the literal widens to string and nothing is checked.
+ * const alert: PublishInput<'system_alert'> = { kind: 'system_alert', payload: { severity: 'info', message: 'Hi' } };
+ * ```
+ */
+export type PublishInput<K extends string = string> = [K] extends [ClinicalKind]
+  ? ClinicalPublishInput<K>
+  : CustomPublishInput<K>;
 
 /** A notification before the history store gave it a place in its topic's stream. */
 export interface NotificationDraft {

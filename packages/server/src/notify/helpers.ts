@@ -6,7 +6,7 @@ import type {
   LabResultPayload,
   SystemAlertPayload,
 } from '@wardcast/protocol/kinds';
-import type { PublishInput, PublishResult } from '../core/types.js';
+import type { PublishInput, PublishPayload, PublishResult } from '../core/types.js';
 import type { EscalationPolicy } from '../escalation/types.js';
 
 /** Options every helper accepts. */
@@ -99,22 +99,30 @@ export interface NotifyHelpers {
    */
   systemAlert(payload: SystemAlertPayload, options?: NotifyOptions): Promise<NotifyResult>;
   /**
-   * Any other kind: `custom` (untyped) or a kind defined with `hub.defineKind`.
+   * Any other kind: `custom` (untyped) or a kind defined with `hub.defineKind`, on any topic. As
+   * with `hub.publish`, a built-in kind named here must come with its payload type
+   * ({@link PublishPayload}); other kinds' payloads are checked at runtime only.
    *
    * @example
    * ```ts
    * await hub.notify.custom('user:dr-lee', 'acme.discharge', { encounterId: 'e1', status: 'done' });
    * ```
    */
-  custom(topic: string, kind: string, payload: unknown, options?: NotifyOptions): Promise<NotifyResult>;
+  custom<K extends string>(
+    topic: string,
+    kind: K,
+    payload: PublishPayload<K>,
+    options?: NotifyOptions,
+  ): Promise<NotifyResult>;
 }
 
 /** Builds {@link NotifyHelpers} over a publish function. */
 export function createNotifyHelpers(publish: Publish): NotifyHelpers {
-  const send = async (
+  // Generic so each helper's kind and payload type are checked against each other.
+  const send = async <K extends string>(
     topic: string,
-    kind: string,
-    payload: unknown,
+    kind: K,
+    payload: PublishPayload<K>,
     priority: Priority,
     options: NotifyOptions | undefined,
   ): Promise<NotifyResult> => {
