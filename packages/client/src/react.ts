@@ -5,10 +5,19 @@
  * @packageDocumentation
  * @module \@wardcast/client/react
  */
-export { EMPTY_SNAPSHOT, type NotificationsSnapshot, NotificationsStore, type StoreOptions } from './react/store.js';
+export {
+  EMPTY_SNAPSHOT,
+  type NotificationItem,
+  type NotificationItemState,
+  type NotificationsSnapshot,
+  NotificationsStore,
+  type StoreOptions,
+} from './react/store.js';
 export {
   NotificationsProvider,
   type NotificationsProviderProps,
+  type SelectorOptions,
+  shallowEqual,
   type UseNotificationsOptions,
   type UseNotificationsResult,
   useNotifications,

@@ -1,5 +1,5 @@
 import type { WebSocketConstructor } from '@wardcast/client';
-import { EMPTY_SNAPSHOT, NotificationsProvider } from '@wardcast/client/react';
+import { EMPTY_SNAPSHOT, NotificationsProvider, useNotifications } from '@wardcast/client/react';
 import { createElement } from 'react';
 import { renderToString } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +8,11 @@ import { sleep, useFixtures } from './helpers/fixtures.js';
 import { Inbox } from './helpers/react.js';
 
 const f = useFixtures();
+
+function Badge() {
+  const picked = useNotifications((s) => `${s.status.state}:${s.unreadCount}:${s.notifications.length}`);
+  return createElement('b', null, picked);
+}
 
 /** `ws`, counting how many sockets were created. */
 function countingWebSocket(): { WebSocket: WebSocketConstructor; count: () => number } {
@@ -66,5 +71,19 @@ describe('server-side rendering', () => {
     await sleep(200);
     expect(ws.count()).toBe(0);
     expect(server.events.connection).toEqual([]);
+  });
+
+  it('renders what a selector picks from the empty snapshot', async () => {
+    const server = await f.hub();
+    const ws = countingWebSocket();
+    const html = renderToString(
+      createElement(
+        NotificationsProvider,
+        { url: server.url, token: 'tok:u1', topics: ['user:u1'], WebSocket: ws.WebSocket },
+        createElement(Badge),
+      ),
+    );
+    expect(html).toBe('<b>idle:0:0</b>');
+    expect(ws.count()).toBe(0);
   });
 });

@@ -7,7 +7,12 @@ import {
   type NotificationClient,
   type WebSocketConstructor,
 } from '@wardcast/client';
-import { type UseNotificationsResult, useNotifications } from '@wardcast/client/react';
+import {
+  type NotificationItem,
+  shallowEqual,
+  type UseNotificationsResult,
+  useNotifications,
+} from '@wardcast/client/react';
 import type { WardcastError } from '@wardcast/protocol';
 import { describe, expectTypeOf, it } from 'vitest';
 import WebSocket from 'ws';
@@ -105,7 +110,9 @@ describe('useNotifications types', () => {
   it('returns notifications typed by the map, counts, status and actions', () => {
     expectTypeOf(useNotifications<Kinds>).returns.toEqualTypeOf<UseNotificationsResult<Kinds>>();
     const result = {} as UseNotificationsResult<Kinds>;
-    expectTypeOf(result.notifications).toEqualTypeOf<readonly ClientNotification<Kinds>[]>();
+    expectTypeOf(result.notifications).toEqualTypeOf<readonly NotificationItem<Kinds>[]>();
+    // Items are notifications too: they go wherever a ClientNotification is expected.
+    expectTypeOf(result.notifications).toExtend<readonly ClientNotification<Kinds>[]>();
     expectTypeOf(result.unreadCount).toBeNumber();
     expectTypeOf(result.status).toEqualTypeOf<ClientStatus>();
     expectTypeOf(result.latencyMs).toEqualTypeOf<number | undefined>();
@@ -115,6 +122,48 @@ describe('useNotifications types', () => {
     expectTypeOf(result.ack).toEqualTypeOf<(id: string) => void>();
     const first = result.notifications[0];
     if (first?.kind === 'appointment') expectTypeOf(first.payload.startsAt).toBeString();
+  });
+
+  it('types the read and ack state of each item, narrowed on kind like a notification', () => {
+    const item = {} as NotificationItem<Kinds>;
+    expectTypeOf(item.read).toBeBoolean();
+    expectTypeOf(item.readAt).toEqualTypeOf<string | undefined>();
+    expectTypeOf(item.acknowledged).toBeBoolean();
+    expectTypeOf(item.acknowledgedAt).toEqualTypeOf<string | undefined>();
+    expectTypeOf(item.ackPending).toBeBoolean();
+    if (item.kind === 'lab_result') {
+      expectTypeOf(item.payload.critical).toBeBoolean();
+      expectTypeOf(item.read).toBeBoolean();
+    }
+  });
+
+  it('infers the return type of a selector', () => {
+    expectTypeOf(() => useNotifications((s) => s.unreadCount)).returns.toEqualTypeOf<number>();
+    expectTypeOf(() => useNotifications((s) => s.status.state)).returns.toEqualTypeOf<
+      'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'
+    >();
+    // Typed by the map through the selector's parameter.
+    expectTypeOf(() =>
+      useNotifications((s: UseNotificationsResult<Kinds>) => s.notifications.filter((n) => !n.read)),
+    ).returns.toEqualTypeOf<NotificationItem<Kinds>[]>();
+    // Or by both type arguments.
+    expectTypeOf(() =>
+      useNotifications<Kinds, readonly NotificationItem<Kinds>[]>((s) => s.notifications),
+    ).returns.toEqualTypeOf<readonly NotificationItem<Kinds>[]>();
+    // With connection options and an equality function of the selection's type.
+    expectTypeOf(() =>
+      useNotifications((s) => ({ unread: s.unreadCount, ack: s.ack }), {
+        url: 'ws://hub',
+        token: 't',
+        topics: ['user:u1'],
+        isEqual: shallowEqual,
+      }),
+    ).returns.toEqualTypeOf<{ unread: number; ack: (id: string) => void }>();
+    expectTypeOf(() => useNotifications((s) => s.unreadCount, { isEqual: (a, b) => a === b })).returns.toBeNumber();
+    // @ts-expect-error: the equality function compares selections (numbers), not strings
+    useNotifications((s) => s.unreadCount, { isEqual: (a: string, b: string) => a === b });
+    // @ts-expect-error: one type argument is the map of the options form, not a selector's result
+    useNotifications<Kinds>((s) => s.unreadCount);
   });
 
   it('takes client options plus filter and maxItems, or nothing inside a provider', () => {

@@ -2,7 +2,6 @@
 
 import type { ClientNotification, ClientStatus } from '@wardcast/client';
 import { useNotifications } from '@wardcast/client/react';
-import { useCallback, useState } from 'react';
 import type { DemoSession } from './session';
 import { TestNotificationForm } from './test-notification-form';
 
@@ -28,7 +27,11 @@ function describe(n: ClientNotification): { title: string; text: string } {
   return { title, text };
 }
 
-/** The user's live inbox: one connection (under StrictMode too), unread count shared by their tabs. */
+/**
+ * The user's live inbox: one connection (under StrictMode too). Each item's `read` and
+ * `acknowledged` follow this tab, the user's other tabs and devices, and the HTTP inbox endpoints
+ * (the hub relays their `receipt`s).
+ */
 export function Inbox({ session }: { session: DemoSession }) {
   const { notifications, unreadCount, status, latencyMs, error, markRead, markAllRead, ack } = useNotifications({
     url: () => socketUrl(session.wsPath),
@@ -36,21 +39,6 @@ export function Inbox({ session }: { session: DemoSession }) {
     topics: [`user:${session.userId}`],
     maxItems: 50,
   });
-  // Ids this tab marked read, for the item styling. `unreadCount` also follows what the user's
-  // other tabs and devices mark read (the hub relays their `receipt`s), but the hook does not say
-  // which items those were; when the count is 0, every listed item is read.
-  const [readHere, setReadHere] = useState<ReadonlySet<string>>(() => new Set());
-  const read = useCallback(
-    (id: string) => {
-      markRead(id);
-      setReadHere((ids) => new Set(ids).add(id));
-    },
-    [markRead],
-  );
-  const readAll = useCallback(() => {
-    markAllRead();
-    setReadHere(new Set(notifications.map((n) => n.id)));
-  }, [markAllRead, notifications]);
 
   return (
     <div className="columns">
@@ -75,17 +63,16 @@ export function Inbox({ session }: { session: DemoSession }) {
           <p className="empty">No notifications yet. Send yourself one, or open a second tab and send it from there.</p>
         ) : (
           <>
-            <button type="button" className="link" onClick={readAll} disabled={unreadCount === 0}>
+            <button type="button" className="link" onClick={markAllRead} disabled={unreadCount === 0}>
               Mark all read
             </button>
             <ul className="items">
               {notifications.map((n) => {
                 const { title, text } = describe(n);
-                const isRead = readHere.has(n.id) || unreadCount === 0;
                 return (
                   <li
                     key={`${n.topic}/${n.id}`}
-                    className={`item ${n.priority}${isRead ? ' read' : ''}`}
+                    className={`item ${n.priority}${n.read ? ' read' : ''}`}
                     data-id={n.id}
                     data-priority={n.priority}
                   >
@@ -97,16 +84,19 @@ export function Inbox({ session }: { session: DemoSession }) {
                       </small>
                     </div>
                     <div className="actions">
-                      {!isRead && (
-                        <button type="button" onClick={() => read(n.id)}>
+                      {!n.read && (
+                        <button type="button" onClick={() => markRead(n.id)}>
                           Mark read
                         </button>
                       )}
-                      {n.priority === 'critical' && (
-                        <button type="button" className="ack" onClick={() => ack(n.id)}>
-                          Acknowledge
-                        </button>
-                      )}
+                      {n.priority === 'critical' &&
+                        (n.acknowledged ? (
+                          <small>acknowledged</small>
+                        ) : (
+                          <button type="button" className="ack" disabled={n.ackPending} onClick={() => ack(n.id)}>
+                            Acknowledge
+                          </button>
+                        ))}
                     </div>
                   </li>
                 );
