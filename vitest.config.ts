@@ -13,7 +13,9 @@ export default defineConfig({
       '@wardcast/server/llm/gemini': fileURLToPath(new URL('./packages/server/src/llm/gemini.ts', import.meta.url)),
       '@wardcast/server/llm/ai-sdk': fileURLToPath(new URL('./packages/server/src/llm/ai-sdk.ts', import.meta.url)),
       '@wardcast/server/llm': fileURLToPath(new URL('./packages/server/src/llm/index.ts', import.meta.url)),
-      '@wardcast/server/assessment': fileURLToPath(new URL('./packages/server/src/assessment/index.ts', import.meta.url)),
+      '@wardcast/server/assessment': fileURLToPath(
+        new URL('./packages/server/src/assessment/index.ts', import.meta.url),
+      ),
       '@wardcast/server/jwt': fileURLToPath(new URL('./packages/server/src/jwt/index.ts', import.meta.url)),
       '@wardcast/server': src('server'),
       '@wardcast/client/react': fileURLToPath(new URL('./packages/client/src/react.ts', import.meta.url)),
@@ -23,7 +25,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'docs/test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
