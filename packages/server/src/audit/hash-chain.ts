@@ -20,7 +20,7 @@ export interface AuditChainOptions {
    * Key for HMAC-SHA-256. Without it, anyone who can write the store can recompute a consistent
    * chain; with it (kept outside the database), they cannot.
    */
-  readonly secret?: string | Uint8Array;
+  readonly secret?: string | Uint8Array | undefined;
   /** `prevHash` of the first record: the last stored hash when continuing a chain. @default GENESIS_HASH */
   readonly initialHash?: string;
   /** `seq` of the record before the first one: the last stored seq when continuing a chain. @default 0 */

@@ -134,9 +134,9 @@ export interface HubEvents {
    * A client acknowledged a notification it was sent or may see (answered with a `receipt`). An
    * `ack` of any other id is refused with `unknown_notification` and emits nothing.
    */
-  ack: [info: ConnectionInfo & { readonly id: string }];
+  ack: [info: ConnectionInfo & { readonly userId: string; readonly id: string }];
   /** A client marked a notification read, checked as `ack` is (answered with a `receipt`). */
-  read: [info: ConnectionInfo & { readonly id: string }];
+  read: [info: ConnectionInfo & { readonly userId: string; readonly id: string }];
   /** A notification was stored and handed to the broker. */
   publish: [
     info: {

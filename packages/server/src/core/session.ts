@@ -538,10 +538,10 @@ export class Session implements SocketHandlers {
       return;
     }
     if (frame.type === 'ack') {
-      this.#host.emit('ack', { ...this.info(), id: frame.id });
+      this.#host.emit('ack', { ...this.info(), userId, id: frame.id });
       this.#host.audit('notification.acknowledged', this, { notificationId: frame.id });
     } else {
-      this.#host.emit('read', { ...this.info(), id: frame.id });
+      this.#host.emit('read', { ...this.info(), userId, id: frame.id });
       this.#host.audit('notification.read', this, { notificationId: frame.id });
     }
     this.send({ type: 'receipt', id: frame.id, action: frame.type, ...refOf(frame) });
