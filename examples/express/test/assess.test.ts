@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { createDemo } from '../src/app.js';
-import { browserAvailable, launchBrowser } from './browser.js';
 import { login as signIn, startDemo, stopDemo } from './fixture.js';
 
 let demo: ReturnType<typeof createDemo>;
@@ -31,7 +30,7 @@ const body = {
 
 describe('express demo: assessments', () => {
   it('streams an assessment of the local adapter to patient:<id> and lets a dr- user sign it off', async () => {
-    const token = await login('dr-lee');
+    const token = await login('dr-ada');
     const ws = new WebSocket(`${base.replace('http', 'ws')}/v1/ws/notifications`, {
       headers: { authorization: `Bearer ${token}` },
     });
@@ -62,7 +61,7 @@ describe('express demo: assessments', () => {
       risk: { scorer: 'news2', band: 'high' },
       synthesis: { adapter: 'local' },
     });
-    const nurse = await login('nurse-ann');
+    const nurse = await login('nurse-sam');
     const review = (as: string) =>
       fetch(`${base}/api/assess/${id}/review`, {
         method: 'POST',
@@ -73,25 +72,5 @@ describe('express demo: assessments', () => {
     expect((await review(token)).status).toBe(200);
     await until(() => frames.some((f) => f.kind === 'diagnosis_update' && f.payload?.status === 'final'));
     ws.close();
-  });
-
-  it.runIf(browserAvailable())('shows the streamed assessment and its sign-off in the page in Chromium', async () => {
-    const browser = await launchBrowser();
-    try {
-      const page = await browser.newPage();
-      await page.goto(base);
-      await page.fill('#userId', 'dr-lee');
-      await page.click('#login button');
-      await page.waitForSelector('#status.open');
-      await page.click('#assess button');
-      await page.waitForSelector('#dxStage.preliminary', { timeout: 10_000 });
-      expect(await page.textContent('#dxResult')).toContain('Sepsis');
-      expect(await page.textContent('#dxRisk')).toContain('NEWS2');
-      await page.click('#dxFinal');
-      await page.waitForSelector('#dxStage.final');
-      expect(await page.textContent('#list')).toContain('Diagnosis: final');
-    } finally {
-      await browser.close();
-    }
   });
 });

@@ -1,8 +1,13 @@
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 /** Debian's Chromium; CI installs it (see .ci/run). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Where the browser tests save their screenshots. */
+export const SCREENSHOT_DIR = join(tmpdir(), 'wardcast-demo-screens');
 
 /** Whether browser tests can run here. Under CI a missing browser is a failure, not a skip. */
 export function browserAvailable(): boolean {
@@ -12,7 +17,10 @@ export function browserAvailable(): boolean {
   return ok;
 }
 
-/** Launches headless Chromium with the flags this machine needs (no network beyond loopback). */
+/**
+ * Launches headless Chromium with the flags this machine needs (no network beyond loopback).
+ * Playwright gives every launch a fresh temporary profile (it refuses `--user-data-dir` here).
+ */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -27,4 +35,16 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+let announced = false;
+
+/** Saves a full-page screenshot as `<SCREENSHOT_DIR>/<name>.png`; prints the folder once per file. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  if (!announced) {
+    announced = true;
+    console.log(`Screenshots: ${SCREENSHOT_DIR}`);
+  }
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 }

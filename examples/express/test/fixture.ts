@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createDemo } from '../src/app.js';
+import { createDemo, type DemoOptions } from '../src/app.js';
 
 /** A running demo on an ephemeral port. */
 export interface RunningDemo {
@@ -8,8 +8,8 @@ export interface RunningDemo {
 }
 
 /** Starts the demo on 127.0.0.1:0. */
-export async function startDemo(): Promise<RunningDemo> {
-  const demo = createDemo();
+export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo> {
+  const demo = createDemo(options);
   await new Promise<void>((resolve) => demo.server.listen(0, '127.0.0.1', resolve));
   return { demo, base: `http://127.0.0.1:${(demo.server.address() as AddressInfo).port}` };
 }

@@ -1,0 +1,60 @@
+import { CloseCode } from '@wardcast/client';
+import { useNotifications } from '@wardcast/client/react';
+import { useEffect, useState } from 'react';
+import { Header } from './Header.js';
+import { InboxPanel } from './InboxPanel.js';
+import { PatientHome } from './PatientHome.js';
+import { PatientPanel } from './PatientPanel.js';
+import { currentToken } from './session.js';
+import type { DemoUser, Kinds } from './types.js';
+import { useInbox } from './use-inbox.js';
+
+const wsUrl = () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/ws/notifications`;
+const PATIENT_KEY = 'wardcast-demo:patient';
+
+/**
+ * The signed-in page. One `useNotifications` connection carries the user's inbox topic, system
+ * broadcasts, and the open patient record (followed with presence, which also brings its
+ * assessment progress). No resume points are stored: on a reload the hub replays the user's
+ * unread notifications and the page loads the rest of the inbox over HTTP.
+ */
+export function Workspace({ user, onSignOut }: { readonly user: DemoUser; readonly onSignOut: () => void }) {
+  const clinician = user.role === 'clinician';
+  const [patientId, setPatientId] = useState<string | undefined>(() =>
+    clinician ? (sessionStorage.getItem(PATIENT_KEY) ?? 'p9') : undefined,
+  );
+  const live = useNotifications<Kinds>({
+    url: wsUrl,
+    token: () => currentToken(user.id),
+    topics: [`user:${user.id}`, 'broadcast'],
+    presence: patientId ? [`patient:${patientId}`] : [],
+    maxItems: 400,
+    pingIntervalMs: 5_000,
+  });
+  const inbox = useInbox(user.id, live);
+  // The hub refused the token for good (say the server restarted with a new signing key): sign in again.
+  const refused = live.status.state === 'closed' && live.status.reason.code === CloseCode.Unauthorized;
+  useEffect(() => {
+    if (refused) onSignOut();
+  }, [refused, onSignOut]);
+  const openPatient = (id: string) => {
+    sessionStorage.setItem(PATIENT_KEY, id);
+    setPatientId(id);
+  };
+
+  return (
+    <div className="app">
+      <Header user={user} status={live.status} latencyMs={live.latencyMs} onSignOut={onSignOut} />
+      <div className="layout">
+        <InboxPanel user={user} inbox={inbox} />
+        <main className="main">
+          {clinician && patientId ? (
+            <PatientPanel key={patientId} user={user} patientId={patientId} onOpenPatient={openPatient} live={live} />
+          ) : (
+            <PatientHome user={user} />
+          )}
+        </main>
+      </div>
+    </div>
+  );
+}
