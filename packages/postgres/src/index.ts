@@ -1,12 +1,18 @@
 /**
  * `@wardcast/postgres`: a durable per-user inbox (offline delivery, read state shared by a
- * user's devices, retention) and durable escalation state for `@wardcast/server`, on PostgreSQL
- * with `pg`.
+ * user's devices, retention), durable escalation state, and a backplane (history + broker over
+ * LISTEN/NOTIFY) for Redis-free clusters of `@wardcast/server`, on PostgreSQL with `pg`.
  *
  * @packageDocumentation
  * @module \@wardcast/postgres
  */
 
+export { createPostgresBackplane, PostgresBackplane } from './backplane/backplane.js';
+export {
+  DEFAULT_POSTGRES_BACKPLANE,
+  type PgListenClient,
+  type PostgresBackplaneOptions,
+} from './backplane/options.js';
 export {
   DEFAULT_POSTGRES_ESCALATIONS,
   PostgresEscalationStore,

@@ -57,6 +57,52 @@ CREATE INDEX escalations_pending ON ${s}.escalations (deadline) WHERE status = '
 CREATE INDEX escalations_finished ON ${s}.escalations (updated_at) WHERE status <> 'pending';
 `,
   },
+  {
+    version: 2,
+    name: 'backplane: topic streams, instances, presence, connection slots',
+    sql: (s) => `
+CREATE TABLE ${s}.backplane_topics (
+  topic text PRIMARY KEY,
+  epoch text NOT NULL,
+  seq bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX backplane_topics_idle ON ${s}.backplane_topics (updated_at);
+
+CREATE TABLE ${s}.backplane_stream (
+  topic text NOT NULL,
+  seq bigint NOT NULL,
+  epoch text NOT NULL,
+  id text NOT NULL,
+  body text NOT NULL,
+  stored_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (topic, seq)
+);
+CREATE UNIQUE INDEX backplane_stream_ids ON ${s}.backplane_stream (topic, id);
+CREATE INDEX backplane_stream_age ON ${s}.backplane_stream (topic, stored_at);
+
+CREATE TABLE ${s}.backplane_instances (
+  instance_id text PRIMARY KEY,
+  deadline timestamptz NOT NULL
+);
+
+CREATE TABLE ${s}.backplane_presence (
+  instance_id text NOT NULL,
+  topic text NOT NULL,
+  user_id text NOT NULL,
+  PRIMARY KEY (instance_id, topic, user_id)
+);
+
+CREATE TABLE ${s}.backplane_connections (
+  user_id text NOT NULL,
+  instance_id text NOT NULL,
+  session_id text NOT NULL,
+  deadline timestamptz NOT NULL,
+  PRIMARY KEY (user_id, instance_id, session_id)
+);
+CREATE INDEX backplane_connections_instance ON ${s}.backplane_connections (instance_id);
+`,
+  },
 ];
 
 /** Options of {@link migrate}. */

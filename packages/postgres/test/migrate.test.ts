@@ -23,12 +23,21 @@ describe.skipIf(!database)('migrate', () => {
     const pool = pools[0]?.get() as ReturnType<typeof newPool>;
     const schema = fresh();
     const result = await migrate(pool, { schema });
-    expect(result).toEqual({ schema, applied: MIGRATIONS.map((m) => m.version), version: 1 });
+    expect(result).toEqual({ schema, applied: MIGRATIONS.map((m) => m.version), version: 2 });
     const tables = await pool.query<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [schema],
     );
-    expect(tables.rows.map((r) => r.table_name)).toEqual(['escalations', 'inbox', 'wardcast_migrations']);
+    expect(tables.rows.map((r) => r.table_name)).toEqual([
+      'backplane_connections',
+      'backplane_instances',
+      'backplane_presence',
+      'backplane_stream',
+      'backplane_topics',
+      'escalations',
+      'inbox',
+      'wardcast_migrations',
+    ]);
     const indexes = await pool.query<{ indexname: string; indexdef: string }>(
       'SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1',
       [schema],
@@ -64,7 +73,10 @@ describe.skipIf(!database)('migrate', () => {
       ].sort(),
     );
     const versions = await pool.query(`SELECT version, name FROM "${schema}".wardcast_migrations`);
-    expect(versions.rows).toEqual([{ version: 1, name: 'inbox and escalations' }]);
+    expect(versions.rows).toEqual([
+      { version: 1, name: 'inbox and escalations' },
+      { version: 2, name: 'backplane: topic streams, instances, presence, connection slots' },
+    ]);
   });
 
   it('is idempotent: a second run applies nothing and keeps the data', async () => {
@@ -75,8 +87,8 @@ describe.skipIf(!database)('migrate', () => {
       `INSERT INTO "${schema}".inbox (user_id, id, topic, epoch, seq, kind, priority, created_at, payload)
        VALUES ('u1', 'n1', 'user:u1', 'e', 1, 'custom', 'routine', now(), '{}')`,
     );
-    expect(await migrate(pool, { schema })).toEqual({ schema, applied: [], version: 1 });
-    expect(await migrate(pool, { schema })).toEqual({ schema, applied: [], version: 1 });
+    expect(await migrate(pool, { schema })).toEqual({ schema, applied: [], version: 2 });
+    expect(await migrate(pool, { schema })).toEqual({ schema, applied: [], version: 2 });
     const rows = await pool.query(`SELECT count(*)::int AS n FROM "${schema}".inbox`);
     expect(rows.rows[0]).toEqual({ n: 1 });
   });
@@ -92,10 +104,10 @@ describe.skipIf(!database)('migrate', () => {
       migrate(b, { schema }),
     ]);
     const applied = results.map((r) => r.applied);
-    expect(applied.filter((x) => x.length > 0)).toEqual([[1]]);
-    expect(results.every((r) => r.version === 1)).toBe(true);
+    expect(applied.filter((x) => x.length > 0)).toEqual([[1, 2]]);
+    expect(results.every((r) => r.version === 2)).toBe(true);
     const versions = await a.query(`SELECT count(*)::int AS n FROM "${schema}".wardcast_migrations`);
-    expect(versions.rows[0]).toEqual({ n: 1 });
+    expect(versions.rows[0]).toEqual({ n: 2 });
   });
 
   it('refuses a schema name that is not a plain identifier, touching nothing', async () => {

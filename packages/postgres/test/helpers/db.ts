@@ -59,9 +59,9 @@ export async function probeDatabase(): Promise<pg.PoolConfig | undefined> {
 export const database = await probeDatabase();
 
 /** A new pool on the test database. */
-export function newPool(max = 5): pg.Pool {
+export function newPool(max = 5, overrides: pg.PoolConfig = {}): pg.Pool {
   if (!database) throw new Error('no test database');
-  const pool = new pg.Pool({ ...database, max });
+  const pool = new pg.Pool({ ...database, max, ...overrides });
   pool.on('error', () => {});
   return pool;
 }
