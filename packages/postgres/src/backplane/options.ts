@@ -62,7 +62,7 @@ export interface PostgresBackplaneOptions {
    *   session-pooled connection when `pool` goes through PgBouncer in transaction mode);
    * - a function that resolves a connected client (called again after each loss).
    */
-  readonly listener?: string | Record<string, unknown> | (() => Promise<PgListenClient>);
+  readonly listener?: string | Record<string, unknown> | (() => Promise<PgListenClient>) | undefined;
   /** Notifications kept per topic (exact, trimmed at each publish). @default 10_000 */
   readonly maxLen?: number;
   /** Age (ms) past which notifications are dropped from a topic's stream. @default 86_400_000 (24 h) */
