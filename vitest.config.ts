@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     alias: {
       '@wardcast/protocol/kinds': fileURLToPath(new URL('./packages/protocol/src/kinds.ts', import.meta.url)),
+      '@wardcast/protocol/lean': fileURLToPath(new URL('./packages/protocol/src/lean.ts', import.meta.url)),
       '@wardcast/protocol': src('protocol'),
       // Subpaths before the package itself: aliases match by prefix.
       '@wardcast/server/llm/openai': fileURLToPath(new URL('./packages/server/src/llm/openai.ts', import.meta.url)),
@@ -25,7 +26,12 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'docs/test/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'examples/*/test/**/*.test.ts',
+      'docs/test/**/*.test.ts',
+      'conformance/**/*.test.ts',
+    ],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

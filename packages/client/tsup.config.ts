@@ -3,6 +3,8 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: ['src/index.ts', 'src/react.ts'],
   format: ['esm', 'cjs'],
+  // The CJS build of `./react` then requires the core's chunk instead of carrying its own copy of the client.
+  splitting: true,
   dts: true,
   clean: true,
   sourcemap: true,

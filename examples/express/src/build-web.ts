@@ -15,6 +15,7 @@ function workspaceAliases(): Record<string, string> {
     '@wardcast/client/react': root('packages/client/src/react.ts'),
     '@wardcast/client': root('packages/client/src/index.ts'),
     '@wardcast/protocol/kinds': root('packages/protocol/src/kinds.ts'),
+    '@wardcast/protocol/lean': root('packages/protocol/src/lean.ts'),
     '@wardcast/protocol': root('packages/protocol/src/index.ts'),
   };
 }

@@ -1,4 +1,4 @@
-import { shouldReconnect } from '@wardcast/protocol';
+import { shouldReconnect } from '@wardcast/protocol/lean';
 
 /** Reconnect backoff settings. */
 export interface BackoffOptions {

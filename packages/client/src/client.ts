@@ -1,15 +1,12 @@
+import type { ClientFrame, NotificationFrame, PresenceFrame, ServerFrame, TelemetryFrame } from '@wardcast/protocol';
+// Values come from the zod-free entry: the client never loads the schemas.
 import {
-  type ClientFrame,
+  decodeServerFrame,
   type ErrorCode,
   isValidTopic,
   MAX_TOPICS_PER_FRAME,
-  type NotificationFrame,
-  type PresenceFrame,
-  parseServerFrame,
-  type ServerFrame,
-  type TelemetryFrame,
   WardcastError,
-} from '@wardcast/protocol';
+} from '@wardcast/protocol/lean';
 import { backoffDelay, type CloseInfo, DEFAULT_BACKOFF, defaultShouldRetry } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { watchEnvironment } from './environment.js';
@@ -330,8 +327,8 @@ export class NotificationClient<M extends object = NotificationMap> {
   }
 
   #onFrame(generation: number, data: unknown): void {
-    this.#armLiveness(generation);
-    const parsed = parseServerFrame(data);
+    this.#lastFrameAt = Date.now();
+    const parsed = decodeServerFrame(data);
     if (!parsed.ok) {
       this.#error('bad_frame', `hub sent a bad frame: ${parsed.error.message}`);
       return;
@@ -341,11 +338,11 @@ export class NotificationClient<M extends object = NotificationMap> {
 
   #handle(generation: number, frame: ServerFrame): void {
     switch (frame.type) {
-      case 'authenticated':
-        this.#onAuthenticated(generation, frame.userId, frame.expiresAt);
-        return;
       case 'notification':
         this.#onNotification(frame);
+        return;
+      case 'authenticated':
+        this.#onAuthenticated(generation, frame.userId, frame.expiresAt);
         return;
       case 'subscribed':
         for (const result of frame.topics) {
@@ -404,6 +401,8 @@ export class NotificationClient<M extends object = NotificationMap> {
   }
 
   #sessionId = '';
+  /** When the last frame of the current socket arrived (ms since epoch). */
+  #lastFrameAt = 0;
   readonly #sentSince = new Set<string>();
 
   #onAuthenticated(generation: number, userId: string, expiresAt: number | undefined): void {
@@ -485,12 +484,22 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#timer('ping', interval, () => this.#ping(generation));
   }
 
-  /** Any frame proves the link alive; with none for a ping interval plus the pong timeout, it is dead. */
-  #armLiveness(generation: number): void {
+  /**
+   * Any frame proves the link alive; with none for a ping interval plus the pong timeout, it is
+   * dead. A frame only stamps its arrival (a timer per frame would cost more than decoding it):
+   * the deadline, armed when the socket opens, checks the stamp when it fires and, if a frame came
+   * since it was armed, waits out the rest of the deadline from that frame.
+   */
+  #armLiveness(generation: number, ms?: number): void {
     const deadline =
       (this.#o.pingIntervalMs ?? DEFAULT_CLIENT_TIMINGS.pingIntervalMs) +
       (this.#o.pongTimeoutMs ?? DEFAULT_CLIENT_TIMINGS.pongTimeoutMs);
-    this.#timer('deadline', deadline, () => this.#lost(generation, { code: 1006, reason: 'heartbeat timeout' }));
+    this.#timer('deadline', ms ?? deadline, () => {
+      const idle = Date.now() - this.#lastFrameAt;
+      // A clock set back (idle < 0) gets a whole deadline again.
+      if (idle < deadline) this.#armLiveness(generation, Math.min(deadline, deadline - idle));
+      else this.#lost(generation, { code: 1006, reason: 'heartbeat timeout' });
+    });
   }
 
   #onOnline(): void {

@@ -6,7 +6,7 @@
  * @module \@wardcast/client
  */
 
-export { CloseCode, ErrorCode, isWardcastError, shouldReconnect, WardcastError } from '@wardcast/protocol';
+export { CloseCode, ErrorCode, isWardcastError, shouldReconnect, WardcastError } from '@wardcast/protocol/lean';
 export { type BackoffOptions, backoffDelay, type CloseInfo, DEFAULT_BACKOFF, defaultShouldRetry } from './backoff.js';
 export { createNotificationClient, DEFAULT_CLIENT_TIMINGS, NotificationClient } from './client.js';
 export type {

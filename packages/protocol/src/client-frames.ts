@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
+import { MAX_TOPICS_PER_FRAME } from './names.js';
 import { notificationIdSchema, phiLevelSchema, refSchema, streamPositionSchema, topicSchema } from './primitives.js';
 
-/** Maximum number of topics in one `subscribe` or `unsubscribe` frame. */
-export const MAX_TOPICS_PER_FRAME = 100;
+export { MAX_TOPICS_PER_FRAME } from './names.js';
 
 // Each schema is built in a `/* @__PURE__ */` arrow that is called at once, so a bundler can drop
 // the ones an app never uses: the browser client only parses server frames, and zod calls in a

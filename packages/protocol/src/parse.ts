@@ -1,83 +1,9 @@
 import type * as z from 'zod/mini';
 import { CLIENT_FRAME_SCHEMAS, type ClientFrame } from './client-frames.js';
-import type { ErrorCode } from './error-codes.js';
+import { fail, guarded, type ParseResult, parseObject, pathOf, toJson } from './frame-input.js';
 import { SERVER_FRAME_SCHEMAS, type ServerFrame } from './server-frames.js';
 
-/** Why a frame could not be parsed. */
-export interface FrameError {
-  /** `bad_json`, `bad_frame`, `unknown_type` or `binary_not_supported`. */
-  readonly code:
-    | typeof ErrorCode.BadJson
-    | typeof ErrorCode.BadFrame
-    | typeof ErrorCode.UnknownType
-    | typeof ErrorCode.BinaryNotSupported;
-  /**
-   * Names what is wrong, e.g. `topics[0].since.seq: expected number, received string`: the field,
-   * what was expected and the type received, never the value sent (nor an unknown `type`).
-   */
-  readonly message: string;
-  /** Dotted path of the offending field, when one field is to blame. */
-  readonly path?: string;
-  /** The frame's `ref`, when it had a readable one, so a reply can point at it. */
-  readonly ref?: string;
-}
-
-/** The result of parsing a frame: never thrown, always returned. */
-export type ParseResult<F> =
-  | { readonly ok: true; readonly frame: F }
-  | { readonly ok: false; readonly error: FrameError };
-
-const decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true });
-
-function fail(code: FrameError['code'], message: string, extra?: { path?: string; ref?: string }): ParseResult<never> {
-  const error: { code: FrameError['code']; message: string; path?: string; ref?: string } = { code, message };
-  if (extra?.path !== undefined) error.path = extra.path;
-  if (extra?.ref !== undefined) error.ref = extra.ref;
-  return { ok: false, error };
-}
-
-function toJson(data: unknown): ParseResult<unknown> {
-  if (typeof data === 'string') {
-    try {
-      return { ok: true, frame: JSON.parse(data) as unknown };
-    } catch {
-      return fail('bad_json', 'frame is not valid JSON');
-    }
-  }
-  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
-    let text: string;
-    try {
-      const view =
-        data instanceof ArrayBuffer
-          ? new Uint8Array(data)
-          : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      text = decoder.decode(view);
-    } catch {
-      return fail('bad_json', 'frame is not valid UTF-8');
-    }
-    return toJson(text);
-  }
-  if (typeof data === 'object' && data !== null) return { ok: true, frame: data };
-  return fail('bad_frame', `frame must be a JSON object, received ${data === null ? 'null' : typeof data}`);
-}
-
-function pathOf(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
-  }
-  return out;
-}
-
-/** Runs a parser, turning anything it throws (a getter or proxy trap on a hostile object) into `bad_frame`. */
-function guarded<F>(parse: () => ParseResult<F>): ParseResult<F> {
-  try {
-    return parse();
-  } catch {
-    return fail('bad_frame', 'frame could not be read');
-  }
-}
+export type { FrameError, ParseResult } from './frame-input.js';
 
 function kindOf(value: unknown): string {
   if (value === undefined) return 'nothing';
@@ -207,28 +133,18 @@ function issueCount(schemas: Readonly<Record<string, z.ZodMiniType>>, type: stri
 }
 
 function parseWith<F>(data: unknown, schemas: Readonly<Record<string, z.ZodMiniType>>): ParseResult<F> {
-  const json = toJson(data);
-  if (!json.ok) return json;
-  const value = json.frame;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return fail('bad_frame', 'frame must be a JSON object');
-  }
-  const record = value as Record<string, unknown>;
-  const ref =
-    typeof record.ref === 'string' && record.ref.length >= 1 && record.ref.length <= 64 ? record.ref : undefined;
-  const refPart = ref === undefined ? undefined : { ref };
-  const type = record.type;
-  if (typeof type !== 'string') return fail('bad_frame', 'frame has no string "type"', { path: 'type', ...refPart });
-  const schema = has(schemas, type) ? schemas[type] : undefined;
-  // The type is not named: it is whatever the sender wrote (errors.md: fields, never values).
-  if (!schema) return fail('unknown_type', 'unknown frame type', { path: 'type', ...refPart });
-  const result = schema.safeParse(value);
-  if (result.success) return { ok: true, frame: result.data as F };
-  const issue = result.error.issues[0];
-  const path = issue ? pathOf(issue.path) : '';
-  const detail = issue ? describeIssue(issue, value) : 'invalid frame';
-  const message = `${type}: ${path === '' ? '' : `${path}: `}${detail}`;
-  return fail('bad_frame', message, { path, ...refPart });
+  return parseObject<F>(data, (type, value) => {
+    const schema = has(schemas, type) ? schemas[type] : undefined;
+    if (!schema) return undefined;
+    const result = schema.safeParse(value);
+    if (result.success) return { ok: true, frame: result.data };
+    const issue = result.error.issues[0];
+    return {
+      ok: false,
+      path: issue ? pathOf(issue.path) : '',
+      detail: issue ? describeIssue(issue, value) : 'invalid frame',
+    };
+  });
 }
 
 /**
@@ -243,7 +159,7 @@ function parseWith<F>(data: unknown, schemas: Readonly<Record<string, z.ZodMiniT
  * ```
  */
 export function parseClientFrame(data: unknown): ParseResult<ClientFrame> {
-  return guarded(() => parseWith(data, CLIENT_FRAME_SCHEMAS));
+  return guarded(parseWith<ClientFrame>, data, CLIENT_FRAME_SCHEMAS);
 }
 
 /**
@@ -256,7 +172,7 @@ export function parseClientFrame(data: unknown): ParseResult<ClientFrame> {
  * ```
  */
 export function parseServerFrame(data: unknown): ParseResult<ServerFrame> {
-  return guarded(() => parseWith(data, SERVER_FRAME_SCHEMAS));
+  return guarded(parseWith<ServerFrame>, data, SERVER_FRAME_SCHEMAS);
 }
 
 /**
@@ -271,21 +187,23 @@ export function parseServerFrame(data: unknown): ParseResult<ServerFrame> {
  * ```
  */
 export function parseFrame(data: unknown): ParseResult<ClientFrame | ServerFrame> {
-  return guarded(() => {
-    const json = toJson(data);
-    if (!json.ok) return json;
-    const frame = json.frame;
-    // `null`, numbers and strings are valid JSON but not frames (and a string must not be decoded twice).
-    if (typeof frame !== 'object' || frame === null) return fail('bad_frame', 'frame must be a JSON object');
-    const type = (frame as { type?: unknown }).type;
-    if (typeof type !== 'string' || !has(SERVER_FRAME_SCHEMAS, type)) return parseWith(frame, CLIENT_FRAME_SCHEMAS);
-    const server = parseWith<ServerFrame>(frame, SERVER_FRAME_SCHEMAS);
-    if (server.ok || !has(CLIENT_FRAME_SCHEMAS, type)) return server;
-    // A type both sides use (`telemetry`): the shape decides; if neither fits, report the closer one.
-    const client = parseWith<ClientFrame>(frame, CLIENT_FRAME_SCHEMAS);
-    if (client.ok) return client;
-    return issueCount(CLIENT_FRAME_SCHEMAS, type, frame) < issueCount(SERVER_FRAME_SCHEMAS, type, frame)
-      ? client
-      : server;
-  });
+  return guarded(parseEither, data, undefined);
+}
+
+function parseEither(data: unknown): ParseResult<ClientFrame | ServerFrame> {
+  const json = toJson(data);
+  if (!json.ok) return json;
+  const frame = json.frame;
+  // `null`, numbers and strings are valid JSON but not frames (and a string must not be decoded twice).
+  if (typeof frame !== 'object' || frame === null) return fail('bad_frame', 'frame must be a JSON object');
+  const type = (frame as { type?: unknown }).type;
+  if (typeof type !== 'string' || !has(SERVER_FRAME_SCHEMAS, type)) return parseWith(frame, CLIENT_FRAME_SCHEMAS);
+  const server = parseWith<ServerFrame>(frame, SERVER_FRAME_SCHEMAS);
+  if (server.ok || !has(CLIENT_FRAME_SCHEMAS, type)) return server;
+  // A type both sides use (`telemetry`): the shape decides; if neither fits, report the closer one.
+  const client = parseWith<ClientFrame>(frame, CLIENT_FRAME_SCHEMAS);
+  if (client.ok) return client;
+  return issueCount(CLIENT_FRAME_SCHEMAS, type, frame) < issueCount(SERVER_FRAME_SCHEMAS, type, frame)
+    ? client
+    : server;
 }

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
+import { KIND_PATTERN, PHI_LEVELS, PRIORITIES, TOPIC_PATTERN } from './names.js';
 
-/** Topic names: `user:<id>`, `patient:<id>`, `broadcast`, or any `[A-Za-z0-9_.:-]{1,128}` name. */
-export const TOPIC_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+export { isValidTopic, KIND_PATTERN, TOPIC_PATTERN } from './names.js';
 
 /** A topic name. */
 export const topicSchema = /* @__PURE__ */ z
@@ -17,10 +17,10 @@ export const notificationIdSchema = /* @__PURE__ */ z.string().check(z.minLength
 /** Notification kinds: lower-case, `[a-z][a-z0-9_.:-]{0,63}` (namespaced custom kinds use `.` or `:`). */
 export const kindSchema = /* @__PURE__ */ z
   .string()
-  .check(z.regex(/^[a-z][a-z0-9_.:-]{0,63}$/, 'kind must match [a-z][a-z0-9_.:-]{0,63}'));
+  .check(z.regex(KIND_PATTERN, 'kind must match [a-z][a-z0-9_.:-]{0,63}'));
 
 /** How urgent a notification is. `critical` notifications ask for an explicit acknowledgement. */
-export const prioritySchema = /* @__PURE__ */ z.enum(['routine', 'urgent', 'critical']);
+export const prioritySchema = /* @__PURE__ */ z.enum(PRIORITIES);
 /** How urgent a notification is. */
 export type Priority = z.infer<typeof prioritySchema>;
 
@@ -36,23 +36,10 @@ export const streamPositionSchema = /* @__PURE__ */ z.object({
 export type StreamPosition = z.infer<typeof streamPositionSchema>;
 
 /**
- * Whether `topic` is a valid topic name.
- *
- * @example
- * ```ts
- * isValidTopic('patient:p9'); // true
- * isValidTopic('patient p9'); // false
- * ```
- */
-export function isValidTopic(topic: unknown): topic is string {
-  return typeof topic === 'string' && TOPIC_PATTERN.test(topic);
-}
-
-/**
  * How much of a payload a subscriber receives, as FHIR Subscriptions' payload content:
  * `full`; `id-only` (ids and statuses; no names, values, dates or free text); `empty` (kind and
  * priority only, `payload: null`).
  */
-export const phiLevelSchema = /* @__PURE__ */ z.enum(['full', 'id-only', 'empty']);
+export const phiLevelSchema = /* @__PURE__ */ z.enum(PHI_LEVELS);
 /** @see {@link phiLevelSchema} */
 export type PhiLevel = z.infer<typeof phiLevelSchema>;

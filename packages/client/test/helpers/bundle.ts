@@ -7,6 +7,7 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 export const CLIENT_ENTRY = here('../../src/index.ts');
 /** `@wardcast/protocol` from source, as the tests use it (its dist may be stale). */
 const PROTOCOL_ENTRY = here('../../../protocol/src/index.ts');
+const PROTOCOL_LEAN_ENTRY = here('../../../protocol/src/lean.ts');
 
 /**
  * Bundles the client core for the browser as one minified file with every dependency inside,
@@ -22,7 +23,7 @@ export async function bundleClient(format: 'esm' | 'iife', globalName?: string):
     minify: true,
     write: false,
     legalComments: 'none',
-    alias: { '@wardcast/protocol': PROTOCOL_ENTRY },
+    alias: { '@wardcast/protocol/lean': PROTOCOL_LEAN_ENTRY, '@wardcast/protocol': PROTOCOL_ENTRY },
     ...(globalName === undefined ? {} : { globalName }),
     logLevel: 'silent',
   });

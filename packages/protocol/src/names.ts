@@ -1,0 +1,32 @@
+/**
+ * Names and limits of the wire format that need no schema library: shared by the zod schemas
+ * (the protocol's source of truth) and by the lean decoder the browser client ships.
+ */
+
+/** Topic names: `user:<id>`, `patient:<id>`, `broadcast`, or any `[A-Za-z0-9_.:-]{1,128}` name. */
+export const TOPIC_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** Notification kinds: lower-case, `[a-z][a-z0-9_.:-]{0,63}` (namespaced custom kinds use `.` or `:`). */
+export const KIND_PATTERN = /^[a-z][a-z0-9_.:-]{0,63}$/;
+
+/** Maximum number of topics in one `subscribe` or `unsubscribe` frame. */
+export const MAX_TOPICS_PER_FRAME = 100;
+
+/**
+ * Whether `topic` is a valid topic name.
+ *
+ * @example
+ * ```ts
+ * isValidTopic('patient:p9'); // true
+ * isValidTopic('patient p9'); // false
+ * ```
+ */
+export function isValidTopic(topic: unknown): topic is string {
+  return typeof topic === 'string' && TOPIC_PATTERN.test(topic);
+}
+
+/** How urgent a notification can be (`priority`), least urgent first. */
+export const PRIORITIES = ['routine', 'urgent', 'critical'] as const;
+
+/** The payload levels (`phi`), most revealing first. */
+export const PHI_LEVELS = ['full', 'id-only', 'empty'] as const;
