@@ -1,17 +1,39 @@
 // Forking the server and client children and talking to them: request/response over IPC.
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 const live = new Set();
 
-/** Forks `file` and returns { child, request(type, fields), once(event) }. */
-export function spawnChild(file, args = [], execArgv = []) {
+/** Whether children can be pinned: `taskset` exists and there are at least two CPUs. */
+export const canPin = (() => {
+  if (os.cpus().length < 2) return false;
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Pins every thread of `pid` to `cpu` (no-op without taskset). */
+function pin(pid, cpu) {
+  if (!canPin || cpu === undefined) return;
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+}
+
+/**
+ * Forks `file` and returns { child, request(type, fields), once(event) }; `cpu` pins it (and the
+ * threads it starts later) to that CPU when taskset exists.
+ */
+export function spawnChild(file, args = [], execArgv = [], cpu = undefined) {
   const child = fork(here(file), args, {
     execArgv,
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  pin(child.pid, cpu);
   live.add(child);
   child.on('exit', () => live.delete(child));
   let nextId = 0;

@@ -1,8 +1,11 @@
 // Client child: holds `conns` connections to each server it is told about and records, for the
 // armed run, every delivery's latency (receive wall clock - publish wall clock).
-//   setup {servers: [{variant, port}], conns, tag} -> connects everything (bounded concurrency)
+//   setup {servers: [{variant, port}], conns, tag, offset} -> connects `conns` more to each server
+//                                                  (numbered from `offset`; bounded concurrency)
 //   arm {variant, run, messages}                   -> resets counters; emits {event:'done'} when complete
 //   report                                         -> counts, last receive time, latency samples
+//   storm {variant, port, conns, tag}              -> opens and subscribes `conns` new connections,
+//                                                     returns { ms }, then drops them
 import { connect } from './connect.mjs';
 import { now, parseBenchId } from './payload.mjs';
 
@@ -26,11 +29,11 @@ function onNotification(variant, conn, notification) {
   if (a.n === a.expected) process.send({ event: 'done' });
 }
 
-async function setup({ servers, conns, tag }) {
+async function setup({ servers, conns, tag, offset = 0 }) {
   for (const { variant, port } of servers) {
-    let nextConn = 0;
+    let nextConn = offset;
     const worker = async () => {
-      while (nextConn < conns) {
+      while (nextConn < offset + conns) {
         const conn = nextConn++;
         const handler = (notification) => onNotification(variant, conn, notification);
         sockets.push(await connect(variant, port, `${tag}-${conn}`, handler));
@@ -77,7 +80,20 @@ function report() {
   };
 }
 
-const handlers = { setup, arm, report, exit: () => setImmediate(() => process.exit(0)) };
+async function storm({ variant, port, conns, tag }) {
+  const start = performance.now();
+  const opened = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < conns) opened.push(await connect(variant, port, `${tag}-${next++}`, () => {}));
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const ms = performance.now() - start;
+  for (const s of opened) (s.terminate ?? s.disconnect).call(s);
+  return { ms };
+}
+
+const handlers = { setup, arm, report, storm, exit: () => setImmediate(() => process.exit(0)) };
 
 process.on('message', async (msg) => {
   try {

@@ -53,7 +53,7 @@ function socketio(port, _userId, onNotification) {
 }
 
 export function connect(variant, port, userId, onNotification) {
-  if (variant === 'wardcast') return wardcast(port, userId, onNotification);
+  if (variant.startsWith('wardcast')) return wardcast(port, userId, onNotification);
   if (variant === 'socket.io') return socketio(port, userId, onNotification);
   return plainWs(port, userId, onNotification);
 }

@@ -1,40 +1,60 @@
 // Fan-out benchmark entry point (`pnpm bench` builds, then runs `node bench/fanout.mjs`).
-// For each subscriber count: one server child per variant, two client children holding half the
-// connections each, then every variant publishes the same schedule REPS times (order rotated per
-// rep); the table shows medians over the reps. Only 127.0.0.1; everything is killed at the end.
+// For each subscriber count: one server child per variant (pinned to CPU 0 when taskset exists),
+// two client children holding half the connections each (pinned to CPU 1). Connecting measures
+// the idle memory per connection; then every rep runs, for each variant in turn (order rotated
+// per rep: A B C, B C A, ...), a burst (BENCH_BURST messages published back to back) and a paced
+// phase (one message every subscribers/BENCH_RATE s); last, reps of 1,000 new connections per
+// variant, alternated, measure connects/s. The summary shows medians
+// over the reps, each ratio against ws-frame-once computed in this run; it is also written to
+// docs/benchmarks.md with an SVG chart (docs/benchmarks.svg). Only 127.0.0.1; everything is killed.
 //
-// Env overrides: BENCH_SUBS=1000,5000  BENCH_REPS=5  BENCH_VARIANTS=wardcast,ws-frame-once
-//   BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"  (node flags for the server children only)
+// Options, as env or CLI (`node bench/fanout.mjs --subs=1000 --reps=3`):
+//   BENCH_SUBS=1000,5000  BENCH_REPS=3  BENCH_VARIANTS=wardcast,ws-frame-once
+//   BENCH_BURST=20 (messages per burst)  BENCH_RATE=50000 (paced deliveries/s)
+//   BENCH_SIZE=<bytes> (pad messages to about that size; default ~510-byte lab_result)
+//   BENCH_DOCS=0 (do not write docs/)  BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
 import { execSync } from 'node:child_process';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { allExited, killAll, spawnChild } from './children.mjs';
+import { allExited, canPin, killAll, spawnChild } from './children.mjs';
+import { printSummary, writeDocs } from './report.mjs';
 import { median, mergeSorted, quantile, table } from './stats.mjs';
 import { VARIANTS } from './variants.mjs';
 
-// One message every `intervalMs`. On this 2-core machine one fan-out to 1,000 loopback sockets
-// costs the server ~13 ms of CPU (mostly the kernel's TCP path), ~70 ms for 5,000, and the two
-// clients together a little more; the intervals leave the machine idle between fan-outs, so
-// latency is that of one fan-out and not of a growing queue (deliveries/s is then bounded by the
-// offered rate).
-const SCENARIOS = [
-  { subscribers: 1000, messages: 40, intervalMs: 40, burst: 1, warmup: 10 },
-  { subscribers: 5000, messages: 10, intervalMs: 200, burst: 1, warmup: 4 },
-];
 const CLIENT_PROCESSES = 2;
 const DRAIN_TIMEOUT_MS = 10_000;
-const WATCHDOG_MS = 175_000;
+const WATCHDOG_MS = 290_000;
 const BASELINE = 'ws-frame-once';
+const SERVER_CPU = 0;
+const STORM_CONNS = 1000;
+const CLIENT_CPU = 1;
 
+// CLI options are the env options: --subs=1000 is BENCH_SUBS=1000 (the children inherit them).
+for (const arg of process.argv.slice(2)) {
+  const m = /^--([a-z-]+)=(.*)$/.exec(arg);
+  if (!m) throw new Error(`unknown argument ${arg} (expected --name=value)`);
+  process.env[`BENCH_${m[1].toUpperCase().replaceAll('-', '_')}`] = m[2];
+}
 const envList = (name) =>
   process.env[name]
     ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-const subsFilter = envList('BENCH_SUBS')?.map(Number);
 const variants = envList('BENCH_VARIANTS') ?? VARIANTS;
-const reps = Number(process.env.BENCH_REPS ?? 5);
-const scenarios = SCENARIOS.filter((s) => !subsFilter || subsFilter.includes(s.subscribers));
+const reps = Number(process.env.BENCH_REPS ?? 3);
+const burstSize = Number(process.env.BENCH_BURST ?? 20);
+const rate = Number(process.env.BENCH_RATE ?? 50_000);
+const size = Number(process.env.BENCH_SIZE ?? 0);
+
+/** Burst: `burstSize` messages at once. Paced: ~1 s at `rate` deliveries/s, one message per tick. */
+const scenarios = (envList('BENCH_SUBS')?.map(Number) ?? [1000, 5000]).map((subscribers) => {
+  const intervalMs = (subscribers * 1000) / rate;
+  return {
+    subscribers,
+    burst: { messages: burstSize, intervalMs: 0, burst: burstSize },
+    paced: { messages: Math.max(10, Math.round(rate / subscribers)), intervalMs, burst: 1 },
+  };
+});
 
 const watchdog = setTimeout(() => {
   console.error(`FAIL: benchmark still running after ${WATCHDOG_MS / 1000}s; killing it`);
@@ -53,7 +73,8 @@ process.on('exit', killAll);
 let runCounter = 0;
 
 async function startServer(variant) {
-  const ctl = spawnChild('server.mjs', [variant], process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean));
+  const args = ['--expose-gc', ...(process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [])];
+  const ctl = spawnChild('server.mjs', [variant], args, SERVER_CPU);
   const { port } = await ctl.once('listening');
   return { variant, port, ctl };
 }
@@ -64,27 +85,53 @@ async function waitForSubscribers(server, expected) {
     const { subscribers } = await server.ctl.request('count');
     if (subscribers === expected) return;
     if (Date.now() > deadline) throw new Error(`${server.variant}: ${subscribers}/${expected} subscribers`);
-    await sleep(50);
+    await sleep(10);
   }
 }
 
-/** One publish phase of one variant. */
-async function measure(server, clients, scenario, messages) {
+/**
+ * Connects the subscribers to `server` in two halves (both client processes at once); the idle
+ * memory per connection is the growth over the second half (one-time allocations excluded).
+ */
+async function connectAll(server, clients, subscribers) {
+  const per = subscribers / clients.length / 2;
+  const target = [{ variant: server.variant, port: server.port }];
+  const half = (offset) =>
+    Promise.all(clients.map((c, k) => c.request('setup', { servers: target, conns: per, tag: `c${k}`, offset })));
+  await half(0);
+  await waitForSubscribers(server, subscribers / 2);
+  const before = await server.ctl.request('memory');
+  await half(per);
+  await waitForSubscribers(server, subscribers);
+  const after = await server.ctl.request('memory');
+  const n = subscribers / 2;
+  return { rssKiB: (after.rss - before.rss) / n / 1024, heapKiB: (after.heapUsed - before.heapUsed) / n / 1024 };
+}
+
+/** Connects/s: both client processes open and subscribe STORM_CONNS new connections, then drop them. */
+async function storm(server, clients) {
   const run = ++runCounter;
-  const conns = scenario.subscribers / clients.length;
+  const conns = STORM_CONNS / clients.length;
+  const { variant, port } = server;
+  const times = await Promise.all(
+    clients.map((c, k) => c.request('storm', { variant, port, conns, tag: `storm${run}-c${k}` })),
+  );
+  return (STORM_CONNS / Math.max(...times.map((t) => t.ms))) * 1000;
+}
+
+/** One publish phase of one variant. */
+async function measure(server, clients, subscribers, phase) {
+  const run = ++runCounter;
+  const conns = subscribers / clients.length;
+  const { messages, intervalMs, burst } = phase;
   await Promise.all(clients.map((c) => c.request('arm', { variant: server.variant, run, messages, conns })));
   const done = Promise.all(clients.map((c) => c.once('done')));
-  const published = await server.ctl.request('run', {
-    run,
-    messages,
-    intervalMs: scenario.intervalMs,
-    burst: scenario.burst,
-  });
+  const published = await server.ctl.request('run', { run, messages, intervalMs, burst });
   const drained = await Promise.race([done.then(() => true), sleep(DRAIN_TIMEOUT_MS).then(() => false)]);
   const cpu = await server.ctl.request('stop');
   const reports = await Promise.all(clients.map((c) => c.request('report')));
   const received = reports.reduce((n, r) => n + r.received, 0);
-  const expected = scenario.subscribers * messages;
+  const expected = subscribers * messages;
   const lastRecv = Math.max(...reports.map((r) => r.lastRecv));
   const lat = mergeSorted(reports.map((r) => r.lat));
   const problems = [];
@@ -105,90 +152,126 @@ async function measure(server, clients, scenario, messages) {
   };
 }
 
+/** Medians over the reps of one phase of one variant. */
+function summarize(variant, rs) {
+  const m = (key) => median(rs.map((r) => r[key]));
+  return {
+    variant,
+    deliveriesPerSec: m('deliveriesPerSec'),
+    p50: m('p50'),
+    p99: m('p99'),
+    cpuUs: m('cpuUs'),
+    cpuRuns: rs.map((r) => r.cpuUs),
+    clientCpuUs: m('clientCpuUs'),
+    ok: rs.every((r) => r.problems.length === 0),
+  };
+}
+
 async function runScenario(scenario) {
   const started = Date.now();
+  const { subscribers } = scenario;
   const servers = await Promise.all(variants.map(startServer));
-  const clients = Array.from({ length: CLIENT_PROCESSES }, () => spawnChild('clients.mjs'));
-  const conns = scenario.subscribers / CLIENT_PROCESSES;
-  const targets = servers.map(({ variant, port }) => ({ variant, port }));
-  await Promise.all(clients.map((c, k) => c.request('setup', { servers: targets, conns, tag: `c${k}` })));
-  for (const s of servers) await waitForSubscribers(s, scenario.subscribers);
+  const clients = Array.from({ length: CLIENT_PROCESSES }, () => spawnChild('clients.mjs', [], [], CLIENT_CPU));
+  const idle = new Map();
+  for (const s of servers) idle.set(s.variant, await connectAll(s, clients, subscribers));
   const connectedS = (Date.now() - started) / 1000;
 
-  for (const s of servers) await measure(s, clients, scenario, scenario.warmup); // JIT and buffers warm
-  const results = new Map(servers.map((s) => [s.variant, []]));
+  const warmup = { ...scenario.paced, messages: Math.min(10, scenario.paced.messages) };
+  for (const s of servers) {
+    await measure(s, clients, subscribers, warmup); // JIT and buffers warm
+    await measure(s, clients, subscribers, scenario.burst);
+  }
+  const results = new Map(servers.map((s) => [s.variant, { burst: [], paced: [] }]));
   for (let rep = 0; rep < reps; rep++) {
     for (let k = 0; k < servers.length; k++) {
       const s = servers[(k + rep) % servers.length];
-      results.get(s.variant).push(await measure(s, clients, scenario, scenario.messages));
+      const r = results.get(s.variant);
+      r.burst.push(await measure(s, clients, subscribers, scenario.burst));
+      r.paced.push(await measure(s, clients, subscribers, scenario.paced));
+    }
+  }
+  // Connects last, so the connections they drop cannot weigh on the publish phases.
+  const connects = new Map(servers.map((s) => [s.variant, []]));
+  for (let rep = 0; rep < reps; rep++) {
+    for (let k = 0; k < servers.length; k++) {
+      const s = servers[(k + rep) % servers.length];
+      connects.get(s.variant).push(await storm(s, clients));
     }
   }
   await Promise.all([...servers.map((s) => s.ctl), ...clients].map((c) => c.request('exit').catch(() => {})));
   await allExited(5_000); // lets --cpu-prof write its profile; whatever is left is killed
   killAll();
 
-  const { subscribers, messages, intervalMs, burst } = scenario;
+  const subs = subscribers.toLocaleString('en-US');
+  const { paced } = scenario;
+  const phases = {
+    burst: `${subs} subscribers, burst: ${burstSize} messages at once`,
+    paced: `${subs} subscribers, paced: 1 message every ${paced.intervalMs} ms (${rate.toLocaleString('en-US')} deliveries/s)`,
+  };
+  const summary = { subscribers, variants: new Map() };
+  for (const phase of ['burst', 'paced']) {
+    console.log(`\n=== ${phases[phase]}, ${CLIENT_PROCESSES} client processes, median of ${reps} reps ===`);
+    const rows = servers.map(({ variant }) => summarize(variant, results.get(variant)[phase]));
+    console.log(table(rows, BASELINE));
+    for (const row of rows) {
+      const entry = summary.variants.get(row.variant) ?? {
+        ...idle.get(row.variant),
+        connectsPerSec: median(connects.get(row.variant)),
+      };
+      entry[phase] = row;
+      summary.variants.set(row.variant, entry);
+    }
+  }
   console.log(
-    `\n=== ${subscribers.toLocaleString('en-US')} subscribers: ${messages} messages, ${burst} every ${intervalMs} ms ` +
-      `(offered ${Math.round((subscribers * burst * 1000) / intervalMs).toLocaleString('en-US')} deliveries/s), ` +
-      `${CLIENT_PROCESSES} client processes, median of ${reps} reps ===`,
-  );
-  const rows = servers.map(({ variant }) => {
-    const rs = results.get(variant);
-    return {
-      variant,
-      deliveriesPerSec: median(rs.map((r) => r.deliveriesPerSec)),
-      p50: median(rs.map((r) => r.p50)),
-      p99: median(rs.map((r) => r.p99)),
-      cpuUs: median(rs.map((r) => r.cpuUs)),
-      cpuRuns: rs.map((r) => r.cpuUs),
-      clientCpuUs: median(rs.map((r) => r.clientCpuUs)),
-      ok: rs.every((r) => r.problems.length === 0),
-    };
-  });
-  console.log(table(rows, BASELINE));
-  console.log(
-    'event-loop block of one publish (its synchronous part; wall time includes time the server was ' +
-      'preempted by the clients on this 2-core machine, CPU time does not; median of medians, max of maxima;\n' +
-      ' socket.io defers most writes to later ticks, so its synchronous part is not its whole cost):',
+    'event-loop block of one paced publish, CPU time (median of medians, max of maxima; wardcast writes at the ' +
+      'end of the turn and socket.io in later ticks, so for them this is not the whole cost):',
   );
   for (const { variant } of servers) {
-    const rs = results.get(variant);
-    const stat = (key, q) => (q === 'max' ? Math.max : median)(...rs.map((r) => r[key][q])).toFixed(1);
-    console.log(
-      `  ${variant.padEnd(14)} wall median ${stat('blockMs', 'median')} ms, max ${stat('blockMs', 'max')} ms; ` +
-        `CPU median ${stat('blockCpuMs', 'median')} ms, max ${stat('blockCpuMs', 'max')} ms`,
-    );
+    const rs = results.get(variant).paced;
+    const stat = (q) => (q === 'max' ? Math.max : median)(...rs.map((r) => r.blockCpuMs[q])).toFixed(1);
+    console.log(`  ${variant.padEnd(20)} median ${stat('median')} ms, max ${stat('max')} ms`);
   }
   let failed = false;
   for (const { variant } of servers) {
-    results.get(variant).forEach((r, rep) => {
-      for (const p of r.problems) {
-        failed = true;
-        console.log(`FAIL ${variant} rep ${rep + 1}: ${p}`);
-      }
-    });
-  }
-  const ratio = rows.find((r) => r.variant === 'wardcast')?.cpuUs / rows.find((r) => r.variant === BASELINE)?.cpuUs;
-  if (Number.isFinite(ratio)) {
-    console.log(
-      `wardcast CPU/delivery = ${ratio.toFixed(3)}x ${BASELINE} (target <= 1.10x): ${ratio <= 1.1 ? 'OK' : 'ABOVE TARGET'}`,
-    );
+    for (const phase of ['burst', 'paced']) {
+      results.get(variant)[phase].forEach((r, rep) => {
+        for (const p of r.problems) {
+          failed = true;
+          console.log(`FAIL ${variant} ${phase} rep ${rep + 1}: ${p}`);
+        }
+      });
+    }
   }
   console.log(
     `(connect ${connectedS.toFixed(1)} s, scenario ${((Date.now() - started) / 1000).toFixed(1)} s, ` +
       `load average now ${os.loadavg()[0].toFixed(2)})`,
   );
-  return failed;
+  return { failed, summary };
 }
 
 let limit = '?';
 try {
   limit = execSync('ulimit -n', { shell: '/bin/sh', encoding: 'utf8' }).trim();
 } catch {}
+const machine = {
+  cpu: os.cpus()[0]?.model ?? '?',
+  cores: os.cpus().length,
+  node: process.version,
+  loadStart: os.loadavg().map((x) => x.toFixed(2)),
+  pinned: canPin ? `server on CPU ${SERVER_CPU}, clients on CPU ${CLIENT_CPU} (taskset)` : 'not pinned',
+};
+const settings = {
+  command: `node bench/fanout.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+  variants,
+  reps,
+  burst: burstSize,
+  rate,
+  size: size > 0 ? `~${size} bytes (custom kind, padded)` : '~510 bytes (lab_result)',
+};
 console.log(
-  `Wardcast fan-out bench: node ${process.version}, ${os.cpus().length} CPUs, ulimit -n ${limit}; ` +
-    `variants: ${variants.join(', ')}; load average ${os.loadavg()[0].toFixed(2)} (other work on the machine adds noise)`,
+  `Wardcast fan-out bench: node ${machine.node}, ${machine.cores} CPUs (${machine.cpu}), ${machine.pinned}, ` +
+    `ulimit -n ${limit}; variants: ${variants.join(', ')}; load average ${machine.loadStart.join(' ')} ` +
+    '(other work on the machine adds noise)',
 );
 console.log(
   'latency = client receive time - server publish time (machine-wide monotonic clock); ' +
@@ -199,8 +282,16 @@ const need = (Math.max(...scenarios.map((s) => s.subscribers)) * variants.length
 if (Number(limit) < need) console.log(`WARNING: ulimit -n ${limit} < ${need} sockets per client process; raise it`);
 
 let failed = false;
+const summaries = [];
 try {
-  for (const scenario of scenarios) failed = (await runScenario(scenario)) || failed;
+  for (const scenario of scenarios) {
+    const result = await runScenario(scenario);
+    failed = result.failed || failed;
+    summaries.push(result.summary);
+  }
+  machine.loadEnd = os.loadavg().map((x) => x.toFixed(2));
+  printSummary(summaries, variants, BASELINE, settings);
+  if (process.env.BENCH_DOCS !== '0') writeDocs(summaries, variants, BASELINE, settings, machine);
 } catch (err) {
   console.error('FAIL:', err);
   failed = true;

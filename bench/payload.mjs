@@ -4,8 +4,17 @@
 // hub validates `lab_result` payloads against their schema and strips undeclared fields.
 
 export const TOPIC = 'patient:p1';
-export const KIND = 'lab_result';
 export const PRIORITY = 'critical';
+
+/**
+ * BENCH_SIZE=<bytes> (inherited by the children) pads every message to about that many bytes of
+ * JSON with a `note` field; the kind is then `custom`, since `lab_result` strips undeclared fields.
+ */
+const SIZE = Number(process.env.BENCH_SIZE ?? 0);
+/** Bytes of the default frame (the hub's envelope around the `lab_result` payload below). */
+export const DEFAULT_FRAME_BYTES = 510;
+export const KIND = SIZE > 0 ? 'custom' : 'lab_result';
+const NOTE = SIZE > 0 ? 'n'.repeat(Math.max(0, SIZE - DEFAULT_FRAME_BYTES - 10)) : undefined;
 
 /**
  * Milliseconds on the machine-wide monotonic clock (CLOCK_MONOTONIC), comparable across processes.
@@ -26,6 +35,7 @@ export function makePayload() {
     value: '6.1',
     unit: 'mmol/L',
     referenceRange: '3.5-5.1 mmol/L',
+    ...(NOTE === undefined ? {} : { note: NOTE }),
   };
 }
 

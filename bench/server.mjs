@@ -2,6 +2,7 @@
 //   count              -> { subscribers }
 //   run {run, messages, intervalMs, burst} -> publishes on schedule, replies when all are published
 //   stop               -> { cpuUs, blockMs, blockCpuMs } for the phase since `run`
+//   memory             -> { rss, heapUsed } after a full GC (run with --expose-gc)
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { benchId, makePayload, now } from './payload.mjs';
@@ -45,8 +46,15 @@ function stop() {
   };
 }
 
+function memory() {
+  for (let i = 0; i < 3; i++) globalThis.gc?.();
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rss, heapUsed };
+}
+
 const handlers = {
   count: () => ({ subscribers: variant.subscribers() }),
+  memory,
   run,
   stop,
   exit: () => setImmediate(() => process.exit(0)),

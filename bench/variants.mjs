@@ -1,11 +1,12 @@
-// The four server variants. Each attaches to an http.Server and returns
+// The server variants (wardcast-nocoalesce: the hub with `coalesceWrites: false`, one write per
+// frame as before coalescing). Each attaches to an http.Server and returns
 // { subscribers(): number, publish(payload, id): void | Promise<void> }.
 import { NotificationHub } from '@wardcast/server';
 import { Server as SocketIOServer } from 'socket.io';
 import { Sender, WebSocketServer } from 'ws';
 import { KIND, PRIORITY, TOPIC } from './payload.mjs';
 
-export const VARIANTS = ['wardcast', 'ws-frame-once', 'ws-stringify', 'socket.io'];
+export const VARIANTS = ['wardcast', 'wardcast-nocoalesce', 'ws-frame-once', 'ws-stringify', 'socket.io'];
 const OPEN = 1;
 const LONG = 600_000; // heartbeats/pings far outside the measured phases
 
@@ -25,8 +26,9 @@ function envelopeMaker() {
   });
 }
 
-function wardcast(http) {
+function wardcast(http, coalesceWrites) {
   const hub = new NotificationHub({
+    coalesceWrites,
     authenticate: ({ token }) => (token ? { userId: token } : null),
     authorize: () => true,
     heartbeatIntervalMs: LONG,
@@ -92,7 +94,9 @@ function socketio(http) {
 export function createVariant(name, http) {
   switch (name) {
     case 'wardcast':
-      return wardcast(http);
+      return wardcast(http, true);
+    case 'wardcast-nocoalesce':
+      return wardcast(http, false);
     case 'ws-frame-once':
       return plainWs(http, frameOnce);
     case 'ws-stringify':

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { HubCore } from '../core/hub-core.js';
+import { WriteCoalescer } from './coalescer.js';
 import { writeRefusal } from './http-refusal.js';
 import { WsSocket } from './ws-socket.js';
 
@@ -19,6 +20,14 @@ export interface WsTransportOptions {
    * @default false
    */
   readonly perMessageDeflate?: boolean;
+  /**
+   * Gathers the frames written to one socket in the same event-loop turn (a burst of publishes,
+   * a replay): the first is written at once, the others go out together in one `writev` at the
+   * end of the turn. A lone notification never waits. `false` writes every frame with its own
+   * system call. Has no effect with `perMessageDeflate`.
+   * @default true
+   */
+  readonly coalesceWrites?: boolean;
 }
 
 /** Close codes `ws` uses for the errors it finds in what a client sends, by error code. */
@@ -44,10 +53,12 @@ export class WsTransport {
   readonly #hub: HubCore;
   readonly #wss: WebSocketServer;
   readonly #compressed: boolean;
+  readonly #coalescer: WriteCoalescer | undefined;
 
   constructor(hub: HubCore, options: WsTransportOptions = {}) {
     this.#hub = hub;
     this.#compressed = options.perMessageDeflate === true;
+    this.#coalescer = options.coalesceWrites === false ? undefined : new WriteCoalescer(hub.limits.maxBufferedBytes);
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -76,7 +87,7 @@ export class WsTransport {
     // connection that never reaches the hub gives its slot back here.
     socket.once('close', () => ticket.release());
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const handlers = this.#hub.open(new WsSocket(ws, this.#compressed), request, ticket);
+      const handlers = this.#hub.open(new WsSocket(ws, this.#compressed, this.#coalescer), request, ticket);
       ws.on('message', (data, binary) => {
         // ws keeps reading a socket it is closing (until closeTimeoutMs): what arrives then is
         // dropped here, undecoded, whatever the client keeps sending.
@@ -92,6 +103,7 @@ export class WsTransport {
   }
 
   close(): Promise<void> {
+    this.#coalescer?.flush();
     return new Promise((resolve) => this.#wss.close(() => resolve()));
   }
 }

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import * as wsModule from 'ws';
 import type { EncodedFrame, TransportSocket } from '../core/transport.js';
+import type { HeldSocket, WriteCoalescer } from './coalescer.js';
 
 interface SenderStatic {
   frame(
@@ -25,33 +26,90 @@ const PREPARED_BY_WS = {};
 /**
  * Wraps a `ws` socket for the hub core. Fan-out frames are framed once per publish and written
  * straight to each TCP socket, which is what `ws` itself does for an uncompressed text frame.
- * With permessage-deflate on, every frame goes through `ws.send` instead.
+ * With a {@link WriteCoalescer}, the first frame of a turn is written at once and the socket is
+ * corked from its second write to the end of the turn, so the rest of a burst goes out in one
+ * `writev`; everything written meanwhile (`ws`'s own control and close frames included) keeps
+ * its order. With permessage-deflate on, every frame
+ * goes through `ws.send`, uncorked.
  */
-export class WsSocket implements TransportSocket {
+export class WsSocket implements TransportSocket, HeldSocket {
   readonly #ws: WebSocket;
   readonly #raw: Socket | undefined;
+  readonly #coalescer: WriteCoalescer | undefined;
+  /** Corked by this wrapper and registered with the coalescer until the end of the turn. */
+  #held = false;
+  /** The coalescer's turn of this socket's last write. */
+  #turn = -1;
 
-  constructor(ws: WebSocket, compressed: boolean) {
+  constructor(ws: WebSocket, compressed: boolean, coalescer: WriteCoalescer | undefined) {
     this.#ws = ws;
     this.#raw = compressed ? undefined : (ws as unknown as { _socket?: Socket })._socket;
+    this.#coalescer = this.#raw === undefined ? undefined : coalescer;
   }
 
   send(text: string): void {
-    if (this.#ws.readyState === OPEN) this.#ws.send(text);
+    if (this.#ws.readyState !== OPEN) return;
+    this.#hold();
+    this.#ws.send(text);
+    this.#flushIfLarge();
   }
 
   sendEncoded(frame: EncodedFrame): void {
     if (this.#ws.readyState !== OPEN) return;
-    if (this.#raw === undefined) this.#ws.send(frame.text);
-    else this.#raw.write(frame.prepared(PREPARED_BY_WS, prepare));
+    const raw = this.#raw;
+    if (raw === undefined) {
+      this.#ws.send(frame.text);
+      return;
+    }
+    this.#hold();
+    raw.write(frame.prepared(PREPARED_BY_WS, prepare));
+    this.#flushIfLarge();
+  }
+
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#raw?.uncork();
+  }
+
+  /**
+   * Before a write: the first of a turn goes straight out; the second corks the socket until the
+   * end of the turn (nested corks, like `ws`'s own, stay balanced).
+   */
+  #hold(): void {
+    const coalescer = this.#coalescer;
+    if (this.#held || coalescer === undefined) return;
+    if (this.#turn !== coalescer.turn) {
+      this.#turn = coalescer.turn;
+      coalescer.wrote();
+      return;
+    }
+    this.#held = true;
+    (this.#raw as Socket).cork();
+    coalescer.add(this);
+  }
+
+  /** Writes what is held at once past the coalescer's `flushAtBytes`; stays corked for the rest of the turn. */
+  #flushIfLarge(): void {
+    const coalescer = this.#coalescer;
+    const raw = this.#raw;
+    if (!this.#held || coalescer === undefined || raw === undefined || raw.writableLength < coalescer.flushAtBytes)
+      return;
+    raw.uncork();
+    raw.cork();
   }
 
   get bufferedAmount(): number {
     return this.#ws.bufferedAmount;
   }
 
+  /** The close frame is written after every frame held so far, and all of them go out now. */
   close(code: number, reason: string): void {
-    this.#ws.close(code, reason);
+    try {
+      this.#ws.close(code, reason);
+    } finally {
+      this.release();
+    }
   }
 
   terminate(): void {
