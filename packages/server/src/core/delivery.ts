@@ -6,20 +6,45 @@ import type { Session } from './session.js';
 import { EncodedFrame } from './transport.js';
 import type { StoredNotification } from './types.js';
 
-const REDUCED_LEVELS = ['id-only', 'empty'] as const;
-
 /**
  * Local fan-out: hands a notification the broker delivered to every subscriber on this
  * instance. Each PHI level is serialised once per notification, never once per subscriber, and
- * a subscriber whose send buffer is over the limit is cut off instead of queued to.
+ * a subscriber whose send buffer is over the limit is cut off instead of queued to. Costs
+ * O(subscribers of the topic): one map lookup finds them.
  */
 export class Delivery {
   readonly #registry: Registry<Session>;
   readonly #kinds: KindRegistry;
+  /**
+   * The payload object of this instance's latest publish between validation and fan-out, and its
+   * JSON text: the frame reuses the text the publish measured instead of serialising the payload
+   * again. One slot, not a map: a publish through the memory history and broker is delivered
+   * before the next one starts; when publishes interleave (async stages or stores), or the
+   * notification comes back through a broker as a copy (another instance, Redis), the payload is
+   * simply serialised.
+   */
+  #expectedPayload: object | undefined;
+  #expectedJson = '';
 
   constructor(registry: Registry<Session>, kinds: KindRegistry) {
     this.#registry = registry;
     this.#kinds = kinds;
+  }
+
+  /**
+   * Remembers that `payload` serialises to `json` until the returned function is called (when
+   * the publish settled). Only objects are remembered: a primitive costs nothing to serialise.
+   */
+  expect(payload: unknown, json: string): (() => void) | undefined {
+    if (typeof payload !== 'object' || payload === null) return undefined;
+    this.#expectedPayload = payload;
+    this.#expectedJson = json;
+    return () => {
+      if (this.#expectedPayload === payload) {
+        this.#expectedPayload = undefined;
+        this.#expectedJson = '';
+      }
+    };
   }
 
   /** Delivers `n` to the live subscribers of its topic and buffers it for the syncing ones; returns how many got it. */
@@ -27,12 +52,15 @@ export class Delivery {
     const subs = this.#registry.subscribers(n.topic);
     if (!subs) return 0;
     let sent = 0;
-    if (subs.live.size > 0) sent += this.#fanOut(subs.live, new EncodedFrame(encodeNotification(n)), n);
-    for (const level of REDUCED_LEVELS) {
-      const set = subs.reduced[level];
-      if (set.size > 0) sent += this.#fanOut(set, new EncodedFrame(this.encode(n, level)), n);
+    if (subs.live.size > 0) {
+      const json = n.payload === this.#expectedPayload ? this.#expectedJson : undefined;
+      sent += this.#fanOut(subs.live, new EncodedFrame(encodeNotification(n, n.payload, 'full', json)), n);
     }
-    for (const buffer of subs.syncing.values()) buffer.push(n);
+    const idOnly = subs.reduced['id-only'];
+    if (idOnly.size > 0) sent += this.#fanOut(idOnly, new EncodedFrame(this.encode(n, 'id-only')), n);
+    const empty = subs.reduced.empty;
+    if (empty.size > 0) sent += this.#fanOut(empty, new EncodedFrame(this.encode(n, 'empty')), n);
+    if (subs.syncing.size > 0) for (const buffer of subs.syncing.values()) buffer.push(n);
     return sent;
   }
 

@@ -22,7 +22,7 @@ import { type Logger, silentLogger } from './logger.js';
 import { type HubLimits, type HubOptions, resolveLimits } from './options.js';
 import { checkOrigin } from './origin.js';
 import { presenceOf, remotePresenceChanged } from './presence.js';
-import { toDraft } from './publish-input.js';
+import { checkPublish } from './publish-input.js';
 import { PublishPipeline } from './publish-pipeline.js';
 import { ReauthorizeSweep } from './reauthorize.js';
 import { Receipts } from './receipts.js';
@@ -33,6 +33,7 @@ import { type Counters, newCounters, type SessionHost } from './session-host.js'
 import { escalationStage, inboxStage } from './stages.js';
 import { buildStats, type ConnectionSnapshot, type HubStats, snapshotOf } from './stats.js';
 import { TelemetryTicker } from './telemetry.js';
+import { TimerQueue } from './timers.js';
 import type { SocketHandlers, TransportSocket } from './transport.js';
 import type { Principal, PublishInput, PublishResult, StoredNotification, UpgradeRequestLike } from './types.js';
 import { UpgradeGate } from './upgrade-gate.js';
@@ -286,17 +287,50 @@ export class HubCore {
   // The implementation sees every input as the wide `PublishInput`: payloads are validated at runtime.
   async publish(topic: string, input: PublishInput): Promise<PublishResult> {
     if (this.closed) throw new WardcastError(ErrorCode.HubClosed, 'hub is closed');
-    // Validate: nothing is stored or sent for a bad input.
-    const draft = toDraft(topic, input, this.limits.maxPayloadBytes, this.#generateId, this.#kinds);
+    // Validate (once): nothing is stored or sent for a bad input.
+    const { draft, payloadJson } = checkPublish(
+      topic,
+      input,
+      this.limits.maxPayloadBytes,
+      this.#generateId,
+      this.#kinds,
+    );
     const escalation =
       input.escalation === undefined ? undefined : checkEscalation(input.escalation, draft.priority, draft.id);
-    // Append, durable stages, commit, fan-out: see PublishPipeline.
-    const result = await this.#pipeline.run(draft, { escalation });
-    if (!result.duplicate) {
+    // The frame reuses the payload text measured above instead of serialising the payload again.
+    const forget = payloadJson === undefined ? undefined : this.#delivery.expect(draft.payload, payloadJson);
+    let result: PublishResult;
+    try {
+      // Append, durable stages, commit, fan-out: see PublishPipeline.
+      result = await this.#pipeline.run(draft, { escalation });
+    } finally {
+      forget?.();
+    }
+    if (!result.duplicate && this.#events.listenerCount('publish') > 0) {
       const { id, epoch, seq } = result;
       this.#host.emit('publish', { id, topic, epoch, seq, kind: draft.kind, priority: draft.priority });
     }
     return result;
+  }
+
+  /**
+   * Runs every check `publish` runs on `input` (topic, kind, payload schema and size, priority,
+   * escalation policy) without storing or sending anything, and returns the id the notification
+   * will be published under (`input.id`, or a new one). For producers that publish later, such
+   * as `@wardcast/postgres`'s transactional outbox, so a bad notification fails at once.
+   *
+   * @throws {WardcastError} the validation codes of {@link HubCore.publish}.
+   *
+   * @example
+   * ```ts
+   * const id = hub.validatePublish('user:dr-lee', { kind: 'custom', payload: { note: 'ready' } });
+   * ```
+   */
+  validatePublish<K extends string>(topic: string, input: PublishInput<K>): string;
+  validatePublish(topic: string, input: PublishInput): string {
+    const { draft } = checkPublish(topic, input, this.limits.maxPayloadBytes, this.#generateId, this.#kinds);
+    if (input.escalation !== undefined) checkEscalation(input.escalation, draft.priority, draft.id);
+    return draft.id;
   }
 
   /**
@@ -589,6 +623,7 @@ export class HubCore {
       encode: (n, level) => this.#delivery.encode(n, level),
       history: this.#history,
       registry: this.#registry,
+      timers: new TimerQueue(),
       counters: this.#counters,
       logger: this.#logger,
       emit: this.#emit,

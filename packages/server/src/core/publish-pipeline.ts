@@ -1,7 +1,7 @@
 import { ErrorCode, isWardcastError, WardcastError } from '@wardcast/protocol';
 import type { Broker } from '../broker/types.js';
 import type { EscalationPolicy } from '../escalation/types.js';
-import type { HistoryStore } from '../history/types.js';
+import type { AppendResult, HistoryStore } from '../history/types.js';
 import type { Logger } from './logger.js';
 import type { Counters } from './session-host.js';
 import type { NotificationDraft, PublishResult, StoredNotification } from './types.js';
@@ -38,6 +38,12 @@ export interface PublishStage {
   run(notification: StoredNotification, context: PublishContext): Promise<void> | void;
   /** Undoes `run` when the publish is abandoned after it. Best effort: failures are logged. */
   revert?(notification: StoredNotification, context: PublishContext): Promise<void> | void;
+  /**
+   * `false` when `run` has nothing to do for this publish. When no stage has, nothing can fail
+   * between append and commit, and the history store may do both in one step (`commit: true`).
+   * @default true
+   */
+  applies?(draft: NotificationDraft, context: PublishContext): boolean;
 }
 
 /** What the pipeline needs from its hub. */
@@ -77,26 +83,48 @@ export class PublishPipeline {
   readonly #host: PipelineHost;
   /** Topic -> this instance's publishes between append and fan-out, with their settle promises. */
   readonly #inFlight = new Map<string, Map<StoredNotification, Promise<void>>>();
+  /** Set once `brokerReady` resolved: publishes then stop waiting for it. */
+  #brokerStarted = false;
 
   constructor(host: PipelineHost) {
     this.#host = host;
+    host.brokerReady.then(
+      () => {
+        this.#brokerStarted = true;
+      },
+      () => {},
+    );
   }
 
-  /** Runs a validated draft through every stage. @throws {WardcastError} `store_unavailable` and stage errors */
+  /**
+   * Runs a validated draft through every stage. A step that answers synchronously (the memory
+   * history store and broker, stages without I/O) is not awaited: a publish through them runs
+   * from append to fan-out in one go, and registers as in flight only when it has to wait.
+   * @throws {WardcastError} `store_unavailable` and stage errors
+   */
   async run(draft: NotificationDraft, context: PublishContext): Promise<PublishResult> {
     const host = this.#host;
-    const n = await this.#append(draft);
+    const appended = this.#append(draft, context);
+    const n = isThenable(appended) ? await appended : appended;
     if (n.duplicate) {
       host.counters.duplicates++;
       return { id: n.notification.id, epoch: n.notification.epoch, seq: n.notification.seq, duplicate: true };
     }
     const stored = n.notification;
-    const finished = this.#begin(stored);
+    // Registered in #inFlight (`finished ??= this.#begin(stored)`) before the first await, so that
+    // every publish that starts meanwhile sees it.
+    let finished: (() => void) | undefined;
     const done: PublishStage[] = [];
     try {
-      for (const stage of host.stages) {
+      const { stages } = host;
+      for (let i = 0; i < stages.length; i++) {
+        const stage = stages[i] as PublishStage;
         try {
-          await stage.run(stored, context);
+          const ran = stage.run(stored, context);
+          if (isThenable(ran)) {
+            finished ??= this.#begin(stored);
+            await ran;
+          }
         } catch (cause) {
           throw isWardcastError(cause)
             ? cause
@@ -104,19 +132,34 @@ export class PublishPipeline {
         }
         done.push(stage);
       }
-      await this.#earlier(stored);
-      await this.#commit(stored, done, context);
+      const earlier = this.#earlier(stored);
+      if (earlier) {
+        finished ??= this.#begin(stored);
+        await earlier;
+      }
+      const committing = this.#commit(stored, done, context);
+      if (committing) {
+        finished ??= this.#begin(stored);
+        await committing;
+      }
       try {
-        await host.broker.publish(stored);
+        const sent = host.broker.publish(stored);
+        if (isThenable(sent)) {
+          finished ??= this.#begin(stored);
+          await sent;
+        }
       } catch (cause) {
         // Committed: resuming clients get it from history; live ones may miss it until they resume.
         throw unavailable('stored, but the broker failed to fan it out', cause);
       }
     } catch (cause) {
-      if (!done.includes(COMMITTED)) await this.#abandon(stored, done, context);
+      if (!done.includes(COMMITTED)) {
+        finished ??= this.#begin(stored);
+        await this.#abandon(stored, done, context);
+      }
       throw isWardcastError(cause) ? cause : unavailable('publish failed; not published', cause);
     } finally {
-      finished();
+      finished?.();
     }
     host.counters.published++;
     return { id: stored.id, epoch: stored.epoch, seq: stored.seq, duplicate: false };
@@ -128,47 +171,69 @@ export class PublishPipeline {
     if (pending) await Promise.all(pending.values());
   }
 
-  async #append(draft: NotificationDraft) {
+  /** Appends in the store, once the broker started; synchronous when both are. */
+  #append(draft: NotificationDraft, context: PublishContext): AppendResult | Promise<AppendResult> {
     const host = this.#host;
-    try {
-      await host.brokerReady;
-      return await host.history.append(draft);
-    } catch (cause) {
-      if (isWardcastError(cause)) throw cause;
-      throw unavailable('history store failed; not published', cause);
+    const options = host.stages.every((s) => s.applies?.(draft, context) === false) ? COMMIT_AT_ONCE : undefined;
+    if (!this.#brokerStarted) {
+      return host.brokerReady.then(() => host.history.append(draft, options)).catch(appendFailed);
     }
+    let appended: AppendResult | Promise<AppendResult>;
+    try {
+      appended = host.history.append(draft, options);
+    } catch (cause) {
+      return appendFailed(cause);
+    }
+    return isThenable(appended) ? Promise.resolve(appended).catch(appendFailed) : appended;
   }
 
-  /** Commits in the store. On failure, finds out whether it was delivered anyway. */
-  async #commit(n: StoredNotification, done: PublishStage[], context: PublishContext): Promise<void> {
+  /**
+   * Commits in the store; `undefined` when that is done already (a synchronous store). On
+   * failure, finds out whether it was delivered anyway.
+   */
+  #commit(n: StoredNotification, done: PublishStage[], context: PublishContext): Promise<void> | undefined {
     const { history } = this.#host;
+    let committing: void | Promise<void> | undefined;
     try {
-      await history.commit?.(n);
+      committing = history.commit?.(n);
+    } catch (cause) {
+      return this.#commitFailed(n, done, context, cause);
+    }
+    if (!isThenable(committing)) {
+      done.push(COMMITTED);
+      return undefined;
+    }
+    return Promise.resolve(committing).then(
+      () => {
+        done.push(COMMITTED);
+      },
+      (cause: unknown) => this.#commitFailed(n, done, context, cause),
+    );
+  }
+
+  async #commitFailed(n: StoredNotification, done: PublishStage[], context: PublishContext, cause: unknown) {
+    const { history } = this.#host;
+    let abandoned: boolean | undefined;
+    try {
+      abandoned = (await history.abort?.(n)) !== false;
+    } catch {
+      abandoned = undefined;
+    }
+    if (abandoned === false) {
+      // The commit went through after all (its answer was lost): it is delivered.
       done.push(COMMITTED);
       return;
-    } catch (cause) {
-      let abandoned: boolean | undefined;
-      try {
-        abandoned = (await history.abort?.(n)) !== false;
-      } catch {
-        abandoned = undefined;
-      }
-      if (abandoned === false) {
-        // The commit went through after all (its answer was lost): it is delivered.
-        done.push(COMMITTED);
-        return;
-      }
-      if (abandoned === true) await this.#revert(n, done, context);
-      // Unknown: the side effects stay (an inbox row for a notification that may have gone out
-      // is better than a delivered one without), and the error says so.
-      done.push(COMMITTED);
-      throw unavailable(
-        abandoned
-          ? 'history store refused the commit; not published'
-          : 'history store failed at commit; delivery unknown',
-        cause,
-      );
     }
+    if (abandoned === true) await this.#revert(n, done, context);
+    // Unknown: the side effects stay (an inbox row for a notification that may have gone out
+    // is better than a delivered one without), and the error says so.
+    done.push(COMMITTED);
+    throw unavailable(
+      abandoned
+        ? 'history store refused the commit; not published'
+        : 'history store failed at commit; delivery unknown',
+      cause,
+    );
   }
 
   /** A stage failed before the commit: nobody got the notification; undo what ran, give the seq up. */
@@ -193,13 +258,20 @@ export class PublishPipeline {
     }
   }
 
-  /** Waits for this instance's publishes to the same stream with a lower seq: commits go in seq order. */
-  async #earlier(n: StoredNotification): Promise<void> {
+  /**
+   * This instance's publishes to the same stream with a lower seq that are still between append
+   * and fan-out: commits go in seq order. `undefined` when there are none.
+   */
+  #earlier(n: StoredNotification): Promise<unknown> | undefined {
     const pending = this.#inFlight.get(n.topic);
-    if (!pending || pending.size === 1) return;
-    const before: Promise<void>[] = [];
-    for (const [m, settled] of pending) if (m.epoch === n.epoch && m.seq < n.seq) before.push(settled);
-    if (before.length > 0) await Promise.all(before);
+    if (!pending) return undefined;
+    let before: Promise<void>[] | undefined;
+    for (const [m, settled] of pending) {
+      if (m === n || m.epoch !== n.epoch || m.seq >= n.seq) continue;
+      before ??= [];
+      before.push(settled);
+    }
+    return before && Promise.all(before);
   }
 
   #begin(n: StoredNotification): () => void {
@@ -223,6 +295,19 @@ export class PublishPipeline {
     };
   }
 }
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+/** A history store failure at append: nothing was stored. */
+function appendFailed(cause: unknown): never {
+  if (isWardcastError(cause)) throw cause;
+  throw unavailable('history store failed; not published', cause);
+}
+
+/** No stage has work for the publish: the store may commit it at append. */
+const COMMIT_AT_ONCE = { commit: true } as const;
 
 /** Marker in the list of done stages: the store committed (nothing may be reverted any more). */
 const COMMITTED: PublishStage = { name: 'commit', run() {} };

@@ -2,17 +2,21 @@ import type { EscalationManager } from '../escalation/manager.js';
 import { type InboxStore, userOfTopic } from '../inbox/types.js';
 import type { PublishStage } from './publish-pipeline.js';
 
+// The stages return what their store returns (nothing, or a promise) instead of being `async`:
+// a stage with nothing to do, or a synchronous store, does not make the publish wait a turn.
+
 /** The inbox row of a notification to `user:<id>`, committed before anyone receives it. */
 export function inboxStage(inbox: InboxStore): PublishStage {
   return {
     name: 'inbox',
-    async run(n) {
+    applies: (draft) => userOfTopic(draft.topic) !== undefined,
+    run(n) {
       const userId = userOfTopic(n.topic);
-      if (userId !== undefined) await inbox.record(userId, n);
+      return userId === undefined ? undefined : inbox.record(userId, n);
     },
-    async revert(n) {
+    revert(n) {
       const userId = userOfTopic(n.topic);
-      if (userId !== undefined) await inbox.forget?.(userId, n);
+      return userId === undefined ? undefined : inbox.forget?.(userId, n);
     },
   };
 }
@@ -21,11 +25,12 @@ export function inboxStage(inbox: InboxStore): PublishStage {
 export function escalationStage(manager: EscalationManager): PublishStage {
   return {
     name: 'escalation',
-    async run(n, { escalation }) {
-      if (escalation) await manager.start(n, escalation);
+    applies: (_draft, { escalation }) => escalation !== undefined,
+    run(n, { escalation }) {
+      return escalation ? manager.start(n, escalation) : undefined;
     },
-    async revert(n, { escalation }) {
-      if (escalation) await manager.cancel(n.id);
+    revert(n, { escalation }) {
+      return escalation ? manager.cancel(n.id) : undefined;
     },
   };
 }

@@ -31,81 +31,155 @@ export const DEFAULT_MEMORY_HISTORY = {
   maxTopics: 100_000,
 } as const;
 
-interface Entry {
-  readonly notification: StoredNotification;
-  readonly at: number;
-}
+/** Reserved places of one topic past which their ids are indexed in a map. */
+const INDEX_RESERVED_AT = 16;
 
 /** A place appended and not yet visible. */
-interface Reservation {
+class Reservation {
   readonly notification: StoredNotification;
-  state: 'pending' | 'ready' | 'aborted';
-  /** Resolves when the reservation is settled (visible or abandoned). */
-  readonly settled: Promise<void>;
-  readonly settle: () => void;
+  state: 'pending' | 'ready' | 'aborted' = 'pending';
+  #settled = false;
+  #waiting: Promise<void> | undefined;
+  #resolve: (() => void) | undefined;
+
+  constructor(notification: StoredNotification) {
+    this.notification = notification;
+  }
+
+  /** Resolves when the reservation is settled (visible or abandoned); made only when someone waits. */
+  get settled(): Promise<void> {
+    if (this.#waiting === undefined) {
+      this.#waiting = this.#settled
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            this.#resolve = resolve;
+          });
+    }
+    return this.#waiting;
+  }
+
+  settle(): void {
+    this.#settled = true;
+    this.#resolve?.();
+  }
 }
 
+/**
+ * One topic's stream. Visible notifications sit in two parallel arrays from `head` on (the
+ * notification, and when it became visible, for the age limit): no wrapper object per entry.
+ */
 class TopicStream {
+  readonly topic: string;
   readonly epoch: string;
+  /** Neighbours in the store's least-recently-used list. */
+  older: TopicStream | undefined;
+  newer: TopicStream | undefined;
   /** Last seq handed out (visible or reserved). */
   seq = 0;
   /** Last visible seq: everything up to it was committed or abandoned. */
   end = 0;
   /** Highest seq dropped by trimming: a resume point below it cannot be covered. */
   trimmed = 0;
-  entries: Entry[] = [];
+  notes: StoredNotification[] = [];
+  /** `Date.now()` when `notes[i]` became visible. */
+  ats: number[] = [];
   head = 0;
   readonly ids = new Map<string, StoredNotification>();
-  readonly reserved = new Map<number, Reservation>();
-  readonly reservedIds = new Map<string, number>();
+  /**
+   * Reserved places, seqs `end + 1` to `seq` in order (a seq is handed out past `end` only by a
+   * reservation). Usually empty or one long: a publish commits before the next one appends.
+   */
+  readonly reserved: Reservation[] = [];
+  /** Id -> not aborted reservation, built only while many are reserved at once (a scan is cheaper below). */
+  #reservedIds: Map<string, Reservation> | undefined;
 
-  constructor(epoch: string) {
+  constructor(topic: string, epoch: string) {
+    this.topic = topic;
     this.epoch = epoch;
   }
 
+  /** The reservation of `seq`, if it is still reserved. */
+  reservation(seq: number): Reservation | undefined {
+    return seq > this.end ? this.reserved[seq - this.end - 1] : undefined;
+  }
+
+  /** The reservation (not aborted) of notification `id`. */
+  reservedId(id: string): Reservation | undefined {
+    if (this.#reservedIds) return this.#reservedIds.get(id);
+    for (const r of this.reserved) if (r.state !== 'aborted' && r.notification.id === id) return r;
+    return undefined;
+  }
+
+  reserve(r: Reservation): void {
+    const reserved = this.reserved;
+    reserved.push(r);
+    if (this.#reservedIds) this.#reservedIds.set(r.notification.id, r);
+    else if (reserved.length > INDEX_RESERVED_AT) {
+      this.#reservedIds = new Map();
+      for (const x of reserved) if (x.state !== 'aborted') this.#reservedIds.set(x.notification.id, x);
+    }
+  }
+
+  /** `r`'s id is free again (aborted, or no longer reserved). */
+  unindex(r: Reservation): void {
+    const index = this.#reservedIds;
+    if (index?.get(r.notification.id) === r) index.delete(r.notification.id);
+  }
+
+  /** Removes the last reservation (an aborted seq taken back). */
+  unreserveLast(): Reservation | undefined {
+    const r = this.reserved.pop();
+    if (this.reserved.length === 0) this.#reservedIds = undefined;
+    return r;
+  }
+
   get size(): number {
-    return this.entries.length - this.head;
+    return this.notes.length - this.head;
   }
 
   dropOldest(): void {
-    const entry = this.entries[this.head];
-    if (!entry) return;
-    this.ids.delete(entry.notification.id);
-    this.trimmed = entry.notification.seq;
-    this.entries[this.head] = undefined as unknown as Entry;
+    const oldest = this.notes[this.head];
+    if (!oldest) return;
+    this.ids.delete(oldest.id);
+    this.trimmed = oldest.seq;
+    this.notes[this.head] = undefined as unknown as StoredNotification;
     this.head++;
-    if (this.head > 64 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head);
+    if (this.head > 64 && this.head * 2 > this.notes.length) {
+      this.notes = this.notes.slice(this.head);
+      this.ats = this.ats.slice(this.head);
       this.head = 0;
     }
   }
 
   trim(maxPerTopic: number, oldestAllowed: number): void {
     while (this.size > maxPerTopic) this.dropOldest();
-    while (this.size > 0 && (this.entries[this.head] as Entry).at < oldestAllowed) this.dropOldest();
+    while (this.size > 0 && (this.ats[this.head] as number) < oldestAllowed) this.dropOldest();
   }
 
   /** Moves `end` over every settled reservation that follows it, in seq order. */
   advance(now: number): void {
-    for (let r = this.reserved.get(this.end + 1); r && r.state !== 'pending'; r = this.reserved.get(this.end + 1)) {
+    const reserved = this.reserved;
+    for (let r = reserved[0]; r && r.state !== 'pending'; r = reserved[0]) {
       this.end++;
-      this.reserved.delete(this.end);
-      this.reservedIds.delete(r.notification.id);
+      reserved.shift();
+      this.unindex(r);
+      if (reserved.length === 0) this.#reservedIds = undefined;
       if (r.state === 'ready') {
-        this.entries.push({ notification: r.notification, at: now });
+        this.notes.push(r.notification);
+        this.ats.push(now);
         this.ids.set(r.notification.id, r.notification);
       }
       r.settle();
     }
   }
 
-  /** Index in `entries` of the first entry with a seq above `seq`. */
+  /** Index in `notes` of the first notification with a seq above `seq`. */
   indexAfter(seq: number): number {
     let lo = this.head;
-    let hi = this.entries.length;
+    let hi = this.notes.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.entries[mid] as Entry).notification.seq <= seq) lo = mid + 1;
+      if ((this.notes[mid] as StoredNotification).seq <= seq) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -133,6 +207,12 @@ function newEpoch(): string {
  */
 export class MemoryHistoryStore implements HistoryStore {
   readonly #topics = new Map<string, TopicStream>();
+  /**
+   * The streams from least to most recently published to, as a linked list: touching one on
+   * every append costs a few pointer writes, where re-inserting it in the map rehashed.
+   */
+  #oldest: TopicStream | undefined;
+  #newest: TopicStream | undefined;
   readonly #maxPerTopic: number;
   readonly #maxAgeMs: number;
   readonly #maxTopics: number;
@@ -162,23 +242,42 @@ export class MemoryHistoryStore implements HistoryStore {
   #stream(topic: string, touch: boolean): TopicStream {
     let stream = this.#topics.get(topic);
     if (stream) {
-      if (touch) {
-        // Map keeps insertion order: re-inserting makes this topic the most recently used.
-        this.#topics.delete(topic);
-        this.#topics.set(topic, stream);
+      if (touch && stream !== this.#newest) {
+        this.#unlink(stream);
+        this.#link(stream);
       }
       return stream;
     }
-    stream = new TopicStream(newEpoch());
+    stream = new TopicStream(topic, newEpoch());
     this.#topics.set(topic, stream);
+    this.#link(stream);
     if (this.#topics.size > this.#maxTopics) {
-      const oldest = this.#topics.keys().next().value as string;
-      const forgotten = this.#topics.get(oldest);
-      this.#topics.delete(oldest);
+      const forgotten = this.#oldest as TopicStream;
+      this.#unlink(forgotten);
+      this.#topics.delete(forgotten.topic);
       // Publishes in flight on it fail at commit; appends waiting for them go on.
-      for (const r of forgotten?.reserved.values() ?? []) r.settle();
+      for (const r of forgotten.reserved) r.settle();
     }
     return stream;
+  }
+
+  /** Makes `stream` the most recently used. */
+  #link(stream: TopicStream): void {
+    stream.older = this.#newest;
+    stream.newer = undefined;
+    if (this.#newest) this.#newest.newer = stream;
+    else this.#oldest = stream;
+    this.#newest = stream;
+  }
+
+  #unlink(stream: TopicStream): void {
+    const { older, newer } = stream;
+    if (older) older.newer = newer;
+    else this.#oldest = newer;
+    if (newer) newer.older = older;
+    else this.#newest = older;
+    stream.older = undefined;
+    stream.newer = undefined;
   }
 
   append(draft: NotificationDraft): AppendResult | Promise<AppendResult> {
@@ -187,21 +286,26 @@ export class MemoryHistoryStore implements HistoryStore {
     stream.trim(this.#maxPerTopic, now - this.#maxAgeMs);
     const existing = stream.ids.get(draft.id);
     if (existing) return { notification: existing, duplicate: true };
-    const inFlight = stream.reservedIds.get(draft.id);
-    const reservation = inFlight === undefined ? undefined : stream.reserved.get(inFlight);
+    const reservation = stream.reserved.length === 0 ? undefined : stream.reservedId(draft.id);
     if (reservation) {
       // Committed and waiting for an earlier seq: a duplicate. Pending: wait for its publish to settle.
       if (reservation.state === 'ready') return { notification: reservation.notification, duplicate: true };
       return reservation.settled.then(() => this.append(draft));
     }
     stream.seq += 1;
-    const notification: StoredNotification = { ...draft, epoch: stream.epoch, seq: stream.seq };
-    let settle = (): void => {};
-    const settled = new Promise<void>((resolve) => {
-      settle = resolve;
-    });
-    stream.reserved.set(notification.seq, { notification, state: 'pending', settled, settle });
-    stream.reservedIds.set(draft.id, notification.seq);
+    // Field by field, not `{ ...draft }`: objects built by spreading cost several times the memory.
+    const notification: StoredNotification = {
+      id: draft.id,
+      // The stream's own copy of the name: the caller's string (often built per publish) is not kept.
+      topic: stream.topic,
+      kind: draft.kind,
+      priority: draft.priority,
+      createdAt: draft.createdAt,
+      payload: draft.payload,
+      epoch: stream.epoch,
+      seq: stream.seq,
+    };
+    stream.reserve(new Reservation(notification));
     return { notification, duplicate: false };
   }
 
@@ -211,7 +315,7 @@ export class MemoryHistoryStore implements HistoryStore {
    */
   commit(notification: StoredNotification): void | Promise<void> {
     const stream = this.#topics.get(notification.topic);
-    const r = stream?.epoch === notification.epoch ? stream.reserved.get(notification.seq) : undefined;
+    const r = stream?.epoch === notification.epoch ? stream.reservation(notification.seq) : undefined;
     if (!stream || !r || r.notification.id !== notification.id || r.state === 'aborted') {
       throw new WardcastError('store_unavailable', 'the reservation of this notification was lost');
     }
@@ -228,15 +332,14 @@ export class MemoryHistoryStore implements HistoryStore {
   abort(notification: StoredNotification): boolean {
     const stream = this.#topics.get(notification.topic);
     if (!stream || stream.epoch !== notification.epoch) return true;
-    const r = stream.reserved.get(notification.seq);
+    const r = stream.reservation(notification.seq);
     if (!r || r.notification.id !== notification.id) return stream.ids.get(notification.id)?.seq !== notification.seq;
     if (r.state !== 'pending') return r.state === 'aborted';
     r.state = 'aborted';
-    stream.reservedIds.delete(notification.id);
+    stream.unindex(r);
     // Nobody saw the last seq handed out: take it back (and any abandoned ones before it).
-    while (stream.seq > stream.end && stream.reserved.get(stream.seq)?.state === 'aborted') {
-      const last = stream.reserved.get(stream.seq) as Reservation;
-      stream.reserved.delete(stream.seq);
+    while (stream.seq > stream.end && stream.reservation(stream.seq)?.state === 'aborted') {
+      const last = stream.unreserveLast() as Reservation;
       stream.seq--;
       last.settle();
     }
@@ -253,8 +356,8 @@ export class MemoryHistoryStore implements HistoryStore {
     }
     if (since.seq === stream.end) return { recovered: true, notifications: [], position };
     const notifications: StoredNotification[] = [];
-    for (let i = stream.indexAfter(since.seq); i < stream.entries.length; i++) {
-      notifications.push((stream.entries[i] as Entry).notification);
+    for (let i = stream.indexAfter(since.seq); i < stream.notes.length; i++) {
+      notifications.push(stream.notes[i] as StoredNotification);
     }
     // An abandoned seq leaves a hole: the client sees the jump and reports a gap.
     const recovered = notifications.length === stream.end - since.seq;
@@ -268,5 +371,7 @@ export class MemoryHistoryStore implements HistoryStore {
 
   close(): void {
     this.#topics.clear();
+    this.#oldest = undefined;
+    this.#newest = undefined;
   }
 }

@@ -1,5 +1,6 @@
 import { describeIssue, ErrorCode, type PhiLevel, WardcastError } from '@wardcast/protocol';
 import { CLINICAL_KIND_SCHEMAS, ID_ONLY_FIELDS } from '@wardcast/protocol/kinds';
+import { compileFastCheck, type FastCheck } from './fast-check.js';
 
 /** One problem a schema found, as zod reports it. */
 export interface SchemaIssue {
@@ -31,6 +32,8 @@ export interface KindDefinition<T = unknown> {
 interface Entry {
   readonly schema: PayloadSchema;
   readonly idOnly: readonly string[];
+  /** `true` only for a payload the schema accepts unchanged (see {@link compileFastCheck}). */
+  readonly fast: FastCheck | undefined;
 }
 
 /** The `custom` kind: any JSON value, unvalidated; `id-only` subscribers see none of it. */
@@ -58,9 +61,10 @@ export class KindRegistry {
       this.#kinds.set(kind, {
         schema: schema as PayloadSchema,
         idOnly: ID_ONLY_FIELDS[kind as keyof typeof ID_ONLY_FIELDS] as readonly string[],
+        fast: compileFastCheck(schema),
       });
     }
-    this.#kinds.set('custom', { schema: customSchema, idOnly: [] });
+    this.#kinds.set('custom', { schema: customSchema, idOnly: [], fast: () => true });
   }
 
   /** Whether `kind` can be published. */
@@ -81,11 +85,16 @@ export class KindRegistry {
     if (typeof definition?.schema?.safeParse !== 'function') {
       throw new WardcastError(ErrorCode.InvalidOption, 'defineKind: schema must have safeParse()');
     }
-    this.#kinds.set(kind, { schema: definition.schema as PayloadSchema, idOnly: [...(definition.idOnlyFields ?? [])] });
+    this.#kinds.set(kind, {
+      schema: definition.schema as PayloadSchema,
+      idOnly: [...(definition.idOnlyFields ?? [])],
+      fast: compileFastCheck(definition.schema),
+    });
   }
 
   /**
-   * Checks a payload against its kind and returns the parsed payload.
+   * Checks a payload against its kind and returns the parsed payload: `payload` itself when the
+   * schema would return it unchanged. `payload` must be JSON data (`JSON.parse` output).
    * @throws {WardcastError} `unknown_kind` or `invalid_payload`.
    */
   validate(kind: string, payload: unknown): unknown {
@@ -97,6 +106,8 @@ export class KindRegistry {
         `unknown kind "${kind}": use a built-in kind, "custom", or hub.defineKind()`,
       );
     }
+    // The schema's own constructs compiled to a plain predicate: a valid payload is not parsed.
+    if (entry.fast?.(payload)) return payload;
     const result = entry.schema.safeParse(payload);
     if (result.success) return result.data;
     const issue = result.error.issues[0];
