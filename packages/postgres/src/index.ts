@@ -20,4 +20,13 @@ export {
 } from './escalation-store.js';
 export { DEFAULT_POSTGRES_INBOX, PostgresInbox, type PostgresInboxOptions } from './inbox.js';
 export { MIGRATIONS, type MigrateOptions, type MigrateResult, type Migration, migrate } from './migrations.js';
+export {
+  DEFAULT_POSTGRES_OUTBOX,
+  type DeadLetter,
+  type OutboxHub,
+  type OutboxStats,
+  type PgTransactionClient,
+  type PostgresOutboxOptions,
+} from './outbox/options.js';
+export { type EnqueuedNotification, PostgresOutbox } from './outbox/outbox.js';
 export { DEFAULT_SCHEMA, type PgClient, type PgPool, type PgResult } from './pg.js';

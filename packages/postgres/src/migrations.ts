@@ -103,6 +103,23 @@ CREATE TABLE ${s}.backplane_connections (
 CREATE INDEX backplane_connections_instance ON ${s}.backplane_connections (instance_id);
 `,
   },
+  {
+    version: 3,
+    name: 'transactional outbox',
+    sql: (s) => `
+CREATE TABLE ${s}.outbox (
+  position bigserial PRIMARY KEY,
+  id text NOT NULL,
+  topic text NOT NULL,
+  input text NOT NULL,
+  enqueued_at timestamptz NOT NULL DEFAULT now(),
+  attempts integer NOT NULL DEFAULT 0,
+  last_error text,
+  failed_at timestamptz
+);
+CREATE INDEX outbox_pending ON ${s}.outbox (position) WHERE failed_at IS NULL;
+`,
+  },
 ];
 
 /** Options of {@link migrate}. */

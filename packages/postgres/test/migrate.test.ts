@@ -23,7 +23,7 @@ describe.skipIf(!database)('migrate', () => {
     const pool = pools[0]?.get() as ReturnType<typeof newPool>;
     const schema = fresh();
     const result = await migrate(pool, { schema });
-    expect(result).toEqual({ schema, applied: MIGRATIONS.map((m) => m.version), version: 2 });
+    expect(result).toEqual({ schema, applied: MIGRATIONS.map((m) => m.version), version: 3 });
     const tables = await pool.query<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [schema],
@@ -36,6 +36,7 @@ describe.skipIf(!database)('migrate', () => {
       'backplane_topics',
       'escalations',
       'inbox',
+      'outbox',
       'wardcast_migrations',
     ]);
     const indexes = await pool.query<{ indexname: string; indexdef: string }>(
@@ -76,6 +77,7 @@ describe.skipIf(!database)('migrate', () => {
     expect(versions.rows).toEqual([
       { version: 1, name: 'inbox and escalations' },
       { version: 2, name: 'backplane: topic streams, instances, presence, connection slots' },
+      { version: 3, name: 'transactional outbox' },
     ]);
   });
 
@@ -87,8 +89,8 @@ describe.skipIf(!database)('migrate', () => {
       `INSERT INTO "${schema}".inbox (user_id, id, topic, epoch, seq, kind, priority, created_at, payload)
        VALUES ('u1', 'n1', 'user:u1', 'e', 1, 'custom', 'routine', now(), '{}')`,
     );
-    expect(await migrate(pool, { schema })).toEqual({ schema, applied: [], version: 2 });
-    expect(await migrate(pool, { schema })).toEqual({ schema, applied: [], version: 2 });
+    expect(await migrate(pool, { schema })).toEqual({ schema, applied: [], version: 3 });
+    expect(await migrate(pool, { schema })).toEqual({ schema, applied: [], version: 3 });
     const rows = await pool.query(`SELECT count(*)::int AS n FROM "${schema}".inbox`);
     expect(rows.rows[0]).toEqual({ n: 1 });
   });
@@ -104,10 +106,10 @@ describe.skipIf(!database)('migrate', () => {
       migrate(b, { schema }),
     ]);
     const applied = results.map((r) => r.applied);
-    expect(applied.filter((x) => x.length > 0)).toEqual([[1, 2]]);
-    expect(results.every((r) => r.version === 2)).toBe(true);
+    expect(applied.filter((x) => x.length > 0)).toEqual([[1, 2, 3]]);
+    expect(results.every((r) => r.version === 3)).toBe(true);
     const versions = await a.query(`SELECT count(*)::int AS n FROM "${schema}".wardcast_migrations`);
-    expect(versions.rows[0]).toEqual({ n: 2 });
+    expect(versions.rows[0]).toEqual({ n: 3 });
   });
 
   it('refuses a schema name that is not a plain identifier, touching nothing', async () => {
