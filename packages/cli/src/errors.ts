@@ -10,6 +10,8 @@
  * const code = await runCli(['stats', '--url', 'http://127.0.0.1:3000']);
  * if (code === ExitCode.Unreachable) console.error('the hub is not running');
  * ```
+ *
+ * @category CLI
  */
 export const ExitCode = {
   /** Done; or `listen` was stopped with Ctrl-C / SIGTERM. */
@@ -44,6 +46,8 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 /**
  * Stable codes of {@link CliError}, printed in brackets after every error message. Each maps to
  * one {@link ExitCode}.
+ *
+ * @category CLI
  */
 export const CliErrorCode = {
   /** {@link ExitCode.Failure} */
@@ -95,6 +99,8 @@ const EXIT_CODES: Readonly<Record<CliErrorCode, ExitCode>> = {
  * ```ts
  * throw new CliError('bad_url', '--url "ftp://hub" is not a ws(s) or http(s) URL');
  * ```
+ *
+ * @category CLI
  */
 export class CliError extends Error {
   /** The stable error code. */

@@ -1,7 +1,11 @@
 import type { CliError } from './errors.js';
 import { printable } from './format.js';
 
-/** A stream the CLI writes text to: `process.stdout`, or anything with `write`. */
+/**
+ * A stream the CLI writes text to: `process.stdout`, or anything with `write`.
+ *
+ * @category CLI
+ */
 export interface TextSink {
   write(chunk: string): unknown;
 }
@@ -9,6 +13,8 @@ export interface TextSink {
 /**
  * Where {@link runCli} reads and writes, for embedding it or testing it in-process. Every field
  * defaults to the process's own.
+ *
+ * @category CLI
  */
 export interface CliIo {
   /** Notifications and results. @default process.stdout */

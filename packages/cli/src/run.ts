@@ -67,6 +67,8 @@ function unknownCommand(name: string): CliError {
  * process.once('SIGINT', () => controller.abort());
  * process.exitCode = await runCli(process.argv.slice(2), { signal: controller.signal });
  * ```
+ *
+ * @category CLI
  */
 export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<number> {
   const out = new Output(io);

@@ -1,6 +1,10 @@
 import { shouldReconnect } from '@wardcast/protocol/lean';
 
-/** Reconnect backoff settings. */
+/**
+ * Reconnect backoff settings.
+ *
+ * @category Reconnection
+ */
 export interface BackoffOptions {
   /** Upper bound of the first delay, ms. @default 500 */
   readonly initialDelayMs: number;
@@ -10,7 +14,11 @@ export interface BackoffOptions {
   readonly factor: number;
 }
 
-/** Default {@link BackoffOptions}: 500 ms, doubling, capped at 30 s. */
+/**
+ * Default {@link BackoffOptions}: 500 ms, doubling, capped at 30 s.
+ *
+ * @category Reconnection
+ */
 export const DEFAULT_BACKOFF: BackoffOptions = { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 };
 
 /**
@@ -27,6 +35,8 @@ export const DEFAULT_BACKOFF: BackoffOptions = { initialDelayMs: 500, maxDelayMs
  * backoffDelay(3); // 0..4000 ms
  * backoffDelay(20); // 0..30000 ms
  * ```
+ *
+ * @category Reconnection
  */
 export function backoffDelay(
   attempt: number,
@@ -37,7 +47,11 @@ export function backoffDelay(
   return Math.floor(random() * ceiling);
 }
 
-/** What the client knows about a closed socket. */
+/**
+ * What the client knows about a closed socket.
+ *
+ * @category Reconnection
+ */
 export interface CloseInfo {
   readonly code: number;
   readonly reason: string;
@@ -53,6 +67,8 @@ export interface CloseInfo {
  * defaultShouldRetry({ code: 4503, reason: 'server shutting down' }); // true
  * defaultShouldRetry({ code: 4401, reason: 'unauthorized' }); // false
  * ```
+ *
+ * @category Reconnection
  */
 export function defaultShouldRetry(close: CloseInfo): boolean {
   return shouldReconnect(close.code);

@@ -30,7 +30,11 @@ const MAX_RETRY_AFTER_MS = 300_000;
 let receiptRefs = 0;
 const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p === 'function' ? (p as () => T | Promise<T>)() : p);
 
-/** Default timings of the client, ms. */
+/**
+ * Default timings of the client, ms.
+ *
+ * @category Client
+ */
 export const DEFAULT_CLIENT_TIMINGS = {
   pingIntervalMs: 15_000,
   pongTimeoutMs: 10_000,
@@ -40,6 +44,8 @@ export const DEFAULT_CLIENT_TIMINGS = {
 /**
  * A reconnecting, resuming, deduplicating subscriber to a Wardcast hub. Create it with
  * {@link createNotificationClient}.
+ *
+ * @category Client
  */
 export class NotificationClient<M extends object = NotificationMap> {
   readonly #o: ClientOptions;
@@ -560,6 +566,8 @@ export class NotificationClient<M extends object = NotificationMap> {
  * client.on('notification', (n) => console.log(n.kind, n.payload));
  * client.on('gap', ({ topic }) => refetchInbox(topic));
  * ```
+ *
+ * @category Client
  */
 export function createNotificationClient<M extends object = NotificationMap>(
   options: ClientOptions,

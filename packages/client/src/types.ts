@@ -7,7 +7,11 @@ import type { BackoffOptions, CloseInfo } from './backoff.js';
  */
 type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
 
-/** The subset of the WebSocket API the client uses: the browser's, or `ws` in Node. */
+/**
+ * The subset of the WebSocket API the client uses: the browser's, or `ws` in Node.
+ *
+ * @category Client
+ */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
@@ -18,10 +22,18 @@ export interface WebSocketLike {
   onerror: Handler<unknown> | null;
 }
 
-/** A WebSocket constructor: `globalThis.WebSocket` or `ws`'s default export. */
+/**
+ * A WebSocket constructor: `globalThis.WebSocket` or `ws`'s default export.
+ *
+ * @category Client
+ */
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
-/** A value, or a function returning it (possibly async), resolved on every (re)connect. */
+/**
+ * A value, or a function returning it (possibly async), resolved on every (re)connect.
+ *
+ * @category Client
+ */
 export type Provider<T> = T | (() => T | Promise<T>);
 
 /**
@@ -35,10 +47,16 @@ export type Provider<T> = T | (() => T | Promise<T>);
  * const client = createNotificationClient<MyKinds>({ url, token });
  * client.on('notification', (n) => { if (n.kind === 'lab_result') n.payload.critical; });
  * ```
+ *
+ * @category Client
  */
 export type NotificationMap = Record<string, unknown>;
 
-/** A notification as the app sees it, typed by `kind` from `M`. */
+/**
+ * A notification as the app sees it, typed by `kind` from `M`.
+ *
+ * @category Client
+ */
 export type ClientNotification<M extends object = NotificationMap> = {
   [K in keyof M & string]: {
     readonly id: string;
@@ -52,13 +70,21 @@ export type ClientNotification<M extends object = NotificationMap> = {
   };
 }[keyof M & string];
 
-/** Why a socket closed, as shown in `status`. */
+/**
+ * Why a socket closed, as shown in `status`.
+ *
+ * @category Client
+ */
 export interface CloseReason extends CloseInfo {
   /** `true` when the client will not retry (fatal close code, or `close()` was called). */
   readonly fatal: boolean;
 }
 
-/** Connection status: a discriminated union on `state`. */
+/**
+ * Connection status: a discriminated union on `state`.
+ *
+ * @category Client
+ */
 export type ClientStatus =
   | { readonly state: 'idle' }
   | { readonly state: 'connecting'; readonly attempt: number }
@@ -71,14 +97,22 @@ export type ClientStatus =
     }
   | { readonly state: 'closed'; readonly reason: CloseReason };
 
-/** Why the app must resync a topic from its source of truth (e.g. the inbox API). */
+/**
+ * Why the app must resync a topic from its source of truth (e.g. the inbox API).
+ *
+ * @category Client
+ */
 export interface GapEvent {
   readonly topic: string;
   /** `history_exceeded`: the hub could not replay everything missed; `seq_jump`/`epoch_changed`: detected on the wire. */
   readonly reason: 'history_exceeded' | 'seq_jump' | 'epoch_changed';
 }
 
-/** Events of a notification client; `client.on()` returns the unsubscribe function. */
+/**
+ * Events of a notification client; `client.on()` returns the unsubscribe function.
+ *
+ * @category Client
+ */
 export interface ClientEvents<M extends object = NotificationMap> {
   /** A new notification, exactly once per id, in seq order per topic. */
   notification: [notification: ClientNotification<M>];
@@ -122,19 +156,31 @@ export interface ClientEvents<M extends object = NotificationMap> {
   telemetry: [telemetry: TelemetryFrame];
 }
 
-/** Who is subscribed to a topic followed with presence: user ids, sorted. */
+/**
+ * Who is subscribed to a topic followed with presence: user ids, sorted.
+ *
+ * @category Client
+ */
 export interface PresenceEvent {
   readonly topic: string;
   readonly members: readonly string[];
 }
 
-/** Key-value storage for resume points across page reloads; `localStorage` fits. */
+/**
+ * Key-value storage for resume points across page reloads; `localStorage` fits.
+ *
+ * @category Client
+ */
 export interface StorageLike {
   getItem(key: string): string | null;
   setItem(key: string, value: string): void;
 }
 
-/** Options of {@link createNotificationClient}. */
+/**
+ * Options of {@link createNotificationClient}.
+ *
+ * @category Client
+ */
 export interface ClientOptions {
   /** Hub URL (`wss://host/v1/ws/notifications`), or a function returning it. */
   readonly url: Provider<string>;

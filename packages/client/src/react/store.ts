@@ -8,6 +8,8 @@ import type { ClientNotification, ClientOptions, ClientStatus, NotificationMap }
  * another tab or device of the user, or over the HTTP inbox endpoints, relayed live with an inbox
  * on the hub). Times are ISO 8601, taken when this client marked the notification or the receipt
  * arrived (receipts carry no time; `GET /v1/notifications` has the hub's `read_at`).
+ *
+ * @category React
  */
 export interface NotificationItemState {
   /** Marked read here (`markRead`, `markAllRead`), or read or acknowledged anywhere (a `receipt`). */
@@ -40,10 +42,16 @@ export interface NotificationItemState {
  *   );
  * });
  * ```
+ *
+ * @category React
  */
 export type NotificationItem<M extends object = NotificationMap> = ClientNotification<M> & NotificationItemState;
 
-/** What `useNotifications()` renders from. Immutable: a new object on every change. */
+/**
+ * What `useNotifications()` renders from. Immutable: a new object on every change.
+ *
+ * @category React
+ */
 export interface NotificationsSnapshot<M extends object = NotificationMap> {
   /** Newest first, at most `maxItems`, each with its read and ack state. */
   readonly notifications: readonly NotificationItem<M>[];
@@ -65,7 +73,11 @@ const IDLE: ClientStatus = { state: 'idle' };
 const NO_IDS: ReadonlySet<string> = new Set();
 const NO_PRESENCE: Readonly<Record<string, readonly string[]>> = Object.freeze({});
 
-/** The snapshot used on the server and before the client starts. */
+/**
+ * The snapshot used on the server and before the client starts.
+ *
+ * @category React
+ */
 export const EMPTY_SNAPSHOT: NotificationsSnapshot = {
   notifications: [],
   readIds: NO_IDS,
@@ -77,7 +89,11 @@ export const EMPTY_SNAPSHOT: NotificationsSnapshot = {
   presence: NO_PRESENCE,
 };
 
-/** Options of a {@link NotificationsStore}. */
+/**
+ * Options of a {@link NotificationsStore}.
+ *
+ * @category React
+ */
 export interface StoreOptions<M extends object> extends ClientOptions {
   /** Keep only notifications for which this returns `true`. */
   readonly filter?: (n: ClientNotification<M>) => boolean;
@@ -101,6 +117,8 @@ export interface StoreOptions<M extends object> extends ClientOptions {
  * });
  * // later: off(); stop();
  * ```
+ *
+ * @category React
  */
 export class NotificationsStore<M extends object = NotificationMap> {
   #snapshot: NotificationsSnapshot<M> = EMPTY_SNAPSHOT as NotificationsSnapshot<M>;

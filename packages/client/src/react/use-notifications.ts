@@ -13,7 +13,11 @@ import {
 import type { ClientStatus, NotificationMap } from '../types.js';
 import { type NotificationItem, type NotificationsSnapshot, NotificationsStore, type StoreOptions } from './store.js';
 
-/** What {@link useNotifications} returns without a selector, and what a selector receives. */
+/**
+ * What {@link useNotifications} returns without a selector, and what a selector receives.
+ *
+ * @category React
+ */
 export interface UseNotificationsResult<M extends object = NotificationMap> {
   /** Newest first, each with its read and ack state (`read`, `readAt`, `acknowledged`, `acknowledgedAt`, `ackPending`). */
   readonly notifications: readonly NotificationItem<M>[];
@@ -34,7 +38,11 @@ export interface UseNotificationsResult<M extends object = NotificationMap> {
   ack(id: string): void;
 }
 
-/** Options of {@link useNotifications} and {@link NotificationsProvider}. */
+/**
+ * Options of {@link useNotifications} and {@link NotificationsProvider}.
+ *
+ * @category React
+ */
 export type UseNotificationsOptions<M extends object = NotificationMap> = StoreOptions<M>;
 
 /**
@@ -46,6 +54,8 @@ export type UseNotificationsOptions<M extends object = NotificationMap> = StoreO
  *   isEqual: shallowEqual,
  * });
  * ```
+ *
+ * @category React
  */
 export interface SelectorOptions<T> {
   /**
@@ -67,6 +77,8 @@ export interface SelectorOptions<T> {
  *   isEqual: shallowEqual,
  * });
  * ```
+ *
+ * @category React
  */
 export function shallowEqual<T>(a: T, b: T): boolean {
   if (Object.is(a, b)) return true;
@@ -200,6 +212,8 @@ function useSelection<M extends object, T>(
  *   isEqual: shallowEqual,
  * });
  * ```
+ *
+ * @category React
  */
 export function useNotifications<M extends object = NotificationMap, T = never>(
   select: (result: UseNotificationsResult<M>) => T,
@@ -225,7 +239,11 @@ export function useNotifications<M extends object, T>(
   );
 }
 
-/** Props of {@link NotificationsProvider}. */
+/**
+ * Props of {@link NotificationsProvider}.
+ *
+ * @category React
+ */
 export type NotificationsProviderProps<M extends object = NotificationMap> = UseNotificationsOptions<M> & {
   readonly children?: ReactNode;
 };
@@ -240,6 +258,8 @@ export type NotificationsProviderProps<M extends object = NotificationMap> = Use
  *   <Inbox />
  * </NotificationsProvider>
  * ```
+ *
+ * @category React
  */
 export function NotificationsProvider<M extends object = NotificationMap>(
   props: NotificationsProviderProps<M>,
