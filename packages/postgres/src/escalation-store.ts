@@ -9,6 +9,8 @@ import { checkPool, iso, type PgPool, positive, quoteSchema } from './pg.js';
  * ```ts
  * const escalations = new PostgresEscalationStore({ pool, leaseMs: 30_000 });
  * ```
+ *
+ * @category Escalation
  */
 export interface PostgresEscalationStoreOptions {
   /** A `pg` `Pool` (or anything with the same `query`/`connect`). The store never ends it. */
@@ -34,7 +36,11 @@ export interface PostgresEscalationStoreOptions {
   readonly logger?: Logger;
 }
 
-/** Defaults of {@link PostgresEscalationStoreOptions}. */
+/**
+ * Defaults of {@link PostgresEscalationStoreOptions}.
+ *
+ * @category Escalation
+ */
 export const DEFAULT_POSTGRES_ESCALATIONS = {
   leaseMs: 30_000,
   resumeIntervalMs: 10_000,
@@ -105,6 +111,8 @@ function recordOf(row: Row): EscalationRecord {
  *   escalations: new PostgresEscalationStore({ pool }),
  * });
  * ```
+ *
+ * @category Escalation
  */
 export class PostgresEscalationStore implements EscalationStore {
   /** This store's lease owner id. */

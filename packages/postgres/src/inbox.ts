@@ -10,6 +10,8 @@ import { checkPool, iso, isoOrUndefined, type PgPool, positive, quoteSchema } fr
  * ```ts
  * const inbox = new PostgresInbox({ pool, schema: 'wardcast', retentionDays: 90 });
  * ```
+ *
+ * @category Inbox
  */
 export interface PostgresInboxOptions {
   /** A `pg` `Pool` (or anything with the same `query`/`connect`). The inbox never ends it. */
@@ -34,7 +36,11 @@ export interface PostgresInboxOptions {
   readonly logger?: Logger;
 }
 
-/** Defaults of {@link PostgresInboxOptions}. */
+/**
+ * Defaults of {@link PostgresInboxOptions}.
+ *
+ * @category Inbox
+ */
 export const DEFAULT_POSTGRES_INBOX = {
   retentionIntervalMs: 3_600_000,
   maxPageSize: 1_000,
@@ -160,6 +166,8 @@ function entryOf(row: Row): InboxEntry {
  * await migrate(pool);
  * const hub = new NotificationHub({ authenticate, inbox: new PostgresInbox({ pool, retentionDays: 90 }) });
  * ```
+ *
+ * @category Inbox
  */
 export class PostgresInbox implements InboxStore {
   /** The limits in force, defaults filled in. */

@@ -1,7 +1,11 @@
 import { ErrorCode, WardcastError } from '@wardcast/protocol';
 import { checkPool, DEFAULT_SCHEMA, type PgPool, quoteSchema } from './pg.js';
 
-/** One versioned schema change the package ships. */
+/**
+ * One versioned schema change the package ships.
+ *
+ * @category Migrations
+ */
 export interface Migration {
   /** Applied in increasing order; recorded in `<schema>.wardcast_migrations`. */
   readonly version: number;
@@ -13,6 +17,8 @@ export interface Migration {
 /**
  * The migrations of `@wardcast/postgres`, oldest first. Never edit a released one: add a new
  * version instead.
+ *
+ * @category Migrations
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -122,13 +128,21 @@ CREATE INDEX outbox_pending ON ${s}.outbox (position) WHERE failed_at IS NULL;
   },
 ];
 
-/** Options of {@link migrate}. */
+/**
+ * Options of {@link migrate}.
+ *
+ * @category Migrations
+ */
 export interface MigrateOptions {
   /** Schema to create the tables in (created if missing). @default 'wardcast' */
   readonly schema?: string;
 }
 
-/** What {@link migrate} did. */
+/**
+ * What {@link migrate} did.
+ *
+ * @category Migrations
+ */
 export interface MigrateResult {
   readonly schema: string;
   /** Versions applied by this call, in order (empty when the schema was up to date). */
@@ -154,6 +168,8 @@ export interface MigrateResult {
  * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
  * await migrate(pool); // { schema: 'wardcast', applied: [1], version: 1 } the first time
  * ```
+ *
+ * @category Migrations
  */
 export async function migrate(pool: PgPool, options: MigrateOptions = {}): Promise<MigrateResult> {
   const db = checkPool(pool, 'migrate');

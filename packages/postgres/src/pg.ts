@@ -1,12 +1,20 @@
 import { ErrorCode, WardcastError } from '@wardcast/protocol';
 
-/** The result of a query, as `pg` returns it. */
+/**
+ * The result of a query, as `pg` returns it.
+ *
+ * @category Connections
+ */
 export interface PgResult<R = Record<string, unknown>> {
   readonly rows: R[];
   readonly rowCount: number | null;
 }
 
-/** What the stores need from a connection: `pg`'s `PoolClient` fits. */
+/**
+ * What the stores need from a connection: `pg`'s `PoolClient` fits.
+ *
+ * @category Connections
+ */
 export interface PgClient {
   query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PgResult<R>>;
   release(error?: Error | boolean): void;
@@ -15,13 +23,19 @@ export interface PgClient {
 /**
  * What the stores need from a connection pool: a `pg` `Pool` fits. Declared here so that the
  * package's types do not depend on `@types/pg`.
+ *
+ * @category Connections
  */
 export interface PgPool {
   query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PgResult<R>>;
   connect(): Promise<PgClient>;
 }
 
-/** The schema the stores use when none is given. */
+/**
+ * The schema the stores use when none is given.
+ *
+ * @category Connections
+ */
 export const DEFAULT_SCHEMA = 'wardcast';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;

@@ -34,6 +34,8 @@ const SWEEP_INTERVAL_MS = 60_000;
  * const backplane = new PostgresBackplane({ pool });
  * const hub = new NotificationHub({ authenticate, history: backplane, broker: backplane });
  * ```
+ *
+ * @category Backplane
  */
 export class PostgresBackplane implements Broker, HistoryStore {
   /** This instance's id in presence and connection slots. */
@@ -346,6 +348,8 @@ export class PostgresBackplane implements Broker, HistoryStore {
  *   escalations: new PostgresEscalationStore({ pool }),
  * });
  * ```
+ *
+ * @category Backplane
  */
 export function createPostgresBackplane(options: PostgresBackplaneOptions): PostgresBackplane {
   return new PostgresBackplane(options);

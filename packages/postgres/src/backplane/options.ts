@@ -20,6 +20,8 @@ import { checkPool, DEFAULT_SCHEMA, type PgPool, quoteSchema } from '../pg.js';
  *   },
  * });
  * ```
+ *
+ * @category Backplane
  */
 export interface PgListenClient {
   query(text: string, values?: unknown[]): Promise<unknown>;
@@ -45,6 +47,8 @@ export interface PgListenClient {
  *   maxAgeMs: 86_400_000,
  * });
  * ```
+ *
+ * @category Backplane
  */
 export interface PostgresBackplaneOptions {
   /**
@@ -108,6 +112,8 @@ export interface PostgresBackplaneOptions {
  * ```ts
  * const backplane = createPostgresBackplane({ pool, maxLen: DEFAULT_POSTGRES_BACKPLANE.maxLen * 2 });
  * ```
+ *
+ * @category Backplane
  */
 export const DEFAULT_POSTGRES_BACKPLANE = {
   maxLen: 10_000,

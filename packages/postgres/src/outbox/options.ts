@@ -5,18 +5,28 @@ import type { PgPool } from '../pg.js';
  * What the outbox needs from the hub: `NotificationHub` fits. `validatePublish` runs every check
  * `publish` runs (topic, kind, payload schema, size, escalation policy) and returns the id the
  * notification will have, so a bad notification fails inside your transaction, not after it.
+ *
+ * @category Transactional outbox
  */
 export interface OutboxHub {
   publish(topic: string, input: PublishInput): Promise<PublishResult>;
   validatePublish(topic: string, input: PublishInput): string;
 }
 
-/** A connection inside your open transaction: a `pg` `PoolClient` or `Client` fits. */
+/**
+ * A connection inside your open transaction: a `pg` `PoolClient` or `Client` fits.
+ *
+ * @category Transactional outbox
+ */
 export interface PgTransactionClient {
   query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
 }
 
-/** A notification the relay gave up on (its input was refused by the hub at relay time). */
+/**
+ * A notification the relay gave up on (its input was refused by the hub at relay time).
+ *
+ * @category Transactional outbox
+ */
 export interface DeadLetter {
   readonly position: string;
   readonly id: string;
@@ -25,7 +35,11 @@ export interface DeadLetter {
   readonly message: string;
 }
 
-/** Options of {@link PostgresOutbox}. */
+/**
+ * Options of {@link PostgresOutbox}.
+ *
+ * @category Transactional outbox
+ */
 export interface PostgresOutboxOptions {
   /** The `pg` pool: the relay holds one of its connections while it leads. */
   readonly pool: PgPool;
@@ -47,14 +61,22 @@ export interface PostgresOutboxOptions {
   readonly relay?: boolean;
 }
 
-/** Defaults of {@link PostgresOutboxOptions}. */
+/**
+ * Defaults of {@link PostgresOutboxOptions}.
+ *
+ * @category Transactional outbox
+ */
 export const DEFAULT_POSTGRES_OUTBOX = {
   pollIntervalMs: 1_000,
   batchSize: 100,
   retryDelayMs: 100,
 } as const;
 
-/** What {@link PostgresOutbox.stats} reports. */
+/**
+ * What {@link PostgresOutbox.stats} reports.
+ *
+ * @category Transactional outbox
+ */
 export interface OutboxStats {
   /** Whether this process holds the relay lock. */
   readonly leader: boolean;

@@ -9,7 +9,11 @@ import {
 } from './options.js';
 import { OutboxRelay } from './relay.js';
 
-/** What {@link PostgresOutbox.publishIn} returns. */
+/**
+ * What {@link PostgresOutbox.publishIn} returns.
+ *
+ * @category Transactional outbox
+ */
 export interface EnqueuedNotification {
   /** The notification's id (yours, or one the hub generated): store it beside your row. */
   readonly id: string;
@@ -60,6 +64,8 @@ export interface EnqueuedNotification {
  *   client.release();
  * }
  * ```
+ *
+ * @category Transactional outbox
  */
 export class PostgresOutbox {
   readonly #o: PostgresOutboxOptions;

@@ -14,6 +14,8 @@ import type { AssessmentPipeline } from './model.js';
  * const server = createServer((req, res) => assess(req, res, () => res.writeHead(404).end()));
  * hub.attach(server);
  * ```
+ *
+ * @category HTTP endpoints
  */
 export function createAssessmentNodeHandler(
   pipeline: AssessmentPipeline,
@@ -32,6 +34,8 @@ export function createAssessmentNodeHandler(
  * app.use(express.json({ limit: '64kb' }));
  * app.use(createAssessmentExpressRouter(pipeline, { authorize: (p) => p.claims?.role === 'clinician' }));
  * ```
+ *
+ * @category HTTP endpoints
  */
 export function createAssessmentExpressRouter(
   pipeline: AssessmentPipeline,
@@ -50,6 +54,8 @@ export function createAssessmentExpressRouter(
  * const handler = createAssessmentFetchHandler(getPipeline());
  * export { handler as GET, handler as POST };
  * ```
+ *
+ * @category HTTP endpoints
  */
 export function createAssessmentFetchHandler(
   pipeline: AssessmentPipeline,

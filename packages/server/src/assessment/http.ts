@@ -17,6 +17,8 @@ import { parseSubmit } from './schemas.js';
  * ```ts
  * const reviewOnly = (action: AssessmentAction) => action === 'review';
  * ```
+ *
+ * @category HTTP endpoints
  */
 export type AssessmentAction = 'submit' | 'read' | 'review' | 'cancel';
 
@@ -29,6 +31,8 @@ export type AssessmentAction = 'submit' | 'read' | 'review' | 'cancel';
  * const authorize: AuthorizeAssessment = (principal, action, { patientId }) =>
  *   principal.claims?.role === 'clinician' && careTeamOf(patientId).includes(principal.userId);
  * ```
+ *
+ * @category HTTP endpoints
  */
 export type AuthorizeAssessment = (
   principal: Principal,
@@ -44,6 +48,8 @@ export type AuthorizeAssessment = (
  *   authorize: (principal, action) => action !== 'review' || principal.claims?.role === 'physician',
  * };
  * ```
+ *
+ * @category HTTP endpoints
  */
 export interface AssessmentHttpOptions {
   /** Path of the collection; the endpoints are `POST <path>`, `GET <path>/:id`, `POST <path>/:id/review|cancel`. @default '/api/assess' */
@@ -113,6 +119,8 @@ function assessmentResultOf(err: unknown): HttpResult | undefined {
  * const core = createAssessmentHttpCore(pipeline, { authorize: (p, action) => p.claims?.role === 'clinician' });
  * const result = await core.handle({ method: 'GET', url: `/api/assess/${id}`, headers: { authorization } });
  * ```
+ *
+ * @category HTTP endpoints
  */
 export function createAssessmentHttpCore(pipeline: AssessmentPipeline, options: AssessmentHttpOptions = {}): HttpCore {
   const path = (options.path ?? '/api/assess').replace(/\/+$/, '');

@@ -11,6 +11,8 @@ import type { Intake, RiskScore, RiskScorer, Synthesis, Vitals } from './types.j
  * ```ts
  * const input: SynthesisInput = { intake: { chiefComplaint: 'cough' }, vitals, risk: news2.score(vitals), patientId: 'p9' };
  * ```
+ *
+ * @category Assessment pipeline
  */
 export interface SynthesisInput {
   readonly intake: Intake;
@@ -24,6 +26,8 @@ export interface SynthesisInput {
  * ```ts
  * await llm.synthesize(input, { signal: controller.signal, onText: (d) => process.stdout.write(d), onAttempt: () => {} });
  * ```
+ *
+ * @category Assessment pipeline
  */
 export interface SynthesizeOptions {
   readonly signal: AbortSignal;
@@ -40,6 +44,8 @@ export interface SynthesizeOptions {
  *   adapter: 'openai', model: 'gpt-4o', version: 'gpt-4o-2024-08-06', latencyMs: 3200, attempts: 1,
  * };
  * ```
+ *
+ * @category Assessment pipeline
  */
 export interface SynthesisOutcome {
   readonly synthesis: Synthesis;
@@ -72,6 +78,8 @@ export interface SynthesisOutcome {
  *   },
  * };
  * ```
+ *
+ * @category Assessment pipeline
  */
 export interface Synthesizer {
   synthesize(input: SynthesisInput, options: SynthesizeOptions): Promise<SynthesisOutcome>;
@@ -85,6 +93,8 @@ export interface Synthesizer {
  * ```ts
  * const waiting = (s: AssessmentStatus) => s === 'queued' || s === 'scoring' || s === 'synthesis';
  * ```
+ *
+ * @category Assessment pipeline
  */
 export type AssessmentStatus =
   | 'queued'
@@ -105,6 +115,8 @@ export type AssessmentStatus =
  *   vitals: { respirationRate: 18, spo2: 97, onOxygen: false, systolicBp: 132, pulse: 88, consciousness: 'A', temperature: 36.9 },
  * };
  * ```
+ *
+ * @category Assessment pipeline
  */
 export interface SubmitInput {
   /** Patient record id; progress and results go to `patientTopic(patientId)`. */
@@ -123,6 +135,8 @@ export interface SubmitInput {
  * ```ts
  * const { assessmentId, duplicate } = pipeline.submit(input);
  * ```
+ *
+ * @category Assessment pipeline
  */
 export interface SubmitResult {
   readonly assessmentId: string;
@@ -135,6 +149,8 @@ export interface SubmitResult {
  * ```ts
  * await pipeline.review(assessmentId, { reviewedBy: 'dr-lee', decision: 'final', summary: 'Community-acquired pneumonia' });
  * ```
+ *
+ * @category Assessment pipeline
  */
 export interface ReviewInput {
   /** User id of the reviewing clinician; published as `reviewedBy`. */
@@ -149,6 +165,8 @@ export interface ReviewInput {
  * ```ts
  * const { cancelled, status } = pipeline.cancel(assessmentId); // { cancelled: false, status: 'final' } when already done
  * ```
+ *
+ * @category Assessment pipeline
  */
 export interface CancelResult {
   /** `true` when this call stopped the assessment; `false` when it had already finished. */
@@ -162,6 +180,8 @@ export interface CancelResult {
  * ```ts
  * const { adapter, model, latencyMs } = pipeline.get(assessmentId)?.synthesis ?? {};
  * ```
+ *
+ * @category Assessment pipeline
  */
 export interface SynthesisMeta {
   readonly adapter: string;
@@ -177,6 +197,8 @@ export interface SynthesisMeta {
  * const view = pipeline.get(assessmentId);
  * if (view?.status === 'failed') console.warn(view.failure?.reason); // e.g. 'llm_failed'
  * ```
+ *
+ * @category Assessment pipeline
  */
 export interface AssessmentView {
   readonly assessmentId: string;
@@ -206,6 +228,8 @@ export interface AssessmentView {
  * ```ts
  * createAssessmentPipeline({ hub, llm, retention: { maxFinished: 5000, ttlMs: 24 * 60 * 60 * 1000 } });
  * ```
+ *
+ * @category Assessment pipeline
  */
 export interface AssessmentRetention {
   /**
@@ -222,6 +246,8 @@ export interface AssessmentRetention {
  * ```ts
  * const options: AssessmentPipelineOptions = { hub, llm, concurrency: 8, maxQueue: 200, timeoutMs: 60_000 };
  * ```
+ *
+ * @category Assessment pipeline
  */
 export interface AssessmentPipelineOptions {
   /** The hub progress and results are published on. */
@@ -265,6 +291,8 @@ export interface AssessmentPipelineOptions {
  * const { assessmentId } = pipeline.submit(input);
  * pipeline.get(assessmentId)?.status; // 'queued'
  * ```
+ *
+ * @category Assessment pipeline
  */
 export interface AssessmentPipeline {
   /** The hub it publishes on. */
@@ -300,6 +328,8 @@ export interface AssessmentPipeline {
  *   if (err instanceof AssessmentBusyError) setTimeout(retry, err.retryAfterSeconds * 1000);
  * }
  * ```
+ *
+ * @category Assessment pipeline
  */
 export class AssessmentBusyError extends WardcastError {
   readonly retryAfterSeconds: number;

@@ -80,6 +80,8 @@ function measurement(min: number, max: number, unit: string) {
  * ```ts
  * const { min, max } = VITALS_RANGES.temperature; // 25, 45
  * ```
+ *
+ * @category Risk scoring
  */
 export const VITALS_RANGES = {
   respirationRate: { min: 0, max: 80, unit: 'breaths/min' },
@@ -169,6 +171,8 @@ export const vitalsSchema = z.strictObject(
  * ```ts
  * const vitals = parseVitals(JSON.parse(body));
  * ```
+ *
+ * @category Risk scoring
  */
 export function parseVitals(value: unknown): Vitals {
   const result = vitalsSchema.safeParse(value);
@@ -201,6 +205,8 @@ export type News2Parameter =
  * const risk: News2Score = scoreNews2(vitals);
  * if (risk.redScore) console.log('a single parameter scored 3');
  * ```
+ *
+ * @category Risk scoring
  */
 export interface News2Score extends RiskScore {
   readonly scorer: 'news2';
@@ -297,6 +303,8 @@ function bandOf(total: number, redScore: boolean): RiskBand {
  * });
  * // risk.total === 6 (2 + 1 + 0 + 1 + 1 + 0 + 1), risk.band === 'medium'
  * ```
+ *
+ * @category Risk scoring
  */
 export function scoreNews2(vitals: Vitals): News2Score {
   const valid = parseVitals(vitals);
@@ -341,6 +349,8 @@ export function scoreNews2(vitals: Vitals): News2Score {
  * const scorer: News2Scorer = news2;
  * scorer.score(vitals).parameters.respirationRate;
  * ```
+ *
+ * @category Risk scoring
  */
 export interface News2Scorer extends RiskScorer {
   readonly name: 'news2';
@@ -360,6 +370,8 @@ export interface News2Scorer extends RiskScorer {
  * });
  * // risk.total === 3, risk.band === 'low-medium' (consciousness scored 3)
  * ```
+ *
+ * @category Risk scoring
  */
 export const news2: News2Scorer = Object.freeze({
   name: 'news2',

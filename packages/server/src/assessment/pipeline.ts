@@ -62,6 +62,8 @@ function positiveInt(name: string, value: number, min = 1): number {
  * // later, after a clinician read the preliminary diagnosis:
  * await pipeline.review(assessmentId, { reviewedBy: 'dr-lee', decision: 'final' });
  * ```
+ *
+ * @category Assessment pipeline
  */
 export function createAssessmentPipeline(options: AssessmentPipelineOptions): AssessmentPipeline {
   const { hub, llm } = options;

@@ -13,6 +13,8 @@ const shortList = z.array(z.string().trim().min(1).max(200)).max(50);
  * ```ts
  * const ok = intakeSchema.safeParse({ chiefComplaint: 'headache', age: 40 }).success; // true
  * ```
+ *
+ * @category Assessment pipeline
  */
 export const intakeSchema = z.strictObject({
   chiefComplaint: z.string().trim().min(1).max(2000),

@@ -6,6 +6,8 @@ import type { Intake, RiskScore, Synthesis, Vitals } from './types.js';
  * ```ts
  * createAssessmentPipeline({ hub, llm, retention: { ...DEFAULT_ASSESSMENT_RETENTION, maxFinished: 200 } });
  * ```
+ *
+ * @category Assessment pipeline
  */
 export const DEFAULT_ASSESSMENT_RETENTION: Readonly<Required<AssessmentRetention>> = Object.freeze({
   maxFinished: 1000,

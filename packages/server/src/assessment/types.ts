@@ -1,9 +1,17 @@
 import type { DiagnosisUpdatePayload } from '@wardcast/protocol/kinds';
 
-/** ACVPU consciousness: Alert, new Confusion, responds to Voice, to Pain, Unresponsive. */
+/**
+ * ACVPU consciousness: Alert, new Confusion, responds to Voice, to Pain, Unresponsive.
+ *
+ * @category Risk scoring
+ */
 export type Consciousness = 'A' | 'C' | 'V' | 'P' | 'U';
 
-/** Vital signs NEWS2 scores. Units: breaths/min, %, mmHg, beats/min, °C. */
+/**
+ * Vital signs NEWS2 scores. Units: breaths/min, %, mmHg, beats/min, °C.
+ *
+ * @category Risk scoring
+ */
 export interface Vitals {
   readonly respirationRate: number;
   readonly spo2: number;
@@ -17,10 +25,18 @@ export interface Vitals {
   readonly temperature: number;
 }
 
-/** NEWS2 clinical risk: low (0-4, no single 3), low-medium (0-4 with a single parameter scoring 3), medium (5-6), high (7+). */
+/**
+ * NEWS2 clinical risk: low (0-4, no single 3), low-medium (0-4 with a single parameter scoring 3), medium (5-6), high (7+).
+ *
+ * @category Risk scoring
+ */
 export type RiskBand = 'low' | 'low-medium' | 'medium' | 'high';
 
-/** What a {@link RiskScorer} returns. */
+/**
+ * What a {@link RiskScorer} returns.
+ *
+ * @category Risk scoring
+ */
 export interface RiskScore {
   /** Scorer name, e.g. `news2`. */
   readonly scorer: string;
@@ -31,13 +47,21 @@ export interface RiskScore {
   readonly parameters: Readonly<Record<string, number>>;
 }
 
-/** Scores vital signs. Throws a `WardcastError` (`invalid_vitals`) on missing or out-of-range input. */
+/**
+ * Scores vital signs. Throws a `WardcastError` (`invalid_vitals`) on missing or out-of-range input.
+ *
+ * @category Risk scoring
+ */
 export interface RiskScorer {
   readonly name: string;
   score(vitals: unknown): RiskScore;
 }
 
-/** Free-text intake from the clinician, as submitted. */
+/**
+ * Free-text intake from the clinician, as submitted.
+ *
+ * @category Risk scoring
+ */
 export interface Intake {
   readonly chiefComplaint: string;
   readonly history?: string;
@@ -47,14 +71,22 @@ export interface Intake {
   readonly sex?: 'female' | 'male' | 'other' | 'unknown';
 }
 
-/** What the LLM must produce (validated against a zod schema). */
+/**
+ * What the LLM must produce (validated against a zod schema).
+ *
+ * @category Risk scoring
+ */
 export interface Synthesis {
   readonly summary: string;
   readonly differential: DiagnosisUpdatePayload['differential'];
   readonly recommendations: readonly string[];
 }
 
-/** One call to an LLM. */
+/**
+ * One call to an LLM.
+ *
+ * @category LLM
+ */
 export interface LlmRequest {
   /** System instructions. */
   readonly system: string;
@@ -92,6 +124,8 @@ export interface LlmRequest {
  *   },
  * };
  * ```
+ *
+ * @category LLM
  */
 export interface LlmContext {
   readonly intake: Intake;
@@ -99,7 +133,11 @@ export interface LlmContext {
   readonly risk: RiskScore;
 }
 
-/** What an adapter returns: the raw structured output (validated by the caller) and its text. */
+/**
+ * What an adapter returns: the raw structured output (validated by the caller) and its text.
+ *
+ * @category LLM
+ */
 export interface LlmResponse {
   /** Parsed JSON output, or the raw text when it did not parse (the caller validates). */
   readonly output: unknown;
@@ -112,6 +150,8 @@ export interface LlmResponse {
  * A language model behind one vendor SDK. Adapters only translate: retries, timeouts,
  * fallback, circuit breaking, validation and redaction live in the resilient wrapper.
  * An adapter throws an {@link LlmError} so the wrapper can decide whether to retry.
+ *
+ * @category LLM
  */
 export interface LlmAdapter {
   /** Adapter name, e.g. `openai`, `gemini`, `ai-sdk`, `local`. */
@@ -121,10 +161,18 @@ export interface LlmAdapter {
   generate(request: LlmRequest): Promise<LlmResponse>;
 }
 
-/** Why an LLM call failed, for retry decisions. */
+/**
+ * Why an LLM call failed, for retry decisions.
+ *
+ * @category LLM
+ */
 export type LlmErrorKind = 'rate_limited' | 'server' | 'network' | 'timeout' | 'aborted' | 'bad_output' | 'client';
 
-/** An error from an LLM adapter or the resilient wrapper. */
+/**
+ * An error from an LLM adapter or the resilient wrapper.
+ *
+ * @category LLM
+ */
 export class LlmError extends Error {
   readonly kind: LlmErrorKind;
   /** Seconds to wait before retrying, from a `Retry-After` header. */

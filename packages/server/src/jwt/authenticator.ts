@@ -14,6 +14,8 @@ import { findToken } from './token-source.js';
  * const result: JwtVerification = await authenticate.verify(token);
  * const userId = result.ok ? result.principal.userId : undefined;
  * ```
+ *
+ * @category Authentication
  */
 export type JwtVerification =
   | { readonly ok: true; readonly principal: Principal; readonly payload: JWTPayload }
@@ -28,6 +30,8 @@ export type JwtVerification =
  * const authenticate: JwtAuthenticator = jwtAuthenticator({ secret, issuer, audience });
  * const hub = new NotificationHub({ authenticate });
  * ```
+ *
+ * @category Authentication
  */
 export interface JwtAuthenticator extends Authenticate {
   /**
@@ -107,6 +111,8 @@ async function revocationReason(
  *   allowedOrigins: ['https://portal.example-hospital.org'],
  * });
  * ```
+ *
+ * @category Authentication
  */
 export function jwtAuthenticator(options: JwtAuthenticatorOptions): JwtAuthenticator {
   const resolved = resolveJwtOptions(options);

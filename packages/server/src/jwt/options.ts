@@ -9,6 +9,8 @@ import type { JwtRejectReason, TokenSource } from './reasons.js';
  * ```ts
  * jwtAuthenticator({ jwks, issuer, audience, algorithms: [...DEFAULT_JWKS_ALGORITHMS, 'PS256'] });
  * ```
+ *
+ * @category Authentication
  */
 export const DEFAULT_JWKS_ALGORITHMS: readonly string[] = Object.freeze(['RS256', 'ES256', 'EdDSA']);
 /**
@@ -18,6 +20,8 @@ export const DEFAULT_JWKS_ALGORITHMS: readonly string[] = Object.freeze(['RS256'
  * ```ts
  * DEFAULT_SECRET_ALGORITHMS; // ['HS256']
  * ```
+ *
+ * @category Authentication
  */
 export const DEFAULT_SECRET_ALGORITHMS: readonly string[] = Object.freeze(['HS256']);
 
@@ -45,6 +49,8 @@ const HMAC_MIN_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48,
  * ```ts
  * jwtAuthenticator({ jwks, issuer, audience, jwksTimeoutMs: DEFAULT_JWT_OPTIONS.jwksTimeoutMs / 2 });
  * ```
+ *
+ * @category Authentication
  */
 export const DEFAULT_JWT_OPTIONS = Object.freeze({
   userClaim: 'sub',
@@ -64,6 +70,8 @@ export const DEFAULT_JWT_OPTIONS = Object.freeze({
  * ```ts
  * const onReject = (r: JwtRejection) => logger.debug({ reason: r.reason, source: r.source }, 'token refused');
  * ```
+ *
+ * @category Authentication
  */
 export interface JwtRejection {
   /** The stable reason. */
@@ -88,6 +96,8 @@ export interface JwtRejection {
  *   audience: 'wardcast',
  * };
  * ```
+ *
+ * @category Authentication
  */
 export interface JwtAuthenticatorOptions {
   /**

@@ -11,6 +11,8 @@
  *   },
  * });
  * ```
+ *
+ * @category Authentication
  */
 export const JwtRejectReason = {
   /** Not a compact JWS, longer than `maxTokenBytes`, bad base64url or JSON, no `alg`, or an unknown `crit`. */
@@ -56,6 +58,8 @@ export type JwtRejectReason = (typeof JwtRejectReason)[keyof typeof JwtRejectRea
  * ```ts
  * jwtAuthenticator({ secret, issuer, audience, onReject: (r) => counts[r.source]++ });
  * ```
+ *
+ * @category Authentication
  */
 export type TokenSource = 'frame' | 'header' | 'cookie';
 

@@ -29,6 +29,8 @@ import {
  * import { anthropic } from '@ai-sdk/anthropic';
  * createAiSdkAdapter({ model: anthropic('claude-sonnet-4-5'), name: 'anthropic' });
  * ```
+ *
+ * @category LLM
  */
 export interface AiSdkAdapterOptions {
   /** An AI SDK language model, e.g. `openai('gpt-4o')` from `@ai-sdk/openai`. */
@@ -54,6 +56,8 @@ export interface AiSdkAdapterOptions {
  *
  * const llm = createResilientLlm({ adapters: [createAiSdkAdapter({ model: openai('gpt-4o') })] });
  * ```
+ *
+ * @category LLM
  */
 export function createAiSdkAdapter(options: AiSdkAdapterOptions): LlmAdapter {
   const { model } = options;
@@ -111,6 +115,8 @@ export function createAiSdkAdapter(options: AiSdkAdapterOptions): LlmAdapter {
  * ```ts
  * try { await generateText({ model, prompt }); } catch (err) { throw toAiSdkError(err, 'ai-sdk'); }
  * ```
+ *
+ * @category LLM
  */
 export function toAiSdkError(error: unknown, name = 'ai-sdk', signal?: AbortSignal): LlmError {
   if (isLlmError(error)) return error;

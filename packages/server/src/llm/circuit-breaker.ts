@@ -14,6 +14,8 @@ import { ErrorCode, WardcastError } from '@wardcast/protocol';
  * ```ts
  * createResilientLlm({ adapters, breaker: { failureThreshold: 3, resetAfterMs: 60_000 } });
  * ```
+ *
+ * @category LLM
  */
 export interface CircuitBreakerOptions {
   /** Consecutive failures that open the circuit. @default 5 */
@@ -29,6 +31,8 @@ export interface CircuitBreakerOptions {
  * ```ts
  * if (llm.circuitState(0) === 'open') console.warn('primary LLM is failing; using fallbacks');
  * ```
+ *
+ * @category LLM
  */
 export type CircuitState = 'closed' | 'open' | 'half-open';
 

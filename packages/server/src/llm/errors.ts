@@ -16,6 +16,8 @@ import { LlmError, type LlmErrorKind } from '../assessment/types.js';
  * ```ts
  * if (isLlmError(err) && err.kind === 'rate_limited') console.warn('retry after', err.retryAfterSeconds);
  * ```
+ *
+ * @category LLM
  */
 export function isLlmError(value: unknown): value is LlmError {
   if (typeof value !== 'object' || value === null) return false;

@@ -27,6 +27,8 @@ import {
  * ```ts
  * createGeminiAdapter({ apiKey: process.env.GEMINI_API_KEY, model: 'gemini-2.5-flash' });
  * ```
+ *
+ * @category LLM
  */
 export interface GeminiAdapterOptions {
   /**
@@ -68,6 +70,8 @@ export interface GeminiAdapterOptions {
  *   adapters: [createOpenAIAdapter(), createGeminiAdapter({ model: 'gemini-2.0-flash' })],
  * });
  * ```
+ *
+ * @category LLM
  */
 export function createGeminiAdapter(options: GeminiAdapterOptions = {}): LlmAdapter {
   const model = options.model ?? 'gemini-2.0-flash';
@@ -155,6 +159,8 @@ function textOf(chunk: GenerateContentResponse): string {
  * ```ts
  * try { await ai.models.generateContent(params); } catch (err) { throw toGeminiError(err, 'gemini'); }
  * ```
+ *
+ * @category LLM
  */
 export function toGeminiError(
   error: unknown,

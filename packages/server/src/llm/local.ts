@@ -15,6 +15,8 @@ import { LlmError } from '../assessment/types.js';
  * ```ts
  * createLocalAdapter({ delayMs: 0 }); // tests: no pauses
  * ```
+ *
+ * @category LLM
  */
 export interface LocalAdapterOptions {
   /** Pause between streamed chunks, so a demo visibly streams. `0` streams without pauses. @default 20 */
@@ -30,6 +32,8 @@ export interface LocalAdapterOptions {
  * ```ts
  * if (result.model === LOCAL_MODEL) console.info('template synthesis, no LLM involved');
  * ```
+ *
+ * @category LLM
  */
 export const LOCAL_MODEL = 'wardcast-local-template';
 /**
@@ -39,6 +43,8 @@ export const LOCAL_MODEL = 'wardcast-local-template';
  * ```ts
  * expect(result.version).toBe(LOCAL_MODEL_VERSION);
  * ```
+ *
+ * @category LLM
  */
 export const LOCAL_MODEL_VERSION = 'wardcast-local-template-v1';
 
@@ -176,6 +182,8 @@ export function templateSynthesis(context: LlmContext | undefined): Synthesis {
  * const llm = createResilientLlm({ adapters: [createLocalAdapter({ delayMs: 10 })] });
  * const { synthesis } = await llm.synthesize({ intake, vitals, risk, patientId: 'p1' });
  * ```
+ *
+ * @category LLM
  */
 export function createLocalAdapter(options: LocalAdapterOptions = {}): LlmAdapter {
   const delayMs = options.delayMs ?? 20;

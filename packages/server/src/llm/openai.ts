@@ -27,6 +27,8 @@ import {
  * ```ts
  * createOpenAIAdapter({ apiKey: process.env.OPENAI_API_KEY, model: 'gpt-4o-mini' });
  * ```
+ *
+ * @category LLM
  */
 export interface OpenAIAdapterOptions {
   /** A configured client. Its own retries are turned off per request: the resilient wrapper retries. */
@@ -58,6 +60,8 @@ export interface OpenAIAdapterOptions {
  *   adapters: [createOpenAIAdapter({ model: 'gpt-4o' }), createLocalAdapter()],
  * });
  * ```
+ *
+ * @category LLM
  */
 export function createOpenAIAdapter(options: OpenAIAdapterOptions = {}): LlmAdapter {
   const model = options.model ?? 'gpt-4o';
@@ -131,6 +135,8 @@ function createClient(options: OpenAIAdapterOptions): OpenAI {
  * ```ts
  * try { await client.chat.completions.create(params); } catch (err) { throw toOpenAIError(err, 'openai'); }
  * ```
+ *
+ * @category LLM
  */
 export function toOpenAIError(error: unknown, name = 'openai', signal?: AbortSignal): LlmError {
   if (isLlmError(error)) return error;

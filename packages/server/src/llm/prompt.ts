@@ -14,6 +14,8 @@ import type { Intake, RiskScore, Vitals } from '../assessment/types.js';
  * ```ts
  * await adapter.generate({ system: SYNTHESIS_SYSTEM_PROMPT, prompt, jsonSchema: synthesisJsonSchema, signal });
  * ```
+ *
+ * @category LLM
  */
 export const SYNTHESIS_SYSTEM_PROMPT = [
   'You assist clinicians by summarising an acute assessment. You do not make decisions: a clinician',
@@ -32,6 +34,8 @@ export const SYNTHESIS_SYSTEM_PROMPT = [
  * ```ts
  * const input: SynthesisPromptInput = { intake, vitals, risk: news2.score(vitals) };
  * ```
+ *
+ * @category LLM
  */
 export interface SynthesisPromptInput {
   readonly intake: Intake;
@@ -47,6 +51,8 @@ export interface SynthesisPromptInput {
  * ```ts
  * const prompt = buildSynthesisPrompt({ intake, vitals, risk });
  * ```
+ *
+ * @category LLM
  */
 export function buildSynthesisPrompt(input: SynthesisPromptInput): string {
   const data = {

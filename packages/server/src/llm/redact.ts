@@ -12,6 +12,8 @@
  * const redact: Redactor = (text) => defaultRedact(text).replace(/\bBed \d+\b/g, '[BED]');
  * createResilientLlm({ adapters, redact });
  * ```
+ *
+ * @category LLM
  */
 export type Redactor = (text: string) => string;
 
@@ -48,6 +50,8 @@ const URL = /\bhttps?:\/\/[^\s"'<>]+/gi;
  * defaultRedact('Call 555-123-4567 or jane@example.org, MRN 99812');
  * // 'Call [PHONE] or [EMAIL], [MRN]'
  * ```
+ *
+ * @category LLM
  */
 export function defaultRedact(text: string): string {
   return text

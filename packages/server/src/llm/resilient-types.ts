@@ -22,6 +22,8 @@ import type { BackoffOptions } from './retry.js';
  *   onEvent: (e) => logger.info('llm', e.type),
  * };
  * ```
+ *
+ * @category LLM
  */
 export interface ResilientLlmOptions {
   /** Fallback chain, tried in order. At least one. */
@@ -60,6 +62,8 @@ export interface ResilientLlmOptions {
  * ```ts
  * await llm.synthesize({ intake, vitals, risk: news2.score(vitals), patientId: 'p-42' });
  * ```
+ *
+ * @category LLM
  */
 export interface LlmSynthesizeInput {
   readonly intake: Intake;
@@ -76,6 +80,8 @@ export interface LlmSynthesizeInput {
  * ```ts
  * onAttempt: (info) => { if (info.attempt > 1) partial = ''; }
  * ```
+ *
+ * @category LLM
  */
 export interface LlmAttemptInfo {
   readonly adapter: string;
@@ -93,6 +99,8 @@ export interface LlmAttemptInfo {
  * ```ts
  * await llm.synthesize(input, { signal: AbortSignal.timeout(60_000), onText: (d) => (partial += d) });
  * ```
+ *
+ * @category LLM
  */
 export interface LlmSynthesizeOptions {
   /** Cancels everything at once (`llm_cancelled`); never retried. */
@@ -111,6 +119,8 @@ export interface LlmSynthesizeOptions {
  * const { synthesis, adapter, model, version } = await llm.synthesize(input);
  * payload.model = { name: model, version: version ?? model };
  * ```
+ *
+ * @category LLM
  */
 export interface LlmSynthesisResult {
   readonly synthesis: Synthesis;
@@ -132,6 +142,8 @@ export interface LlmSynthesisResult {
  * ```ts
  * onEvent: (e) => { if (e.type === 'failure') logger.warn(`${e.adapter}: ${e.error.kind}`); }
  * ```
+ *
+ * @category LLM
  */
 export type LlmEvent =
   | ({ readonly type: 'attempt'; readonly patientId?: string } & LlmAttemptInfo)
@@ -146,6 +158,8 @@ export type LlmEvent =
  * ```ts
  * const pipeline = createAssessmentPipeline({ hub, llm: createResilientLlm({ adapters: [createLocalAdapter()] }) });
  * ```
+ *
+ * @category LLM
  */
 export interface ResilientLlm {
   /**

@@ -50,6 +50,8 @@ type AdapterOutcome = { ok: true; result: LlmSynthesisResult } | { ok: false; er
  *   onText: (delta) => process.stdout.write(delta),
  * });
  * ```
+ *
+ * @category LLM
  */
 export function createResilientLlm(options: ResilientLlmOptions): ResilientLlm {
   const adapters = [...options.adapters];

@@ -21,6 +21,8 @@ import { errorMessage, isAbortError, isLlmError, isNetworkError } from './errors
  * ```ts
  * createResilientLlm({ adapters, backoff: { baseMs: 250, maxMs: 5_000 } });
  * ```
+ *
+ * @category LLM
  */
 export interface BackoffOptions {
   /** First retry's maximum delay; doubles on each retry. @default 500 */

@@ -17,6 +17,8 @@ import type { Synthesis } from '../assessment/types.js';
  * const parsed = synthesisSchema.safeParse(JSON.parse(text));
  * if (!parsed.success) console.warn(z.prettifyError(parsed.error));
  * ```
+ *
+ * @category LLM
  */
 export const synthesisSchema = z
   .object({
@@ -61,6 +63,8 @@ const NON_PORTABLE_KEYS = new Set(['$schema', 'minLength', 'maxLength']);
  * ```ts
  * const jsonSchema = toPortableJsonSchema(z.object({ answer: z.string() }).strict());
  * ```
+ *
+ * @category LLM
  */
 export function toPortableJsonSchema(schema: z.ZodType): Record<string, unknown> {
   return strip(z.toJSONSchema(schema, { target: 'draft-7', io: 'output' })) as Record<string, unknown>;
@@ -89,6 +93,8 @@ function stripProperties(value: unknown): unknown {
  * ```ts
  * await adapter.generate({ system, prompt, jsonSchema: synthesisJsonSchema, signal });
  * ```
+ *
+ * @category LLM
  */
 export const synthesisJsonSchema: Readonly<Record<string, unknown>> = Object.freeze(
   toPortableJsonSchema(synthesisSchema),
