@@ -1,5 +1,6 @@
 import { ErrorCode, type StreamPosition, WardcastError } from '@wardcast/protocol';
 import type {
+  AppendOptions,
   AppendResult,
   Broker,
   BrokerControl,
@@ -43,6 +44,8 @@ export class RedisBackplane implements Broker, HistoryStore {
   readonly #slots: ConnectionSlots;
   /** Notifications `append` returned: `commit` publishes them. */
   readonly #appended = new WeakSet<StoredNotification>();
+  /** Notifications `append` committed at once (`commit: true`): `commit` has nothing left to do. */
+  readonly #committed = new WeakSet<StoredNotification>();
   #started = false;
   #closing: Promise<void> | undefined;
   #online = 0;
@@ -158,11 +161,21 @@ export class RedisBackplane implements Broker, HistoryStore {
 
   /**
    * Reserves the next seq (dedupe by id, epoch get-or-create): nothing is visible or published
-   * until {@link RedisBackplane.commit}. @throws {WardcastError} `store_unavailable`
+   * until {@link RedisBackplane.commit}.
+   *
+   * With `commit: true` (the hub passes it when no stage has work for the publish: no inbox row,
+   * escalation or publish stage, so nothing can fail between the two phases), reserves and commits
+   * in one script, one round trip: same dedupe, seq order across instances and takeover of a dead
+   * instance's reservation; resolves once the notification was published to every instance, and
+   * `commit` has nothing left to do.
+   * @throws {WardcastError} `store_unavailable`; with `commit: true`, the message says "delivery
+   * unknown" when Redis's answer was lost (retry with the same id: dedupe makes it safe).
    */
-  async append(draft: NotificationDraft): Promise<AppendResult> {
-    const result = await this.#store.append(draft);
+  async append(draft: NotificationDraft, options?: AppendOptions): Promise<AppendResult> {
+    const now = options?.commit === true;
+    const result = now ? await this.#store.appendCommitted(draft) : await this.#store.append(draft);
     this.#appended.add(result.notification);
+    if (now) this.#committed.add(result.notification);
     return result;
   }
 
@@ -171,12 +184,14 @@ export class RedisBackplane implements Broker, HistoryStore {
    * seq of its topic (on any instance) was committed or given up; resolves once it was published.
    * @throws {WardcastError} `store_unavailable`
    */
-  commit(notification: StoredNotification): Promise<void> {
+  commit(notification: StoredNotification): Promise<void> | undefined {
+    if (this.#committed.has(notification)) return undefined;
     return this.#store.commit(notification);
   }
 
   /** Gives a reservation up: nobody will receive it. `false` when it was committed after all. */
   abort(notification: StoredNotification): Promise<boolean> {
+    if (this.#committed.has(notification)) return Promise.resolve(false);
     return this.#store.abort(notification);
   }
 

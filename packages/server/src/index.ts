@@ -82,7 +82,7 @@ export type {
   EscalationStore,
 } from './escalation/types.js';
 export { DEFAULT_MEMORY_HISTORY, type MemoryHistoryOptions, MemoryHistoryStore } from './history/memory-history.js';
-export type { AppendResult, HistoryStore, ReadResult } from './history/types.js';
+export type { AppendOptions, AppendResult, HistoryStore, ReadResult } from './history/types.js';
 export { createHttpCore, type HttpCore } from './http/core.js';
 export { HttpError } from './http/errors.js';
 export { createExpressRouter } from './http/express.js';

@@ -42,6 +42,11 @@ local function abandon(seq, id)
   end
   redis.call('HSET', KEYS[1], 's', s)
 end
+-- Drops the entries older than maxAgeMs (entry ids are server times).
+local function trim(now)
+  local cutoff = now - tonumber(ARGV[4])
+  if cutoff > 0 then redis.call('XTRIM', KEYS[2], 'MINID', string.format('%.0f', cutoff)) end
+end
 -- Moves the visible end over every settled seq, in order; returns it.
 local function advance(epoch, now)
   local m = redis.call('HMGET', KEYS[1], 's', 'c')
@@ -73,10 +78,7 @@ local function advance(epoch, now)
     c = nxt
   end
   redis.call('HSET', KEYS[1], 'c', c)
-  if added then
-    local cutoff = now - tonumber(ARGV[4])
-    if cutoff > 0 then redis.call('XTRIM', KEYS[2], 'MINID', string.format('%.0f', cutoff)) end
-  end
+  if added then trim(now) end
   return c
 end
 local function touch()

@@ -8,6 +8,18 @@ export interface AppendResult {
   readonly duplicate: boolean;
 }
 
+/** Options of {@link HistoryStore.append}. */
+export interface AppendOptions {
+  /**
+   * `true` when the hub runs no durable side effect for this publish (no stage has work for it),
+   * so nothing can fail between append and commit: a two-phase store may commit at append, in one
+   * step, resolving once the notification is visible (after every earlier seq, as `commit` would).
+   * `commit` for it is then a no-op. An append that fails this way may have stored the notification
+   * when the store cannot tell: its error says so (retrying with the same id is safe).
+   */
+  readonly commit?: boolean;
+}
+
 /** The result of {@link HistoryStore.read}. */
 export interface ReadResult {
   /** `true` when everything after the requested position was still in history. */
@@ -42,7 +54,7 @@ export interface HistoryStore {
    * committed it): nothing is stored again. An id reserved by a publish still in flight waits
    * for it to settle.
    */
-  append(draft: NotificationDraft): Promise<AppendResult> | AppendResult;
+  append(draft: NotificationDraft, options?: AppendOptions): Promise<AppendResult> | AppendResult;
   /**
    * Makes an appended notification visible, after every earlier seq of its topic was committed or
    * abandoned. Resolves once it is visible; a store that is also the broker has then delivered it
