@@ -28,6 +28,8 @@ const READ_ATTEMPTS = 3;
 /**
  * Broker and history store on Redis for several hub instances: pass the same object as both
  * `history` and `broker`. See {@link createRedisBackplane}.
+ *
+ * @category Backplane
  */
 export class RedisBackplane implements Broker, HistoryStore {
   /** This instance's id in presence and connection slots. */
@@ -324,6 +326,8 @@ export class RedisBackplane implements Broker, HistoryStore {
  * const backplane = createRedisBackplane({ redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
  * const hub = new NotificationHub({ authenticate, history: backplane, broker: backplane });
  * ```
+ *
+ * @category Backplane
  */
 export function createRedisBackplane(options: RedisBackplaneOptions): RedisBackplane {
   return new RedisBackplane(options);

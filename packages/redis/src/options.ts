@@ -3,7 +3,11 @@ import { ErrorCode, WardcastError } from '@wardcast/protocol';
 import type { Logger } from '@wardcast/server';
 import type { Redis } from 'ioredis';
 
-/** Options of {@link createRedisBackplane}. */
+/**
+ * Options of {@link createRedisBackplane}.
+ *
+ * @category Backplane
+ */
 export interface RedisBackplaneOptions {
   /**
    * An ioredis client, or a `redis://` URL to create one. The backplane runs its commands on it and
@@ -50,7 +54,11 @@ export interface RedisBackplaneOptions {
   readonly logger?: Logger;
 }
 
-/** Defaults of {@link RedisBackplaneOptions}. */
+/**
+ * Defaults of {@link RedisBackplaneOptions}.
+ *
+ * @category Backplane
+ */
 export const DEFAULT_REDIS_BACKPLANE = {
   keyPrefix: 'wardcast:',
   maxLen: 10_000,
