@@ -157,24 +157,19 @@ export class Admission {
     }
     this.#open++;
     this.#unauthenticated.set(key, pending + 1);
-    let unauthenticated = true;
-    let open = true;
-    const authenticated = (): void => {
-      if (!unauthenticated) return;
-      unauthenticated = false;
-      const left = (this.#unauthenticated.get(key) ?? 1) - 1;
-      if (left <= 0) this.#unauthenticated.delete(key);
-      else this.#unauthenticated.set(key, left);
-    };
-    return {
-      authenticated,
-      release: () => {
-        authenticated();
-        if (!open) return;
-        open = false;
-        this.#open--;
-      },
-    };
+    return new Ticket(this, key);
+  }
+
+  /** A ticket of `key` authenticated, or was released while unauthenticated. For {@link Ticket} only. */
+  leaveUnauthenticated(key: string): void {
+    const left = (this.#unauthenticated.get(key) ?? 1) - 1;
+    if (left <= 0) this.#unauthenticated.delete(key);
+    else this.#unauthenticated.set(key, left);
+  }
+
+  /** A ticket was released. For {@link Ticket} only. */
+  leave(): void {
+    this.#open--;
   }
 
   /** Drops up to two least recently used buckets that have refilled (they hold no information). */
@@ -186,6 +181,39 @@ export class Admission {
       if (bucket.tokens + ((now - bucket.last) * rate) / 1000 < burst) return;
       this.#buckets.delete(key);
     }
+  }
+}
+
+/** Ticket still counted as unauthenticated. */
+const UNAUTHENTICATED = 1;
+/** Ticket still holding a connection slot. */
+const OPEN = 2;
+
+/**
+ * An {@link AdmissionTicket}: one object with two flags per connection (no closures), as it lives
+ * as long as the connection.
+ */
+class Ticket implements AdmissionTicket {
+  readonly #admission: Admission;
+  readonly #key: string;
+  #flags = UNAUTHENTICATED | OPEN;
+
+  constructor(admission: Admission, key: string) {
+    this.#admission = admission;
+    this.#key = key;
+  }
+
+  authenticated(): void {
+    if ((this.#flags & UNAUTHENTICATED) === 0) return;
+    this.#flags &= ~UNAUTHENTICATED;
+    this.#admission.leaveUnauthenticated(this.#key);
+  }
+
+  release(): void {
+    this.authenticated();
+    if ((this.#flags & OPEN) === 0) return;
+    this.#flags &= ~OPEN;
+    this.#admission.leave();
   }
 }
 

@@ -9,7 +9,7 @@ export const REAUTHORIZE_CONCURRENCY = 8;
 /** What the sweep needs of a connection. */
 export interface Reauthorizable {
   readonly isOpen: boolean;
-  readonly topics: ReadonlyMap<string, unknown>;
+  readonly topics: { readonly size: number };
   /** Re-checks every subscription; never rejects. */
   reauthorize(): Promise<void>;
 }

@@ -36,7 +36,8 @@ function isEmpty<C>(subs: TopicSubscribers<C>): boolean {
  * every add has a matching remove, and empty entries are deleted, so nothing leaks.
  */
 export class Registry<C> {
-  readonly #users = new Map<string, Set<C>>();
+  /** A user's connection, or a set of them when there are several (most users have one). */
+  readonly #users = new Map<string, C | Set<C>>();
   readonly #topics = new Map<string, TopicSubscribers<C>>();
 
   /** Number of users with at least one authenticated connection. */
@@ -49,24 +50,37 @@ export class Registry<C> {
     return this.#topics.size;
   }
 
-  connectionsOf(userId: string): ReadonlySet<C> | undefined {
-    return this.#users.get(userId);
+  /** The authenticated connections of `userId` on this instance (`undefined` when none). */
+  connectionsOf(userId: string): Iterable<C> | undefined {
+    const entry = this.#users.get(userId);
+    if (entry === undefined || entry instanceof Set) return entry as Set<C> | undefined;
+    return [entry];
+  }
+
+  /** How many authenticated connections `userId` has on this instance. */
+  connectionCount(userId: string): number {
+    const entry = this.#users.get(userId);
+    if (entry === undefined) return 0;
+    return entry instanceof Set ? entry.size : 1;
   }
 
   addUser(userId: string, conn: C): void {
-    let set = this.#users.get(userId);
-    if (!set) {
-      set = new Set();
-      this.#users.set(userId, set);
-    }
-    set.add(conn);
+    const entry = this.#users.get(userId);
+    if (entry === undefined) this.#users.set(userId, conn);
+    else if (entry instanceof Set) entry.add(conn);
+    else if (entry !== conn) this.#users.set(userId, new Set([entry, conn]));
   }
 
   removeUser(userId: string, conn: C): void {
-    const set = this.#users.get(userId);
-    if (!set) return;
-    set.delete(conn);
-    if (set.size === 0) this.#users.delete(userId);
+    const entry = this.#users.get(userId);
+    if (entry === undefined) return;
+    if (!(entry instanceof Set)) {
+      if (entry === conn) this.#users.delete(userId);
+      return;
+    }
+    entry.delete(conn);
+    if (entry.size === 1) this.#users.set(userId, entry.values().next().value as C);
+    else if (entry.size === 0) this.#users.delete(userId);
   }
 
   subscribers(topic: string): TopicSubscribers<C> | undefined {

@@ -7,6 +7,7 @@ import type { Logger } from './logger.js';
 import type { HubLimits } from './options.js';
 import type { Receipt, ReceiptVerdict } from './receipts.js';
 import type { Registry } from './registry.js';
+import type { TimerQueue } from './timers.js';
 import type { Authenticate, Authorize, PhiPolicy, StoredNotification } from './types.js';
 
 /** Counters the hub reports in `stats()`. */
@@ -50,6 +51,8 @@ export interface SessionHost<S> {
   encode(n: StoredNotification, level: PhiLevel): string;
   readonly history: HistoryStore;
   readonly registry: Registry<S>;
+  /** The per-connection timers (authentication timeout, idle check), on one shared timer. */
+  readonly timers: TimerQueue;
   readonly counters: Counters;
   readonly logger: Logger;
   emit<K extends keyof HubEvents>(event: K, ...args: HubEvents[K]): void;

@@ -4,7 +4,6 @@ import {
   type ClientFrame,
   CloseCode,
   ErrorCode,
-  type PhiLevel,
   PROTOCOL_VERSION,
   parseClientFrame,
   type ReadFrame,
@@ -19,16 +18,16 @@ import { runAuthenticate } from './authenticate.js';
 import type { ConnectionInfo, ConnectionRefusalReason } from './events.js';
 import { encodeFrame } from './frames.js';
 import { leaveTopic, watchPresence } from './presence.js';
-import { TokenBucket } from './rate-limiter.js';
 import { RecentDeliveries } from './recent-deliveries.js';
 import { originOf, reportRefusal } from './refusals.js';
 import type { SessionHost } from './session-host.js';
 import { reauthorizeTopics, subscribeTopics } from './subscribe.js';
-import { schedule } from './timers.js';
+import { type QueuedTimer, schedule } from './timers.js';
+import { TopicLevels } from './topic-levels.js';
 import type { EncodedFrame, SocketHandlers, TransportSocket } from './transport.js';
 import type { Principal, StoredNotification, UpgradeRequestLike } from './types.js';
 
-/** Where a session is in its life. Changed only by `Session.#setState`. */
+/** Where a session is in its life (a snapshot: the session keeps it in plain fields). */
 export type SessionState =
   | { readonly phase: 'authenticating' }
   | { readonly phase: 'awaiting_token' }
@@ -36,19 +35,37 @@ export type SessionState =
   | { readonly phase: 'closing'; readonly principal: Principal | undefined }
   | { readonly phase: 'closed'; readonly principal: Principal | undefined };
 
-/** One connection: its socket, state, subscriptions and heartbeat. Internal to the hub. */
+/** A promise that is settled: the chain of a session with nothing queued (shared, not one per session). */
+const SETTLED: Promise<void> = Promise.resolve();
+
+type Phase = SessionState['phase'];
+
+/**
+ * One connection: its socket, state, subscriptions and heartbeat. Internal to the hub.
+ *
+ * Lean by design, as an idle connection holds one of these for hours: plain fields instead of
+ * per-session objects (state, token bucket), timers in the hub's shared {@link TimerQueue}
+ * (entries only while pending, fired through static methods, no closures), the frame chain back
+ * to a shared settled promise whenever nothing is queued, and the recent-deliveries ring created
+ * on the first delivery.
+ */
 export class Session implements SocketHandlers {
   readonly id: string;
   readonly socket: TransportSocket;
   readonly request: UpgradeRequestLike;
   readonly connectedAt = Date.now();
   /** Topics this session subscribed to (live or syncing), with the PHI level granted. */
-  readonly topics = new Map<string, PhiLevel>();
+  readonly topics = new TopicLevels();
   /** Last measured WebSocket ping round trip, ms. */
   rttMs: number | undefined;
-  #state: SessionState = { phase: 'authenticating' };
+  /** Where the session is in its life (see {@link SessionState}); changed only by `#open`/`#end`. */
+  #phase: Phase = 'authenticating';
+  /** Set when the session opens; kept through `closing` and `closed`. */
+  #principal: Principal | undefined;
+  /** Cancels the token-expiry close of the current principal (only when it has `expiresAt`). */
+  #cancelExpiry: (() => void) | undefined;
   /** Covers the whole time before authentication, including a slow upgrade-time `authenticate`. */
-  #cancelAuthTimer: () => void = () => {};
+  #authTimer: QueuedTimer | undefined;
   #pingSentAt = 0;
   #awaitingPong = false;
   #invalidFrames = 0;
@@ -56,8 +73,13 @@ export class Session implements SocketHandlers {
   #closeSent: { readonly code: number; readonly reason: string } | undefined;
   /** Holds a connection slot taken from the broker (cross-instance limit); given back on release. */
   #reserved = false;
-  #chain: Promise<void>;
-  readonly #bucket: TokenBucket;
+  /** Frames handled in order: the tail of the queue, {@link SETTLED} when nothing is queued. */
+  #chain: Promise<void> = SETTLED;
+  /** Tasks on {@link #chain} not finished yet. */
+  #queued = 0;
+  /** Token bucket of `maxFramesPerSecond` (burst twice that), refilled lazily on each frame. */
+  #tokens: number;
+  #tokensAt: number;
   readonly #host: SessionHost<Session>;
   /** What this session was sent lately, for `ack`/`read` checks; created on the first delivery. */
   #recent: RecentDeliveries | undefined;
@@ -68,7 +90,8 @@ export class Session implements SocketHandlers {
   #preAuthBytes = 0;
   /** When the client last sent a well-formed frame other than `ping` (or authenticated), for `idleTimeoutMs`. */
   #lastActivity = 0;
-  #cancelIdle: (() => void) | undefined;
+  /** Pending idle check: armed only while the open session has no subscription. */
+  #idleTimer: QueuedTimer | undefined;
 
   constructor(
     host: SessionHost<Session>,
@@ -82,31 +105,39 @@ export class Session implements SocketHandlers {
     this.socket = socket;
     this.request = request;
     this.#ticket = ticket;
-    const rate = host.limits.maxFramesPerSecond;
-    this.#bucket = new TokenBucket(rate, rate * 2);
+    this.#tokens = host.limits.maxFramesPerSecond * 2;
+    this.#tokensAt = this.connectedAt;
     host.emit('connection', this.info());
     host.audit('connection.opened', this);
-    this.#cancelAuthTimer = schedule(host.limits.authTimeoutMs, () => {
-      if (this.#state.phase === 'authenticating' || this.#state.phase === 'awaiting_token') {
-        this.close(CloseCode.AuthTimeout, 'authentication timeout');
-      }
-    });
-    this.#chain = this.#guard(() => this.#start());
+    this.#authTimer = host.timers.add(host.limits.authTimeoutMs, this, Session.#authTimeout);
+    // `#start` runs now, up to its first await, as the first task of the chain.
+    this.#queued = 1;
+    this.#chain = this.#run(() => this.#start());
+  }
+
+  static #authTimeout(session: Session): void {
+    session.#authTimer = undefined;
+    if (session.#phase === 'authenticating' || session.#phase === 'awaiting_token') {
+      session.close(CloseCode.AuthTimeout, 'authentication timeout');
+    }
   }
 
   get state(): SessionState {
-    return this.#state;
+    const phase = this.#phase;
+    if (phase === 'authenticating' || phase === 'awaiting_token') return { phase };
+    if (phase === 'open') {
+      return { phase, principal: this.#principal as Principal, cancelExpiry: this.#cancelExpiry };
+    }
+    return { phase, principal: this.#principal };
   }
 
   /** The authenticated principal, if any. */
   get principal(): Principal | undefined {
-    return this.#state.phase === 'open' || this.#state.phase === 'closing' || this.#state.phase === 'closed'
-      ? this.#state.principal
-      : undefined;
+    return this.#principal;
   }
 
   get isOpen(): boolean {
-    return this.#state.phase === 'open';
+    return this.#phase === 'open';
   }
 
   info(): ConnectionInfo {
@@ -123,7 +154,7 @@ export class Session implements SocketHandlers {
    * over `maxBufferedBytes` instead of queueing more. Returns `false` when nothing was written.
    */
   write(frame: string | EncodedFrame, delivery: boolean): boolean {
-    const phase = this.#state.phase;
+    const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') return false;
     if (this.socket.bufferedAmount > this.#host.limits.maxBufferedBytes) {
       this.slowConsumer();
@@ -151,12 +182,12 @@ export class Session implements SocketHandlers {
   // ---- transport callbacks -------------------------------------------------------------
 
   message(data: string | Uint8Array, binary: boolean): void {
-    const phase = this.#state.phase;
+    const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') return;
     // The rate and pre-auth budgets apply from the first frame, before `welcome` too.
     const { counters } = this.#host;
     counters.framesIn++;
-    if (!this.#bucket.take()) {
+    if (!this.#takeToken()) {
       counters.rateLimited++;
       // Nothing, not even an error, is sent before `welcome`.
       if (phase !== 'authenticating') {
@@ -173,7 +204,7 @@ export class Session implements SocketHandlers {
     if (phase === 'authenticating') {
       // Nothing is answered before `welcome`: hold the frame (within the budget just checked)
       // until the upgrade-time auth is done.
-      this.#chain = this.#chain.then(() => this.#receive(data, binary));
+      this.#enqueue(() => this.#receive(data, binary));
       return;
     }
     this.#receive(data, binary);
@@ -181,7 +212,7 @@ export class Session implements SocketHandlers {
 
   /** A frame within budget: parsed, then answered at once (`ping`, malformed) or queued in order. */
   #receive(data: string | Uint8Array, binary: boolean): void {
-    const phase = this.#state.phase;
+    const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') return;
     if (binary) {
       this.#invalid(ErrorCode.BinaryNotSupported, 'binary frames are not supported', undefined);
@@ -198,7 +229,43 @@ export class Session implements SocketHandlers {
       return;
     }
     this.#lastActivity = Date.now();
-    this.#chain = this.#chain.then(() => this.#guard(() => this.#handle(frame)));
+    this.#enqueue(() => this.#handle(frame));
+  }
+
+  /** Takes one token of the frame-rate bucket; `false` when it is empty. */
+  #takeToken(): boolean {
+    const now = Date.now();
+    const elapsed = now - this.#tokensAt;
+    if (elapsed > 0) {
+      const rate = this.#host.limits.maxFramesPerSecond;
+      this.#tokens = Math.min(rate * 2, this.#tokens + (elapsed * rate) / 1000);
+      this.#tokensAt = now;
+    }
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Queues `task` after every task queued before it; errors close the session (see `#run`). */
+  #enqueue(task: () => Promise<void> | void): Promise<void> {
+    this.#queued++;
+    const next = this.#chain.then(() => this.#run(task));
+    this.#chain = next;
+    return next;
+  }
+
+  /** Runs one task of the chain; back to {@link SETTLED} once the last queued task is done. */
+  async #run(task: () => Promise<void> | void): Promise<void> {
+    try {
+      await task();
+    } catch (cause) {
+      const error = new WardcastError(ErrorCode.Internal, 'unexpected error while serving a connection', { cause });
+      this.#host.logger.error({ sessionId: this.id, err: cause }, 'wardcast: session error');
+      this.#host.emit('error', error);
+      this.close(CloseCode.InternalError, 'internal error');
+    } finally {
+      if (--this.#queued === 0) this.#chain = SETTLED;
+    }
   }
 
   /** Counts a frame received before the session opened; `true` once past `maxPreAuthFrames`/`maxPreAuthBytes`. */
@@ -215,25 +282,38 @@ export class Session implements SocketHandlers {
     this.close(code, closeReason);
   }
 
-  /** Arms the idle check (`idleTimeoutMs`, `0` = off) unless armed; re-arms itself while the connection is open. */
-  #armIdle(delayMs: number): void {
+  /**
+   * The idle check (`idleTimeoutMs`, `0` = off): an open session with no subscription and no
+   * activity for `idleTimeoutMs` is closed with `4409`. A timer is pending only while the session
+   * has no subscription: armed when it opens and whenever its last subscription goes, cancelled
+   * when it subscribes (a subscribed session is never idle, and holds no timer for it).
+   */
+  #checkIdle(): void {
     const idleMs = this.#host.limits.idleTimeoutMs;
-    if (idleMs === 0 || this.#cancelIdle !== undefined) return;
-    this.#cancelIdle = schedule(delayMs, () => {
-      this.#cancelIdle = undefined;
-      if (this.#state.phase !== 'open') return;
-      const quietMs = Date.now() - this.#lastActivity;
-      if (this.topics.size === 0 && quietMs >= idleMs) {
-        this.#host.logger.debug({ sessionId: this.id }, 'wardcast: idle timeout');
-        this.close(CloseCode.IdleTimeout, 'idle');
-        return;
-      }
-      this.#armIdle(this.topics.size === 0 ? idleMs - quietMs : idleMs);
-    });
+    if (idleMs === 0 || this.#phase !== 'open') return;
+    if (this.topics.size > 0) {
+      this.#host.timers.cancel(this.#idleTimer);
+      this.#idleTimer = undefined;
+      return;
+    }
+    if (this.#idleTimer !== undefined) return;
+    const quietMs = Date.now() - this.#lastActivity;
+    this.#idleTimer = this.#host.timers.add(idleMs - quietMs, this, Session.#idleTimeout);
+  }
+
+  static #idleTimeout(session: Session): void {
+    session.#idleTimer = undefined;
+    if (session.#phase !== 'open' || session.topics.size > 0) return;
+    if (Date.now() - session.#lastActivity >= session.#host.limits.idleTimeoutMs) {
+      session.#host.logger.debug({ sessionId: session.id }, 'wardcast: idle timeout');
+      session.close(CloseCode.IdleTimeout, 'idle');
+      return;
+    }
+    session.#checkIdle();
   }
 
   protocolError(code: number): void {
-    const phase = this.#state.phase;
+    const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') return;
     const { logger, emit } = this.#host;
     const reason = code === 1009 ? 'frame_too_large' : 'protocol_error';
@@ -247,10 +327,10 @@ export class Session implements SocketHandlers {
   }
 
   closed(code: number, reason: string): void {
-    if (this.#state.phase === 'closed') return;
+    if (this.#phase === 'closed') return;
     this.#release();
     this.#ticket.release();
-    this.#setState({ phase: 'closed', principal: this.principal });
+    this.#phase = 'closed';
     this.#host.released(this);
     const final = this.#closeSent ?? { code, reason };
     this.#host.emit('disconnect', { ...this.info(), code: final.code, reason: final.reason });
@@ -261,7 +341,7 @@ export class Session implements SocketHandlers {
 
   /** Heartbeat tick: terminates a connection that did not answer the previous ping. */
   heartbeat(now: number): void {
-    if (this.#state.phase === 'closed') return;
+    if (this.#phase === 'closed') return;
     if (this.#awaitingPong) {
       this.#host.counters.heartbeatTimeouts++;
       this.#host.logger.debug({ sessionId: this.id }, 'wardcast: heartbeat timeout');
@@ -276,10 +356,10 @@ export class Session implements SocketHandlers {
 
   /** Starts the closing handshake and stops all delivery to this session. */
   close(code: number, reason: string): void {
-    const phase = this.#state.phase;
+    const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') return;
     this.#release();
-    this.#setState({ phase: 'closing', principal: this.principal });
+    this.#phase = 'closing';
     const safeReason = truncateUtf8(reason, 120);
     this.#closeSent = { code, reason: safeReason };
     try {
@@ -295,8 +375,7 @@ export class Session implements SocketHandlers {
    * with `code: 'topic_denied'`) and lowers PHI levels policy lowered. Never rejects.
    */
   reauthorize(): Promise<void> {
-    this.#chain = this.#chain.then(() => this.#guard(() => this.#reauthorize()));
-    return this.#chain;
+    return this.#enqueue(() => this.#reauthorize());
   }
 
   /** Closes a session that reads too slowly. */
@@ -307,44 +386,40 @@ export class Session implements SocketHandlers {
 
   // ---- internals -------------------------------------------------------------------------
 
-  #setState(state: SessionState): void {
-    const opened = state.phase === 'open' && this.#state.phase !== 'open';
-    this.#state = state;
+  /** Opens the session for `principal` (or replaces it, on a token refresh). */
+  #open(principal: Principal, cancelExpiry: (() => void) | undefined): void {
+    const opened = this.#phase !== 'open';
+    this.#phase = 'open';
+    this.#principal = principal;
+    this.#cancelExpiry = cancelExpiry;
     if (opened) {
       // Authenticated: no longer counts as unauthenticated for its address; the idle clock starts.
       this.#ticket.authenticated();
       this.#lastActivity = Date.now();
-      this.#armIdle(this.#host.limits.idleTimeoutMs);
+      this.#checkIdle();
     }
   }
 
   /** Frees registry entries and timers; the session stops receiving deliveries. Idempotent. */
   #release(): void {
-    const state = this.#state;
-    this.#cancelAuthTimer();
-    this.#cancelIdle?.();
-    this.#cancelIdle = undefined;
-    if (state.phase === 'open') state.cancelExpiry?.();
-    const { registry } = this.#host;
+    const { registry, timers } = this.#host;
+    timers.cancel(this.#authTimer);
+    this.#authTimer = undefined;
+    timers.cancel(this.#idleTimer);
+    this.#idleTimer = undefined;
+    const open = this.#phase === 'open';
+    if (open) {
+      this.#cancelExpiry?.();
+      this.#cancelExpiry = undefined;
+    }
     this.#host.telemetry(this, false);
     for (const topic of this.topics.keys()) leaveTopic(this.#host, this, topic);
     this.topics.clear();
-    if (state.phase === 'open') registry.removeUser(state.principal.userId, this);
-    const userId = this.principal?.userId;
+    const userId = this.#principal?.userId;
+    if (open && userId !== undefined) registry.removeUser(userId, this);
     if (this.#reserved && userId !== undefined) {
       this.#reserved = false;
       this.#host.cluster.release(userId, this.id);
-    }
-  }
-
-  async #guard(fn: () => Promise<void> | void): Promise<void> {
-    try {
-      await fn();
-    } catch (cause) {
-      const error = new WardcastError(ErrorCode.Internal, 'unexpected error while serving a connection', { cause });
-      this.#host.logger.error({ sessionId: this.id, err: cause }, 'wardcast: session error');
-      this.#host.emit('error', error);
-      this.close(CloseCode.InternalError, 'internal error');
     }
   }
 
@@ -356,12 +431,12 @@ export class Session implements SocketHandlers {
   }
 
   #authenticate(token: string | undefined): Promise<Principal | undefined> {
-    return runAuthenticate(this.#host, this.request, token, this.#state.phase === 'open', { sessionId: this.id });
+    return runAuthenticate(this.#host, this.request, token, this.#phase === 'open', { sessionId: this.id });
   }
 
   async #start(): Promise<void> {
     const principal = await this.#authenticate(undefined);
-    if (this.#state.phase !== 'authenticating') return;
+    if (this.#phase !== 'authenticating') return;
     const { limits } = this.#host;
     this.send({
       type: 'welcome',
@@ -380,7 +455,7 @@ export class Session implements SocketHandlers {
       await this.#admit(principal, undefined);
       return;
     }
-    this.#setState({ phase: 'awaiting_token' });
+    this.#phase = 'awaiting_token';
   }
 
   /**
@@ -390,11 +465,11 @@ export class Session implements SocketHandlers {
   async #admit(principal: Principal, ref: string | undefined): Promise<void> {
     const host = this.#host;
     const max = host.limits.maxConnectionsPerUser;
-    const local = host.registry.connectionsOf(principal.userId)?.size ?? 0;
-    if (this.#state.phase === 'open' || local >= max) return this.#accept(principal, ref, false);
+    const local = host.registry.connectionCount(principal.userId);
+    if (this.#phase === 'open' || local >= max) return this.#accept(principal, ref, false);
     const pending = host.cluster.reserve(principal.userId, this.id, max);
     const ok = pending === true || (await pending);
-    const phase = this.#state.phase;
+    const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') {
       if (ok) host.cluster.release(principal.userId, this.id);
       return;
@@ -404,14 +479,17 @@ export class Session implements SocketHandlers {
   }
 
   #accept(principal: Principal, ref: string | undefined, refused: boolean): void {
-    const state = this.#state;
-    const refresh = state.phase === 'open';
-    this.#cancelAuthTimer();
-    if (state.phase === 'open') state.cancelExpiry?.();
+    const refresh = this.#phase === 'open';
+    this.#host.timers.cancel(this.#authTimer);
+    this.#authTimer = undefined;
+    if (refresh) {
+      this.#cancelExpiry?.();
+      this.#cancelExpiry = undefined;
+    }
     if (!refresh) {
-      const existing = this.#host.registry.connectionsOf(principal.userId)?.size ?? 0;
+      const existing = this.#host.registry.connectionCount(principal.userId);
       if (refused || existing >= this.#host.limits.maxConnectionsPerUser) {
-        this.#setState({ phase: 'open', principal, cancelExpiry: undefined });
+        this.#open(principal, undefined);
         this.#host.registry.addUser(principal.userId, this);
         this.send({
           type: 'error',
@@ -432,7 +510,7 @@ export class Session implements SocketHandlers {
         : schedule(expiresAt + this.#host.limits.tokenExpiryGraceMs - Date.now(), () =>
             this.close(CloseCode.TokenExpired, 'token expired'),
           );
-    this.#setState({ phase: 'open', principal, cancelExpiry });
+    this.#open(principal, cancelExpiry);
     this.send({
       type: 'authenticated',
       userId: principal.userId,
@@ -444,7 +522,7 @@ export class Session implements SocketHandlers {
   }
 
   async #handle(frame: Exclude<ClientFrame, { type: 'ping' }>): Promise<void> {
-    const phase = this.#state.phase;
+    const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') return;
     if (frame.type === 'auth') return this.#onAuth(frame);
     if (phase !== 'open') {
@@ -460,9 +538,9 @@ export class Session implements SocketHandlers {
 
   async #onAuth(frame: AuthFrame): Promise<void> {
     const before = this.principal;
-    const refresh = this.#state.phase === 'open';
+    const refresh = this.#phase === 'open';
     const principal = await this.#authenticate(frame.token);
-    const phase = this.#state.phase;
+    const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') return;
     if (!principal) {
       this.#host.counters.authFailures++;
@@ -492,6 +570,7 @@ export class Session implements SocketHandlers {
     if (!principal || !this.isOpen || this.topics.size === 0) return;
     const revoked = await reauthorizeTopics(this.#host, this, principal);
     if (!revoked || revoked.length === 0) return;
+    this.#checkIdle();
     for (const topic of revoked) this.#recent?.forgetTopic(topic);
     this.send({ type: 'unsubscribed', topics: revoked, code: ErrorCode.TopicDenied });
   }
@@ -500,6 +579,7 @@ export class Session implements SocketHandlers {
     const principal = this.principal;
     if (!principal) return;
     const results = await subscribeTopics(this.#host, this, principal, frame.topics);
+    this.#checkIdle();
     if (results === undefined) return;
     this.send({ type: 'subscribed', topics: results, ...refOf(frame) });
     // Last entry wins for a topic named twice, as in subscribeTopics.
@@ -513,6 +593,7 @@ export class Session implements SocketHandlers {
       leaveTopic(this.#host, this, topic);
       this.#host.emit('unsubscribe', { ...this.info(), topic });
     }
+    this.#checkIdle();
     this.send({ type: 'unsubscribed', topics: frame.topics, ...refOf(frame) });
   }
 

@@ -1,7 +1,8 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { HubCore } from '../core/hub-core.js';
+import type { SocketHandlers } from '../core/transport.js';
 import { WriteCoalescer } from './coalescer.js';
 import { writeRefusal } from './http-refusal.js';
 import { WsSocket } from './ws-socket.js';
@@ -46,9 +47,72 @@ function closeCodeOf(error: Error): number {
 }
 
 /**
- * Glues a {@link HubCore} to `ws`: admission (limits and origin, refused before the upgrade),
- * upgrade with the hub's frame limits, event wiring.
+ * The `ws` socket class the hub's server creates (ws's `WebSocket` option): it hands the events
+ * the hub needs straight to the session's handlers instead of through listeners, so a connection
+ * holds no listener closures and no listener table of its own. Other events (and these ones
+ * before the hub adopted the socket) go through `EventEmitter` as usual.
  */
+class HubWebSocket extends WebSocket {
+  handlers: SocketHandlers | undefined = undefined;
+  transport: WsSocket | undefined = undefined;
+
+  override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
+    const handlers = this.handlers;
+    if (handlers === undefined) {
+      // An `error` with no listener must not throw (EventEmitter would).
+      if (event === 'error' && this.listenerCount('error') === 0) return false;
+      return super.emit(event, a, b);
+    }
+    switch (event) {
+      case 'message':
+        // ws keeps reading a socket it is closing (until closeTimeoutMs): what arrives then is
+        // dropped here, undecoded, whatever the client keeps sending.
+        if (this.readyState === WebSocket.OPEN) {
+          this.transport?.holdTurn();
+          handlers.message(b ? new Uint8Array(a as Buffer) : (a as Buffer).toString('utf8'), b === true);
+        }
+        return true;
+      case 'pong':
+        handlers.pong();
+        return true;
+      case 'close':
+        handlers.closed(a as number, (b as Buffer).toString('utf8'));
+        return true;
+      case 'error':
+        // ws closes the socket itself after a protocol error (bad framing, 1009, invalid UTF-8);
+        // the hub reports it, and the 'close' event frees the session.
+        handlers.protocolError(closeCodeOf(a as Error));
+        return true;
+      default:
+        return super.emit(event, a, b);
+    }
+  }
+}
+
+/**
+ * Request headers that only serve the WebSocket handshake (ws reads them from the request itself):
+ * left out of the request the hub keeps for the life of the connection and passes to
+ * `authenticate`, `clientAddress` and origin checks (`sec-websocket-protocol` is kept: some
+ * clients carry a token in it).
+ */
+const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'upgrade',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+]);
+
+/** `headers` without {@link HANDSHAKE_HEADERS}. */
+function appHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const name in headers) if (!HANDSHAKE_HEADERS.has(name)) out[name] = headers[name];
+  return out;
+}
+
+/** Listener for errors on a socket before and during the upgrade: shared, nothing per connection. */
+function ignore(): void {}
+
 export class WsTransport {
   readonly #hub: HubCore;
   readonly #wss: WebSocketServer;
@@ -65,6 +129,7 @@ export class WsTransport {
       maxPayload: hub.limits.maxFrameBytes,
       maxFragments: options.maxFragments ?? 128,
       perMessageDeflate: this.#compressed,
+      WebSocket: HubWebSocket,
       // Bound the closing handshake: a peer that never answers (a stalled slow consumer) is
       // destroyed after closeTimeoutMs instead of ws's default 30 s.
       closeTimeout: hub.limits.closeTimeoutMs,
@@ -72,9 +137,9 @@ export class WsTransport {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => {});
+    socket.on('error', ignore);
     const verdict = this.#hub.admit({
-      headers: req.headers,
+      headers: appHeaders(req.headers),
       url: req.url ?? '/',
       remoteAddress: req.socket.remoteAddress,
     });
@@ -83,22 +148,21 @@ export class WsTransport {
       return;
     }
     const { request, ticket } = verdict;
-    // The socket's end is the ground truth: a failed handshake (ws answers 400 itself) or a
-    // connection that never reaches the hub gives its slot back here.
-    socket.once('close', () => ticket.release());
+    // Until the hub has the connection, the socket's end is the ground truth: a failed handshake
+    // (ws answers 400 itself) gives its slot back here. From then on the session releases it.
+    const release = (): void => ticket.release();
+    socket.once('close', release);
+    // The `101` response and the `welcome` frame go out together, at the end of this turn (a
+    // handshake ws refuses is ended, which writes what is corked).
+    const cork = this.#coalescer !== undefined && !this.#compressed;
+    if (cork) socket.cork();
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const handlers = this.#hub.open(new WsSocket(ws, this.#compressed, this.#coalescer), request, ticket);
-      ws.on('message', (data, binary) => {
-        // ws keeps reading a socket it is closing (until closeTimeoutMs): what arrives then is
-        // dropped here, undecoded, whatever the client keeps sending.
-        if (ws.readyState !== ws.OPEN) return;
-        handlers.message(binary ? new Uint8Array(data as Buffer) : (data as Buffer).toString('utf8'), binary);
-      });
-      ws.on('pong', () => handlers.pong());
-      ws.on('close', (code, reason) => handlers.closed(code, reason.toString('utf8')));
-      // ws closes the socket itself after a protocol error (bad framing, 1009, invalid UTF-8);
-      // the hub reports it, and the 'close' event frees the session.
-      ws.on('error', (error) => handlers.protocolError(closeCodeOf(error)));
+      socket.removeListener('close', release);
+      const hubWs = ws as HubWebSocket;
+      const transport = new WsSocket(ws, this.#compressed, this.#coalescer);
+      if (cork) transport.holdTurn(true);
+      hubWs.transport = transport;
+      hubWs.handlers = this.#hub.open(transport, request, ticket);
     });
   }
 

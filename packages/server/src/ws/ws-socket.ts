@@ -66,6 +66,29 @@ export class WsSocket implements TransportSocket, HeldSocket {
     this.#flushIfLarge();
   }
 
+  /**
+   * Holds what is written to the socket until the end of this turn: for the replies to the frames
+   * a client just sent (`authenticated` and `subscribed` for `auth` + `subscribe` in one packet),
+   * and, with `corked` (the transport corked the TCP socket before the upgrade), for the `101`
+   * response and the `welcome` frame. One system call each instead of one per frame.
+   */
+  holdTurn(corked = false): void {
+    const coalescer = this.#coalescer;
+    const raw = this.#raw;
+    if (coalescer === undefined || raw === undefined) {
+      if (corked) raw?.uncork();
+      return;
+    }
+    if (this.#held) {
+      if (corked) raw.uncork();
+      return;
+    }
+    this.#held = true;
+    this.#turn = coalescer.turn;
+    if (!corked) raw.cork();
+    coalescer.add(this);
+  }
+
   release(): void {
     if (!this.#held) return;
     this.#held = false;
