@@ -11,6 +11,8 @@ export { MAX_TOPICS_PER_FRAME } from './names.js';
 /**
  * `auth`: authenticate (first frame) or re-authenticate (later) with a token.
  * The hub answers `authenticated`, or `error` + close `4401` if the first one fails.
+ *
+ * @category Frames
  */
 export const authFrameSchema = /* @__PURE__ */ (() =>
   z.object({
@@ -18,10 +20,18 @@ export const authFrameSchema = /* @__PURE__ */ (() =>
     token: z.string().check(z.minLength(1), z.maxLength(16_384)),
     ref: z.optional(refSchema),
   }))();
-/** @see {@link authFrameSchema} */
+/**
+ * @see {@link authFrameSchema}
+ *
+ * @category Frames
+ */
 export type AuthFrame = z.infer<typeof authFrameSchema>;
 
-/** One topic in a `subscribe` frame, with an optional resume point. */
+/**
+ * One topic in a `subscribe` frame, with an optional resume point.
+ *
+ * @category Frames
+ */
 export const subscribeTopicSchema = /* @__PURE__ */ (() =>
   z.object({
     topic: topicSchema,
@@ -43,42 +53,72 @@ export const subscribeTopicSchema = /* @__PURE__ */ (() =>
      */
     unread: z.optional(z.boolean()),
   }))();
-/** @see {@link subscribeTopicSchema} */
+/**
+ * @see {@link subscribeTopicSchema}
+ *
+ * @category Frames
+ */
 export type SubscribeTopic = z.infer<typeof subscribeTopicSchema>;
 
-/** `subscribe`: join topics, each optionally resuming from a `{ epoch, seq }` position. */
+/**
+ * `subscribe`: join topics, each optionally resuming from a `{ epoch, seq }` position.
+ *
+ * @category Frames
+ */
 export const subscribeFrameSchema = /* @__PURE__ */ (() =>
   z.object({
     type: z.literal('subscribe'),
     topics: z.array(subscribeTopicSchema).check(z.minLength(1), z.maxLength(MAX_TOPICS_PER_FRAME)),
     ref: z.optional(refSchema),
   }))();
-/** @see {@link subscribeFrameSchema} */
+/**
+ * @see {@link subscribeFrameSchema}
+ *
+ * @category Frames
+ */
 export type SubscribeFrame = z.infer<typeof subscribeFrameSchema>;
 
-/** `unsubscribe`: leave topics. */
+/**
+ * `unsubscribe`: leave topics.
+ *
+ * @category Frames
+ */
 export const unsubscribeFrameSchema = /* @__PURE__ */ (() =>
   z.object({
     type: z.literal('unsubscribe'),
     topics: z.array(topicSchema).check(z.minLength(1), z.maxLength(MAX_TOPICS_PER_FRAME)),
     ref: z.optional(refSchema),
   }))();
-/** @see {@link unsubscribeFrameSchema} */
+/**
+ * @see {@link unsubscribeFrameSchema}
+ *
+ * @category Frames
+ */
 export type UnsubscribeFrame = z.infer<typeof unsubscribeFrameSchema>;
 
-/** `ack`: the user acknowledged a notification (e.g. a critical lab result). */
+/**
+ * `ack`: the user acknowledged a notification (e.g. a critical lab result).
+ *
+ * @category Frames
+ */
 export const ackFrameSchema = /* @__PURE__ */ (() =>
   z.object({
     type: z.literal('ack'),
     id: notificationIdSchema,
     ref: z.optional(refSchema),
   }))();
-/** @see {@link ackFrameSchema} */
+/**
+ * @see {@link ackFrameSchema}
+ *
+ * @category Frames
+ */
 export type AckFrame = z.infer<typeof ackFrameSchema>;
 
 /**
  * `read`: the user read a notification. The hub answers `receipt` and emits a `read` event; a
  * durable inbox store shares the read state with the user's other devices.
+ *
+ * @category Frames
  */
 export const readFrameSchema = /* @__PURE__ */ (() =>
   z.object({
@@ -86,12 +126,18 @@ export const readFrameSchema = /* @__PURE__ */ (() =>
     id: notificationIdSchema,
     ref: z.optional(refSchema),
   }))();
-/** @see {@link readFrameSchema} */
+/**
+ * @see {@link readFrameSchema}
+ *
+ * @category Frames
+ */
 export type ReadFrame = z.infer<typeof readFrameSchema>;
 
 /**
  * `ping`: application-level heartbeat for clients that cannot see WebSocket pings (browsers).
  * The hub answers `pong` with the same `ts`.
+ *
+ * @category Frames
  */
 export const pingFrameSchema = /* @__PURE__ */ (() =>
   z.object({
@@ -99,12 +145,18 @@ export const pingFrameSchema = /* @__PURE__ */ (() =>
     ts: z.optional(z.number()),
     ref: z.optional(refSchema),
   }))();
-/** @see {@link pingFrameSchema} */
+/**
+ * @see {@link pingFrameSchema}
+ *
+ * @category Frames
+ */
 export type PingFrame = z.infer<typeof pingFrameSchema>;
 
 /**
  * `telemetry`: turns the hub's periodic `telemetry` frames for this connection on or off.
  * Connections start with it off; it lasts until the socket closes (send it again after a reconnect).
+ *
+ * @category Frames
  */
 export const telemetryRequestFrameSchema = /* @__PURE__ */ (() =>
   z.object({
@@ -112,10 +164,18 @@ export const telemetryRequestFrameSchema = /* @__PURE__ */ (() =>
     enabled: z.boolean(),
     ref: z.optional(refSchema),
   }))();
-/** @see {@link telemetryRequestFrameSchema} */
+/**
+ * @see {@link telemetryRequestFrameSchema}
+ *
+ * @category Frames
+ */
 export type TelemetryRequestFrame = z.infer<typeof telemetryRequestFrameSchema>;
 
-/** Every frame a client may send, discriminated on `type`. */
+/**
+ * Every frame a client may send, discriminated on `type`.
+ *
+ * @category Frames
+ */
 export const clientFrameSchema = /* @__PURE__ */ z.discriminatedUnion('type', [
   authFrameSchema,
   subscribeFrameSchema,
@@ -125,11 +185,23 @@ export const clientFrameSchema = /* @__PURE__ */ z.discriminatedUnion('type', [
   pingFrameSchema,
   telemetryRequestFrameSchema,
 ]);
-/** Every frame a client may send. */
+/**
+ * Every frame a client may send.
+ *
+ * @category Frames
+ */
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
-/** The `type` of a client frame. */
+/**
+ * The `type` of a client frame.
+ *
+ * @category Frames
+ */
 export type ClientFrameType = ClientFrame['type'];
-/** The schema of each client frame, by `type`. */
+/**
+ * The schema of each client frame, by `type`.
+ *
+ * @category Frames
+ */
 export const CLIENT_FRAME_SCHEMAS = {
   auth: authFrameSchema,
   subscribe: subscribeFrameSchema,
@@ -139,7 +211,11 @@ export const CLIENT_FRAME_SCHEMAS = {
   ping: pingFrameSchema,
   telemetry: telemetryRequestFrameSchema,
 } as const;
-/** The `type` values a client may send. */
+/**
+ * The `type` values a client may send.
+ *
+ * @category Frames
+ */
 export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
   'auth',
   'subscribe',

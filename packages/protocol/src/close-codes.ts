@@ -18,6 +18,8 @@
  *   if (!shouldReconnect(e.code)) showSignIn(closeCodes[e.code as CloseCode]?.name);
  * });
  * ```
+ *
+ * @category Errors and codes
  */
 export const CloseCode = {
   /** The client sent too many frames the hub could not parse. Do not retry: it is a client bug. */
@@ -59,7 +61,11 @@ export const CloseCode = {
 /** One of the {@link CloseCode} values. */
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
-/** What a client should know about one close code. */
+/**
+ * What a client should know about one close code.
+ *
+ * @category Errors and codes
+ */
 export interface CloseCodeInfo {
   /** The key of the code in {@link CloseCode}. */
   readonly name: keyof typeof CloseCode;
@@ -76,6 +82,8 @@ export interface CloseCodeInfo {
  * ```ts
  * closeCodes[4401]; // { name: 'Unauthorized', retry: false, description: '...' }
  * ```
+ *
+ * @category Errors and codes
  */
 export const closeCodes: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   4400: { name: 'BadFrame', retry: false, description: 'Too many malformed frames.' },
@@ -107,6 +115,8 @@ export const closeCodes: Readonly<Record<CloseCode, CloseCodeInfo>> = {
  * shouldReconnect(4503); // true: server restarting
  * shouldReconnect(4401); // false: get a new token first
  * ```
+ *
+ * @category Errors and codes
  */
 export function shouldReconnect(code: number): boolean {
   return !FATAL_CLOSE_CODES.includes(code);
@@ -116,5 +126,7 @@ export function shouldReconnect(code: number): boolean {
  * Close codes after which a client must not reconnect: the Wardcast codes whose `retry` is
  * `false` in {@link closeCodes}, plus `1008` and `1009`. (A separate list so clients can check it
  * without bundling the descriptions.)
+ *
+ * @category Errors and codes
  */
 export const FATAL_CLOSE_CODES: readonly number[] = [4400, 4401, 4403, 4410, 1008, 1009];

@@ -7,6 +7,8 @@
  * ```ts
  * if (frame.type === 'error' && frame.code === ErrorCode.RateLimited) slowDown();
  * ```
+ *
+ * @category Errors and codes
  */
 export const ErrorCode = {
   /** A text frame that is not valid JSON. */
@@ -121,6 +123,8 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  *   if (err instanceof WardcastError && err.code === 'invalid_notification') console.warn(err.message);
  * }
  * ```
+ *
+ * @category Errors and codes
  */
 export class WardcastError extends Error {
   /** The stable error code. */
@@ -141,6 +145,8 @@ export class WardcastError extends Error {
  * ```ts
  * if (isWardcastError(err, 'hub_closed')) return;
  * ```
+ *
+ * @category Errors and codes
  */
 export function isWardcastError(value: unknown, code?: ErrorCode): value is WardcastError {
   if (typeof value !== 'object' || value === null) return false;

@@ -5,7 +5,11 @@
  */
 import type { ErrorCode } from './error-codes.js';
 
-/** Why a frame could not be parsed. */
+/**
+ * Why a frame could not be parsed.
+ *
+ * @category Parsing
+ */
 export interface FrameError {
   /** `bad_json`, `bad_frame`, `unknown_type` or `binary_not_supported`. */
   readonly code:
@@ -24,7 +28,11 @@ export interface FrameError {
   readonly ref?: string;
 }
 
-/** The result of parsing a frame: never thrown, always returned. */
+/**
+ * The result of parsing a frame: never thrown, always returned.
+ *
+ * @category Parsing
+ */
 export type ParseResult<F> =
   | { readonly ok: true; readonly frame: F }
   | { readonly ok: false; readonly error: FrameError };

@@ -58,6 +58,8 @@ export type {
  * | `['?', spec]` | `z.optional(spec)` | an absent key, `undefined`, or what `spec` accepts |
  * | `['a', spec]` | `z.array(spec)` | an array whose every item `spec` accepts (copied) |
  * | `{ key: spec }` | `z.object({ key: spec })` | a non-array object; unknown keys are dropped |
+ *
+ * @category Parsing
  */
 export type LeanSpec =
   | 's'
@@ -73,7 +75,11 @@ export type LeanSpec =
   | readonly ['a', LeanSpec]
   | LeanObject;
 
-/** An object spec: its fields in the order the zod schema lists them. See {@link LeanSpec}. */
+/**
+ * An object spec: its fields in the order the zod schema lists them. See {@link LeanSpec}.
+ *
+ * @category Parsing
+ */
 export interface LeanObject {
   readonly [key: string]: LeanSpec;
 }
@@ -87,6 +93,8 @@ const USER_IDS: LeanSpec = ['?', ['a', 's']];
  * Every server frame's fields, by `type` (the `type` field itself is implied), as checked by
  * {@link decodeServerFrame}: the zod schemas of `server-frames.ts` restated as data. See
  * {@link LeanSpec} for the notation.
+ *
+ * @category Parsing
  */
 export const LEAN_SERVER_FRAMES: { readonly [T in ServerFrameType]: LeanObject } = {
   welcome: {
@@ -203,6 +211,8 @@ function object(spec: LeanObject, v: unknown, out: Record<string, unknown>): unk
  *   if (r.ok && r.frame.type === 'notification') show(r.frame);
  * };
  * ```
+ *
+ * @category Parsing
  */
 export function decodeServerFrame(data: unknown): ParseResult<ServerFrame> {
   return guarded(parseObject<ServerFrame>, data, checkFrame);

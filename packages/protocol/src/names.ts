@@ -3,13 +3,25 @@
  * (the protocol's source of truth) and by the lean decoder the browser client ships.
  */
 
-/** Topic names: `user:<id>`, `patient:<id>`, `broadcast`, or any `[A-Za-z0-9_.:-]{1,128}` name. */
+/**
+ * Topic names: `user:<id>`, `patient:<id>`, `broadcast`, or any `[A-Za-z0-9_.:-]{1,128}` name.
+ *
+ * @category Primitives
+ */
 export const TOPIC_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
-/** Notification kinds: lower-case, `[a-z][a-z0-9_.:-]{0,63}` (namespaced custom kinds use `.` or `:`). */
+/**
+ * Notification kinds: lower-case, `[a-z][a-z0-9_.:-]{0,63}` (namespaced custom kinds use `.` or `:`).
+ *
+ * @category Primitives
+ */
 export const KIND_PATTERN = /^[a-z][a-z0-9_.:-]{0,63}$/;
 
-/** Maximum number of topics in one `subscribe` or `unsubscribe` frame. */
+/**
+ * Maximum number of topics in one `subscribe` or `unsubscribe` frame.
+ *
+ * @category Primitives
+ */
 export const MAX_TOPICS_PER_FRAME = 100;
 
 /**
@@ -20,6 +32,8 @@ export const MAX_TOPICS_PER_FRAME = 100;
  * isValidTopic('patient:p9'); // true
  * isValidTopic('patient p9'); // false
  * ```
+ *
+ * @category Primitives
  */
 export function isValidTopic(topic: unknown): topic is string {
   return typeof topic === 'string' && TOPIC_PATTERN.test(topic);

@@ -23,7 +23,11 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/** The fields of a zod issue that {@link describeIssue} reads. */
+/**
+ * The fields of a zod issue that {@link describeIssue} reads.
+ *
+ * @category Parsing
+ */
 export interface IssueLike {
   readonly code?: string;
   readonly message: string;
@@ -84,6 +88,8 @@ function schemaMessage(issue: IssueLike, actual: unknown): string | undefined {
  * const r = schema.safeParse(value);
  * if (!r.success) describeIssue(r.error.issues[0]!, value);
  * ```
+ *
+ * @category Parsing
  */
 export function describeIssue(issue: IssueLike, root: unknown): string {
   try {
@@ -157,6 +163,8 @@ function parseWith<F>(data: unknown, schemas: Readonly<Record<string, z.ZodMiniT
  * if (r.ok) r.frame.topics[0]?.topic; // 'user:u1'
  * else console.warn(r.error.code, r.error.message);
  * ```
+ *
+ * @category Parsing
  */
 export function parseClientFrame(data: unknown): ParseResult<ClientFrame> {
   return guarded(parseWith<ClientFrame>, data, CLIENT_FRAME_SCHEMAS);
@@ -170,6 +178,8 @@ export function parseClientFrame(data: unknown): ParseResult<ClientFrame> {
  * const r = parseServerFrame(event.data);
  * if (r.ok && r.frame.type === 'notification') show(r.frame);
  * ```
+ *
+ * @category Parsing
  */
 export function parseServerFrame(data: unknown): ParseResult<ServerFrame> {
   return guarded(parseWith<ServerFrame>, data, SERVER_FRAME_SCHEMAS);
@@ -185,6 +195,8 @@ export function parseServerFrame(data: unknown): ParseResult<ServerFrame> {
  * parseFrame('{"type":"ack"}');
  * // { ok: false, error: { code: 'bad_frame', message: 'ack: id: expected string, received nothing', path: 'id' } }
  * ```
+ *
+ * @category Parsing
  */
 export function parseFrame(data: unknown): ParseResult<ClientFrame | ServerFrame> {
   return guarded(parseEither, data, undefined);

@@ -9,20 +9,36 @@ import {
   topicSchema,
 } from './primitives.js';
 
-/** The protocol version this package speaks. */
+/**
+ * The protocol version this package speaks.
+ *
+ * @category Frames
+ */
 export const PROTOCOL_VERSION = 1;
 
-/** Limits the hub enforces, announced in `welcome` so clients can stay inside them. */
+/**
+ * Limits the hub enforces, announced in `welcome` so clients can stay inside them.
+ *
+ * @category Frames
+ */
 export const serverLimitsSchema = /* @__PURE__ */ z.object({
   maxFrameBytes: z.int(),
   maxFramesPerSecond: z.number(),
   maxSubscriptions: z.int(),
   authTimeoutMs: z.int(),
 });
-/** @see {@link serverLimitsSchema} */
+/**
+ * @see {@link serverLimitsSchema}
+ *
+ * @category Frames
+ */
 export type ServerLimits = z.infer<typeof serverLimitsSchema>;
 
-/** `welcome`: first frame on every connection. */
+/**
+ * `welcome`: first frame on every connection.
+ *
+ * @category Frames
+ */
 export const welcomeFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('welcome'),
   protocol: z.int(),
@@ -33,20 +49,36 @@ export const welcomeFrameSchema = /* @__PURE__ */ z.object({
   authenticated: z.boolean(),
   limits: serverLimitsSchema,
 });
-/** @see {@link welcomeFrameSchema} */
+/**
+ * @see {@link welcomeFrameSchema}
+ *
+ * @category Frames
+ */
 export type WelcomeFrame = z.infer<typeof welcomeFrameSchema>;
 
-/** `authenticated`: the connection (re-)authenticated as `userId`, valid until `expiresAt` (ms since epoch) if set. */
+/**
+ * `authenticated`: the connection (re-)authenticated as `userId`, valid until `expiresAt` (ms since epoch) if set.
+ *
+ * @category Frames
+ */
 export const authenticatedFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('authenticated'),
   userId: z.string(),
   expiresAt: z.optional(z.number()),
   ref: z.optional(refSchema),
 });
-/** @see {@link authenticatedFrameSchema} */
+/**
+ * @see {@link authenticatedFrameSchema}
+ *
+ * @category Frames
+ */
 export type AuthenticatedFrame = z.infer<typeof authenticatedFrameSchema>;
 
-/** The result for one topic of a `subscribe` frame. */
+/**
+ * The result for one topic of a `subscribe` frame.
+ *
+ * @category Frames
+ */
 export const subscriptionResultSchema = /* @__PURE__ */ z.object({
   topic: z.string(),
   status: z.enum(['ok', 'denied']),
@@ -63,16 +95,28 @@ export const subscriptionResultSchema = /* @__PURE__ */ z.object({
   /** Payload level granted, when not `full`. */
   phi: z.optional(phiLevelSchema),
 });
-/** @see {@link subscriptionResultSchema} */
+/**
+ * @see {@link subscriptionResultSchema}
+ *
+ * @category Frames
+ */
 export type SubscriptionResult = z.infer<typeof subscriptionResultSchema>;
 
-/** `subscribed`: per-topic results of a `subscribe` frame, sent after any replayed notifications. */
+/**
+ * `subscribed`: per-topic results of a `subscribe` frame, sent after any replayed notifications.
+ *
+ * @category Frames
+ */
 export const subscribedFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('subscribed'),
   topics: z.array(subscriptionResultSchema),
   ref: z.optional(refSchema),
 });
-/** @see {@link subscribedFrameSchema} */
+/**
+ * @see {@link subscribedFrameSchema}
+ *
+ * @category Frames
+ */
 export type SubscribedFrame = z.infer<typeof subscribedFrameSchema>;
 
 /**
@@ -82,6 +126,8 @@ export type SubscribedFrame = z.infer<typeof subscribedFrameSchema>;
  * that `authorize` no longer allows them (`topic_denied`). A client must not subscribe to such a
  * topic again by itself. Clients that predate `code` ignore the frame (they learn of the refusal
  * as a `denied` result on their next subscribe).
+ *
+ * @category Frames
  */
 export const unsubscribedFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('unsubscribed'),
@@ -90,10 +136,18 @@ export const unsubscribedFrameSchema = /* @__PURE__ */ z.object({
   code: z.optional(z.string()),
   ref: z.optional(refSchema),
 });
-/** @see {@link unsubscribedFrameSchema} */
+/**
+ * @see {@link unsubscribedFrameSchema}
+ *
+ * @category Frames
+ */
 export type UnsubscribedFrame = z.infer<typeof unsubscribedFrameSchema>;
 
-/** `notification`: one notification on a topic the connection subscribed to. */
+/**
+ * `notification`: one notification on a topic the connection subscribed to.
+ *
+ * @category Frames
+ */
 export const notificationFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('notification'),
   id: notificationIdSchema,
@@ -108,7 +162,11 @@ export const notificationFrameSchema = /* @__PURE__ */ z.object({
   /** Present when the payload was reduced for this subscriber (`id-only` or `empty`). */
   phi: z.optional(phiLevelSchema),
 });
-/** @see {@link notificationFrameSchema} */
+/**
+ * @see {@link notificationFrameSchema}
+ *
+ * @category Frames
+ */
 export type NotificationFrame = z.infer<typeof notificationFrameSchema>;
 
 /**
@@ -116,6 +174,8 @@ export type NotificationFrame = z.infer<typeof notificationFrameSchema>;
  * hub with an inbox, from another connection of the same user (no `ref`): read state shared live
  * by a user's devices. Clients keep an ack or read queued (and resend it after a reconnect) until
  * its receipt arrives.
+ *
+ * @category Frames
  */
 export const receiptFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('receipt'),
@@ -123,13 +183,19 @@ export const receiptFrameSchema = /* @__PURE__ */ z.object({
   action: z.enum(['ack', 'read']),
   ref: z.optional(refSchema),
 });
-/** @see {@link receiptFrameSchema} */
+/**
+ * @see {@link receiptFrameSchema}
+ *
+ * @category Frames
+ */
 export type ReceiptFrame = z.infer<typeof receiptFrameSchema>;
 
 /**
  * `error`: something about a client frame or the connection was wrong; `ref` points at the frame
  * when it had one. `retryAfterMs`, when set, is the least time (ms) to wait before reconnecting
  * (sent with `too_many_connections` right before the hub closes with `4430`).
+ *
+ * @category Frames
  */
 export const errorFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('error'),
@@ -139,16 +205,28 @@ export const errorFrameSchema = /* @__PURE__ */ z.object({
   /** Least time (ms) to wait before reconnecting, e.g. until a connection slot may free. */
   retryAfterMs: z.optional(z.int().check(z.gte(0))),
 });
-/** @see {@link errorFrameSchema} */
+/**
+ * @see {@link errorFrameSchema}
+ *
+ * @category Frames
+ */
 export type ErrorFrame = z.infer<typeof errorFrameSchema>;
 
-/** `pong`: answer to `ping`, echoing its `ts`. */
+/**
+ * `pong`: answer to `ping`, echoing its `ts`.
+ *
+ * @category Frames
+ */
 export const pongFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('pong'),
   ts: z.optional(z.number()),
   ref: z.optional(refSchema),
 });
-/** @see {@link pongFrameSchema} */
+/**
+ * @see {@link pongFrameSchema}
+ *
+ * @category Frames
+ */
 export type PongFrame = z.infer<typeof pongFrameSchema>;
 
 const userIdsSchema = /* @__PURE__ */ z.optional(z.array(z.string()));
@@ -158,6 +236,8 @@ const userIdsSchema = /* @__PURE__ */ z.optional(z.array(z.string()));
  * Sent only to connections that subscribed with `presence: true`: once with `members` (the full
  * list, right after the `subscribed` reply), then with `joined` when a user's first connection
  * subscribes and `left` when their last one unsubscribes or disconnects.
+ *
+ * @category Frames
  */
 export const presenceFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('presence'),
@@ -169,12 +249,18 @@ export const presenceFrameSchema = /* @__PURE__ */ z.object({
   /** Users who just left (their last connection on the topic unsubscribed or closed). */
   left: userIdsSchema,
 });
-/** @see {@link presenceFrameSchema} */
+/**
+ * @see {@link presenceFrameSchema}
+ *
+ * @category Frames
+ */
 export type PresenceFrame = z.infer<typeof presenceFrameSchema>;
 
 /**
  * `telemetry`: link and hub health, sent every `telemetryIntervalMs` to connections that sent
  * `{ type: 'telemetry', enabled: true }`.
+ *
+ * @category Frames
  */
 export const telemetryFrameSchema = /* @__PURE__ */ z.object({
   type: z.literal('telemetry'),
@@ -189,10 +275,18 @@ export const telemetryFrameSchema = /* @__PURE__ */ z.object({
   /** When the hub built the frame, ms since epoch. */
   at: z.number(),
 });
-/** @see {@link telemetryFrameSchema} */
+/**
+ * @see {@link telemetryFrameSchema}
+ *
+ * @category Frames
+ */
 export type TelemetryFrame = z.infer<typeof telemetryFrameSchema>;
 
-/** Every frame the hub may send, discriminated on `type`. */
+/**
+ * Every frame the hub may send, discriminated on `type`.
+ *
+ * @category Frames
+ */
 export const serverFrameSchema = /* @__PURE__ */ z.discriminatedUnion('type', [
   welcomeFrameSchema,
   authenticatedFrameSchema,
@@ -205,11 +299,23 @@ export const serverFrameSchema = /* @__PURE__ */ z.discriminatedUnion('type', [
   presenceFrameSchema,
   telemetryFrameSchema,
 ]);
-/** Every frame the hub may send. */
+/**
+ * Every frame the hub may send.
+ *
+ * @category Frames
+ */
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
-/** The `type` of a server frame. */
+/**
+ * The `type` of a server frame.
+ *
+ * @category Frames
+ */
 export type ServerFrameType = ServerFrame['type'];
-/** The schema of each server frame, by `type`. */
+/**
+ * The schema of each server frame, by `type`.
+ *
+ * @category Frames
+ */
 export const SERVER_FRAME_SCHEMAS = {
   welcome: welcomeFrameSchema,
   authenticated: authenticatedFrameSchema,
@@ -222,7 +328,11 @@ export const SERVER_FRAME_SCHEMAS = {
   presence: presenceFrameSchema,
   telemetry: telemetryFrameSchema,
 } as const;
-/** The `type` values the hub may send. */
+/**
+ * The `type` values the hub may send.
+ *
+ * @category Frames
+ */
 export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
   'welcome',
   'authenticated',
