@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '@wardcast/protocol';
 import type { HubCore } from '../core/hub-core.js';
+import { createSseNodeHandler } from '../sse/node.js';
 import { readNodeBody } from './body.js';
 import { createHttpCore, type HttpCore } from './core.js';
 import { failure } from './errors.js';
@@ -51,7 +52,13 @@ export type NodeHandler = (req: NodeRequest, res: ServerResponse, next?: (err?: 
  * ```
  */
 export function createNodeHandler(hub: HubCore, options: HttpHandlerOptions = {}): NodeHandler {
-  return nodeHandlerOf(createHttpCore(hub, options));
+  const handler = nodeHandlerOf(createHttpCore(hub, options));
+  if (options.sse === false) return handler;
+  // The SSE transport (`/v1/sse/notifications`): streams, not JSON results, so it is served before the core.
+  const sse = createSseNodeHandler(hub, (options.basePath ?? '').replace(/\/+$/, ''));
+  return (req, res, next) => {
+    if (!sse(req, res)) handler(req, res, next);
+  };
 }
 
 /** Adapts any {@link HttpCore} (the `/v1` endpoints, the assessment endpoints) to a Node handler. */

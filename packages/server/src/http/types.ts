@@ -101,6 +101,15 @@ export interface HttpHandlerOptions {
    */
   readonly health?: boolean;
   /**
+   * Serves the Server-Sent Events fallback transport (`GET /v1/sse/notifications`, the stream, and
+   * `POST /v1/sse/notifications/:id`, the client's frames) for clients where WebSockets are
+   * blocked: the same hub, origin check, authentication, limits and resume as the WebSocket.
+   * Node and Express handlers only (the Fetch handler does not stream yet). `false` leaves the
+   * paths unhandled.
+   * @default true
+   */
+  readonly sse?: boolean;
+  /**
    * Largest request body, in bytes; a larger one is answered with 413 `body_too_large`.
    * @default 16_384 (16 KiB)
    */

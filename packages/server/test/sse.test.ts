@@ -1,0 +1,303 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  createExpressRouter,
+  createNodeHandler,
+  type HubEvents,
+  NotificationHub,
+  type NotificationHubOptions,
+} from '@wardcast/server';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { testAuthenticate, tokenFor } from './helpers/harness.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (let c = cleanups.pop(); c; c = cleanups.pop()) await c();
+});
+
+const TOKEN = tokenFor('u1');
+const STREAM = '/v1/sse/notifications';
+
+interface Fixture {
+  readonly hub: NotificationHub;
+  readonly base: string;
+  readonly refused: HubEvents['refused'][0][];
+}
+
+async function start(
+  options: Partial<NotificationHubOptions> = {},
+  mount: (hub: NotificationHub) => Parameters<typeof createServer>[1] = (hub) => {
+    const handler = createNodeHandler(hub);
+    return (req, res) => handler(req, res);
+  },
+): Promise<Fixture> {
+  const hub = new NotificationHub({ authenticate: testAuthenticate, closeTimeoutMs: 200, ...options });
+  const refused: HubEvents['refused'][0][] = [];
+  hub.on('refused', (e) => refused.push(e));
+  const server: Server = createServer(mount(hub));
+  hub.attach(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    await hub.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return { hub, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, refused };
+}
+
+interface SseEvent {
+  readonly event: string;
+  readonly data: string;
+}
+
+/** An open SSE stream: its response, the events and comments read so far. */
+interface Stream {
+  readonly response: Response;
+  readonly events: SseEvent[];
+  readonly comments: string[];
+  ended: boolean;
+  /** The `open` event's connection id and key. */
+  id: string;
+  key: string;
+  frames(): Record<string, unknown>[];
+  post(body: string, headers?: Record<string, string>): Promise<Response>;
+  until(what: string, check: () => boolean, timeoutMs?: number): Promise<void>;
+  abort(): void;
+}
+
+async function open(base: string, headers: Record<string, string> = {}): Promise<Stream> {
+  const abort = new AbortController();
+  const response = await fetch(`${base}${STREAM}`, {
+    headers: { accept: 'text/event-stream', ...headers },
+    signal: abort.signal,
+  });
+  cleanups.push(() => abort.abort());
+  const stream: Stream = {
+    response,
+    events: [],
+    comments: [],
+    ended: false,
+    id: '',
+    key: '',
+    frames: () => stream.events.filter((e) => e.event === '').map((e) => JSON.parse(e.data)),
+    post: (body, extra = {}) =>
+      fetch(`${base}${STREAM}/${stream.id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', 'x-wardcast-key': stream.key, ...extra },
+        body,
+      }),
+    async until(what, check, timeoutMs = 2_500) {
+      const deadline = Date.now() + timeoutMs;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}: ${JSON.stringify(stream.events)}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+    abort: () => abort.abort(),
+  };
+  if (response.status !== 200 || !response.body) return stream;
+  void (async () => {
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let end = buffer.indexOf('\n\n');
+        while (end !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          end = buffer.indexOf('\n\n');
+          let event = '';
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) stream.comments.push(line);
+            else if (line.startsWith('event: ')) event = line.slice(7);
+            else if (line.startsWith('data: ')) data.push(line.slice(6));
+          }
+          if (data.length > 0) stream.events.push({ event, data: data.join('\n') });
+          if (event === 'open') Object.assign(stream, JSON.parse(data.join('\n')));
+        }
+      }
+    } catch {
+      // Aborted.
+    }
+    stream.ended = true;
+  })();
+  await stream.until('the open event', () => stream.id !== '');
+  return stream;
+}
+
+const lines = (...frames: object[]) => frames.map((f) => JSON.stringify(f)).join('\n');
+const closeOf = (s: Stream) => {
+  const close = s.events.find((e) => e.event === 'close');
+  return close && (JSON.parse(close.data) as { code: number; reason: string });
+};
+
+describe('SSE transport', () => {
+  it('streams the protocol: open event, welcome, then replies to POSTed frames and notifications', async () => {
+    const { hub, base } = await start();
+    const s = await open(base);
+    expect(s.response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(s.response.headers.get('cache-control')).toBe('no-cache, no-transform');
+    expect(s.response.headers.get('x-accel-buffering')).toBe('no');
+    expect(s.events[0]?.event).toBe('open');
+    expect(s.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(s.key.length).toBeGreaterThanOrEqual(32);
+    await s.until('welcome', () => s.frames().some((f) => f.type === 'welcome'));
+
+    const posted = await s.post(
+      lines({ type: 'auth', token: TOKEN }, { type: 'subscribe', topics: [{ topic: 'user:u1' }] }),
+    );
+    expect(posted.status).toBe(204);
+    await s.until('subscribed', () => s.frames().some((f) => f.type === 'subscribed'));
+    expect(s.frames().map((f) => f.type)).toEqual(['welcome', 'authenticated', 'subscribed']);
+
+    await hub.publish('user:u1', { kind: 'custom', payload: { a: 1 }, id: 'n1' });
+    await s.until('the notification', () => s.frames().some((f) => f.type === 'notification'));
+    expect(s.frames().at(-1)).toMatchObject({ type: 'notification', id: 'n1', topic: 'user:u1', seq: 1 });
+    expect(hub.stats().connections).toBe(1);
+
+    s.abort();
+    await s.until('the hub saw the stream go', () => hub.stats().connections === 0);
+  });
+
+  it('authenticates at connect time from the request, as the WebSocket upgrade does', async () => {
+    const { base } = await start();
+    const s = await open(base, { authorization: `Bearer ${TOKEN}` });
+    await s.until('authenticated', () => s.frames().some((f) => f.type === 'authenticated'));
+    expect(s.frames()[0]).toMatchObject({ type: 'welcome', authenticated: true });
+  });
+
+  it('refuses POSTs without the connection key, with a wrong key, or to an unknown connection, alike', async () => {
+    const { base } = await start();
+    const s = await open(base);
+    const frame = lines({ type: 'auth', token: TOKEN });
+    expect((await s.post(frame, { 'x-wardcast-key': 'AAAA' })).status).toBe(404);
+    expect(
+      (
+        await fetch(`${base}${STREAM}/${s.id}`, {
+          method: 'POST',
+          body: frame,
+          headers: { 'content-type': 'text/plain' },
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await fetch(`${base}${STREAM}/00000000-0000-0000-0000-000000000000`, {
+          method: 'POST',
+          body: frame,
+          headers: { 'x-wardcast-key': s.key },
+        })
+      ).status,
+    ).toBe(404);
+    expect((await fetch(`${base}${STREAM}`, { method: 'POST', body: frame })).status).toBe(405);
+    expect(s.frames().map((f) => f.type)).toEqual(['welcome']);
+  });
+
+  it('applies the origin check to the stream and to POSTs', async () => {
+    const { base, refused } = await start({ allowedOrigins: ['https://portal.example.org'] });
+    const bad = await open(base, { origin: 'https://evil.example' });
+    expect(bad.response.status).toBe(403);
+    expect(refused.at(-1)).toMatchObject({ stage: 'upgrade', reason: 'origin', status: 403 });
+    const s = await open(base, { origin: 'https://portal.example.org' });
+    expect(s.response.status).toBe(200);
+    const posted = await s.post(lines({ type: 'auth', token: TOKEN }), { origin: 'https://evil.example' });
+    expect(posted.status).toBe(403);
+  });
+
+  it('refuses cross-site no-cors requests and navigations (Fetch Metadata), which carry no Origin', async () => {
+    const { base } = await start();
+    // Raw requests: fetch sets its own Sec-Fetch-* headers.
+    const status = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${base}${STREAM}`, { headers }, (res) => {
+          resolve(res.statusCode ?? 0);
+          res.destroy();
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await status({ 'sec-fetch-mode': 'no-cors', 'sec-fetch-site': 'cross-site' })).toBe(403);
+    expect(await status({ 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'same-site' })).toBe(403);
+    expect(await status({ 'sec-fetch-mode': 'cors', 'sec-fetch-site': 'same-origin' })).toBe(200);
+    expect(await status({ 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'same-origin' })).toBe(200);
+  });
+
+  it('applies the admission limits (maxConnections: 503 with Retry-After)', async () => {
+    const { base } = await start({ maxConnections: 1 });
+    const first = await open(base);
+    expect(first.response.status).toBe(200);
+    const second = await open(base);
+    expect(second.response.status).toBe(503);
+    expect(second.response.headers.get('retry-after')).toBe('5');
+    first.abort();
+  });
+
+  it('applies the pre-auth budget to POSTed frames: close 4429 as a final close event', async () => {
+    const { base } = await start({ maxPreAuthFrames: 3 });
+    const s = await open(base);
+    const pings = lines(...Array.from({ length: 5 }, () => ({ type: 'ping' })));
+    expect((await s.post(pings)).status).toBe(204);
+    await s.until('the close event', () => closeOf(s) !== undefined);
+    expect(closeOf(s)).toEqual({ code: 4429, reason: 'too many frames before authentication' });
+    await s.until('the stream ended', () => s.ended);
+  });
+
+  it('closes with 1009 for a frame over maxFrameBytes and answers 413 past the body limit', async () => {
+    const { base, refused } = await start({ maxFrameBytes: 1_024 });
+    const s = await open(base);
+    expect((await s.post(JSON.stringify({ type: 'auth', token: 'x'.repeat(2_000) }))).status).toBe(204);
+    await s.until('the close event', () => closeOf(s) !== undefined);
+    expect(closeOf(s)?.code).toBe(1009);
+    expect(refused.at(-1)).toMatchObject({ stage: 'connection', reason: 'frame_too_large' });
+    const t = await open(base);
+    expect((await t.post('x'.repeat(4 * 1_024 + 1))).status).toBe(413);
+  });
+
+  it('heartbeats with SSE comments and keeps a stream that drains', async () => {
+    const { hub, base } = await start({ heartbeatIntervalMs: 100 });
+    const s = await open(base, { authorization: `Bearer ${TOKEN}` });
+    await s.until('three pings', () => s.comments.length >= 3, 3_000);
+    expect(s.comments[0]).toBe(': ping');
+    expect(hub.stats().connections).toBe(1);
+    expect(closeOf(s)).toBeUndefined();
+  });
+
+  it('sends the close code of a hub-side close (shutdown 4503, revocation 4410) before ending', async () => {
+    const { hub, base } = await start();
+    const s = await open(base, { authorization: `Bearer ${TOKEN}` });
+    await s.until('authenticated', () => s.frames().some((f) => f.type === 'authenticated'));
+    expect(hub.disconnectUser('u1', 'logged out')).toBe(1);
+    await s.until('the close event', () => closeOf(s) !== undefined);
+    expect(closeOf(s)).toEqual({ code: 4410, reason: 'logged out' });
+    await s.until('the stream ended', () => s.ended);
+
+    const t = await open(base);
+    await hub.close();
+    await t.until('the close event', () => closeOf(t) !== undefined);
+    expect(closeOf(t)?.code).toBe(4503);
+  });
+
+  it('is served by createExpressRouter, and `sse: false` leaves the paths alone', async () => {
+    const { base } = await start({}, (hub) => {
+      const app = express();
+      app.use(express.text());
+      app.use(createExpressRouter(hub));
+      return app;
+    });
+    const s = await open(base);
+    expect((await s.post(lines({ type: 'auth', token: TOKEN }))).status).toBe(204);
+    await s.until('authenticated', () => s.frames().some((f) => f.type === 'authenticated'));
+
+    const off = await start({}, (hub) => {
+      const handler = createNodeHandler(hub, { sse: false });
+      return (req, res) => handler(req, res);
+    });
+    expect((await fetch(`${off.base}${STREAM}`)).status).toBe(404);
+  });
+});
