@@ -100,6 +100,7 @@ export { DEFAULT_MEMORY_INBOX, MemoryInbox, type MemoryInboxOptions } from './in
 export type { InboxEntry, InboxPage, InboxStore } from './inbox/types.js';
 export type { KindDefinition, PayloadSchema, SchemaIssue } from './kinds/kind-registry.js';
 export { BROADCAST_TOPIC, type NotifyHelpers, type NotifyOptions, type NotifyResult } from './notify/helpers.js';
+export { createSseFetchHandler } from './sse/fetch.js';
 export { createSseNodeHandler, SSE_HEADERS } from './sse/node.js';
 export { SSE_KEY_HEADER, SSE_PATH } from './sse/transport.js';
 export type { WsTransportOptions } from './ws/upgrade.js';

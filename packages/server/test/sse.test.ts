@@ -2,6 +2,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   createExpressRouter,
+  createFetchHandler,
   createNodeHandler,
   type HubEvents,
   NotificationHub,
@@ -298,6 +299,88 @@ describe('SSE transport', () => {
       const handler = createNodeHandler(hub, { sse: false });
       return (req, res) => handler(req, res);
     });
+    expect((await fetch(`${off.base}${STREAM}`)).status).toBe(404);
+  });
+});
+
+/** Serves `createFetchHandler(hub)` on a Node server: each request becomes a Fetch `Request`, the
+ * `Response` body is streamed back, and the client going away aborts the request's signal. */
+function fetchMount(hub: NotificationHub, options: Parameters<typeof createFetchHandler>[1] = {}) {
+  const handler = createFetchHandler(hub, options);
+  return (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : Buffer.concat(chunks);
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+      const init: RequestInit = { method: req.method ?? 'GET', headers, signal: abort.signal };
+      if (body !== undefined) init.body = body;
+      const response = await handler(new Request(`http://127.0.0.1${req.url}`, init));
+      res.writeHead(response.status, Object.fromEntries(response.headers));
+      if (!response.body) {
+        res.end();
+        return;
+      }
+      const reader = response.body.getReader();
+      abort.signal.addEventListener('abort', () => void reader.cancel().catch(() => {}));
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          res.write(value);
+        }
+      } catch {
+        // Dropped.
+      }
+      res.end();
+    });
+  };
+}
+
+describe('SSE transport through the Fetch handler (Next.js route handlers, Hono, Bun)', () => {
+  it('streams the protocol and notifications, and the hub sees the client go', async () => {
+    const { hub, base } = await start({}, (h) => fetchMount(h));
+    const s = await open(base);
+    expect(s.response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(s.response.headers.get('x-accel-buffering')).toBe('no');
+    await s.until('welcome', () => s.frames().some((f) => f.type === 'welcome'));
+    const posted = await s.post(
+      lines({ type: 'auth', token: TOKEN }, { type: 'subscribe', topics: [{ topic: 'user:u1' }] }),
+    );
+    expect(posted.status).toBe(204);
+    await s.until('subscribed', () => s.frames().some((f) => f.type === 'subscribed'));
+    await hub.publish('user:u1', { kind: 'custom', payload: { a: 1 }, id: 'f1' });
+    await s.until('the notification', () => s.frames().some((f) => f.type === 'notification'));
+    expect(s.frames().at(-1)).toMatchObject({ type: 'notification', id: 'f1', seq: 1 });
+    expect((await s.post(lines({ type: 'ack', id: 'f1' }))).status).toBe(204);
+    await s.until('the receipt', () => s.frames().some((f) => f.type === 'receipt'));
+    s.abort();
+    await s.until('the hub saw the stream go', () => hub.stats().connections === 0, 5_000);
+  });
+
+  it('ends with the close event of a hub-side close and frees the connection', async () => {
+    const { hub, base } = await start({}, (h) => fetchMount(h));
+    const s = await open(base, { authorization: `Bearer ${TOKEN}` });
+    await s.until('authenticated', () => s.frames().some((f) => f.type === 'authenticated'));
+    expect(hub.disconnectUser('u1', 'logged out')).toBe(1);
+    await s.until('the close event', () => closeOf(s) !== undefined);
+    expect(closeOf(s)).toEqual({ code: 4410, reason: 'logged out' });
+    await s.until('the stream ended', () => s.ended);
+    await s.until('the hub freed it', () => hub.stats().connections === 0);
+  });
+
+  it('refuses a wrong key alike, applies admission limits, and `sse: false` leaves the paths to the 404', async () => {
+    const { base } = await start({ maxConnections: 1 }, (h) => fetchMount(h));
+    const s = await open(base);
+    expect((await s.post(lines({ type: 'auth', token: TOKEN }), { 'x-wardcast-key': 'AAAA' })).status).toBe(404);
+    const second = await fetch(`${base}${STREAM}`);
+    expect(second.status).toBe(503);
+    expect(second.headers.get('retry-after')).not.toBeNull();
+
+    const off = await start({}, (h) => fetchMount(h, { sse: false }));
     expect((await fetch(`${off.base}${STREAM}`)).status).toBe(404);
   });
 });

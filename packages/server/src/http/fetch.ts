@@ -1,5 +1,6 @@
 import { ErrorCode } from '@wardcast/protocol';
 import type { HubCore } from '../core/hub-core.js';
+import { createSseFetchHandler } from '../sse/fetch.js';
 import { readWebBody } from './body.js';
 import { createHttpCore, type HttpCore } from './core.js';
 import { failure } from './errors.js';
@@ -26,7 +27,11 @@ export function createFetchHandler(
   hub: HubCore,
   options: HttpHandlerOptions = {},
 ): (request: Request) => Promise<Response> {
-  return fetchHandlerOf(createHttpCore(hub, options));
+  const handler = fetchHandlerOf(createHttpCore(hub, options));
+  if (options.sse === false) return handler;
+  // The SSE transport (`/v1/sse/notifications`): streams, not JSON results, so it is served first.
+  const sse = createSseFetchHandler(hub, (options.basePath ?? '').replace(/\/+$/, ''));
+  return async (request) => (await sse(request)) ?? handler(request);
 }
 
 /** Adapts any {@link HttpCore} to a Fetch API handler; paths it does not own get a 404 JSON answer. */

@@ -104,8 +104,8 @@ export interface HttpHandlerOptions {
    * Serves the Server-Sent Events fallback transport (`GET /v1/sse/notifications`, the stream, and
    * `POST /v1/sse/notifications/:id`, the client's frames) for clients where WebSockets are
    * blocked: the same hub, origin check, authentication, limits and resume as the WebSocket.
-   * Node and Express handlers only (the Fetch handler does not stream yet). `false` leaves the
-   * paths unhandled.
+   * The Node, Express and Fetch handlers all serve it (the Fetch handler answers a streaming
+   * `Response`). `false` leaves the paths unhandled.
    * @default true
    */
   readonly sse?: boolean;

@@ -57,6 +57,15 @@ function parsedBody(req: NodeRequest): string | undefined {
  * stream; `POST <basePath>/v1/sse/notifications/<id>`, the client's frames). Returns `false`
  * for any other path, so the caller passes the request on. Used by `createNodeHandler` and
  * `createExpressRouter` (on unless `sse: false`).
+ *
+ * @example
+ * ```ts
+ * const sse = createSseNodeHandler(hub);
+ * const server = createServer((req, res) => {
+ *   if (!sse(req, res)) yourApp(req, res);
+ * });
+ * hub.attach(server);
+ * ```
  */
 export function createSseNodeHandler(hub: HubCore, basePath = ''): (req: NodeRequest, res: ServerResponse) => boolean {
   const transport = sseTransportOf(hub);
