@@ -20,6 +20,8 @@ export default defineConfig({
       '@wardcast/server/jwt': fileURLToPath(new URL('./packages/server/src/jwt/index.ts', import.meta.url)),
       '@wardcast/server': src('server'),
       '@wardcast/client/react': fileURLToPath(new URL('./packages/client/src/react.ts', import.meta.url)),
+      '@wardcast/client/sse': fileURLToPath(new URL('./packages/client/src/sse.ts', import.meta.url)),
+      '@wardcast/client/shared': fileURLToPath(new URL('./packages/client/src/shared.ts', import.meta.url)),
       '@wardcast/client': src('client'),
       '@wardcast/postgres': src('postgres'),
       '@wardcast/redis': src('redis'),

@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/react.ts'],
+  entry: ['src/index.ts', 'src/react.ts', 'src/sse.ts', 'src/shared.ts'],
   format: ['esm', 'cjs'],
   // The CJS build of `./react` then requires the core's chunk instead of carrying its own copy of the client.
   splitting: true,

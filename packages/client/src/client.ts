@@ -28,6 +28,8 @@ const OPEN = 1;
 const MAX_RETRY_AFTER_MS = 300_000;
 /** Numbers the `ref`s of acks and reads (module-level: a minifier shortens it, not a private field). */
 let receiptRefs = 0;
+/** How long the transport that worked is tried first, ms. */
+const TRANSPORT_MEMORY_MS = 900_000;
 const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p === 'function' ? (p as () => T | Promise<T>)() : p);
 
 /**
@@ -60,6 +62,16 @@ export class NotificationClient<M extends object = NotificationMap> {
   readonly #retryDelay: (attempt: number) => number;
   readonly #shouldRetry: (close: CloseInfo) => boolean;
   readonly #WebSocket: WebSocketConstructor | undefined;
+  /** Transports in the order tried, and their names. */
+  readonly #transports: WebSocketConstructor[] = [];
+  readonly #names: string[] = [];
+  /** Index of the current socket's transport; how many fell back in a row. */
+  #current = 0;
+  #fallbacks = 0;
+  /** The transport that worked lately (index), until when (ms since epoch). */
+  #worked: [number, number] | undefined;
+  /** A frame came on the current socket. */
+  #gotFrame = false;
   #status: ClientStatus = { state: 'idle' };
   #ws: WebSocketLike | undefined;
   #generation = 0;
@@ -67,7 +79,7 @@ export class NotificationClient<M extends object = NotificationMap> {
   #authenticated = false;
   #latencyMs: number | undefined;
   #refreshes = 0;
-  #timers = new Map<'retry' | 'ping' | 'deadline' | 'refresh', ReturnType<typeof setTimeout>>();
+  #timers = new Map<'retry' | 'ping' | 'deadline' | 'refresh' | 'fallback', ReturnType<typeof setTimeout>>();
   #unwatch: (() => void) | undefined;
   #offline = false;
   /** `retryAfterMs` of an `error` frame on the current connection (e.g. `too_many_connections`). */
@@ -84,6 +96,13 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#retryDelay = options.retryDelay ?? ((attempt) => backoffDelay(attempt, backoff));
     this.#shouldRetry = options.shouldRetry ?? defaultShouldRetry;
     this.#WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    for (const name of options.transports ?? ['websocket', 'sse']) {
+      const T = name === 'sse' ? options.SSE : this.#WebSocket;
+      if (T && !this.#names.includes(name)) {
+        this.#transports.push(T);
+        this.#names.push(name);
+      }
+    }
     if (options.autoConnect !== false) this.connect();
   }
 
@@ -136,6 +155,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     if (state === 'connecting' || state === 'open' || state === 'reconnecting') return;
     this.#attempt = 0;
     this.#notBefore = 0;
+    this.#fallbacks = 0;
     this.#unwatch ??= watchEnvironment({
       online: () => this.#onOnline(),
       offline: () => this.#onOffline(),
@@ -227,14 +247,18 @@ export class NotificationClient<M extends object = NotificationMap> {
       return;
     }
     if (generation !== this.#generation) return;
-    if (!this.#WebSocket) {
+    const n = this.#transports.length;
+    if (n === 0) {
       this.#setStatus({ state: 'closed', reason: { code: 1006, reason: 'no WebSocket implementation', fatal: true } });
       this.#error('websocket_unavailable', 'no WebSocket implementation: pass the WebSocket option (ws)');
       return;
     }
+    // A fallback in progress goes on; otherwise the transport that worked lately comes first.
+    if (this.#fallbacks === 0) this.#current = this.#remembered();
+    this.#gotFrame = false;
     let ws: WebSocketLike;
     try {
-      ws = new this.#WebSocket(url);
+      ws = new (this.#transports[this.#current] as WebSocketConstructor)(url);
     } catch (cause) {
       this.#lost(generation, { code: 1006, reason: 'could not open socket' }, cause);
       return;
@@ -242,6 +266,10 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#ws = ws;
     // Covers a connection that never opens or never authenticates; every frame re-arms it.
     this.#armLiveness(generation);
+    if (this.#fallbacks < n - 1)
+      this.#timer('fallback', this.#o.fallbackTimeoutMs ?? 5_000, () =>
+        this.#lost(generation, { code: 1006, reason: 'no frame from the hub' }),
+      );
     this.#authenticated = false;
     let opened = false;
     /** HTTP status of a refused upgrade: `ws` reports it in its error, a browser never does. */
@@ -299,6 +327,14 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#authenticated = false;
     if (ws) this.#detach(ws, 4000, close.reason);
     if (cause !== undefined) this.#error('internal_error', close.reason, cause);
+    // Nothing came over this transport: the next one is tried at once (WebSocket blocked, or buffered).
+    if (ws && !this.#gotFrame && !this.#offline && this.#fallbacks < this.#transports.length - 1) {
+      this.#fallbacks++;
+      this.#current = (this.#current + 1) % this.#transports.length;
+      void this.#open();
+      return;
+    }
+    this.#fallbacks = 0;
     if (fatal || !this.#shouldRetry(close)) {
       this.#setStatus({ state: 'closed', reason: { ...close, fatal: true } });
       return;
@@ -334,6 +370,7 @@ export class NotificationClient<M extends object = NotificationMap> {
 
   #onFrame(generation: number, data: unknown): void {
     this.#lastFrameAt = Date.now();
+    if (!this.#gotFrame) this.#transportWorks();
     const parsed = decodeServerFrame(data);
     if (!parsed.ok) {
       this.#error('bad_frame', `hub sent a bad frame: ${parsed.error.message}`);
@@ -530,7 +567,46 @@ export class NotificationClient<M extends object = NotificationMap> {
     else void this.#open();
   }
 
-  #timer(name: 'retry' | 'ping' | 'deadline' | 'refresh', ms: number, fn: () => void): void {
+  /** The first frame on this socket: its transport works; remembered when it is a fallback. */
+  #transportWorks(): void {
+    this.#gotFrame = true;
+    this.#fallbacks = 0;
+    clearTimeout(this.#timers.get('fallback'));
+    this.#timers.delete('fallback');
+    if (this.#transports.length < 2) return;
+    const until = Date.now() + TRANSPORT_MEMORY_MS;
+    this.#worked = [this.#current, until];
+    try {
+      this.#storage()?.setItem(this.#transportKey(), `${this.#names[this.#current]} ${until}`);
+    } catch {
+      // Storage full or denied: remembered in memory only.
+    }
+  }
+
+  /** Index of the transport to try first: the one that worked lately, else the first. */
+  #remembered(): number {
+    if (this.#transports.length < 2) return 0;
+    let worked = this.#worked;
+    if (!worked) {
+      try {
+        const [name, until] = (this.#storage()?.getItem(this.#transportKey()) ?? '').split(' ');
+        worked = [this.#names.indexOf(name as string), Number(until)];
+      } catch {
+        // No usable storage.
+      }
+    }
+    return worked && worked[0] >= 0 && worked[1] > Date.now() ? worked[0] : 0;
+  }
+
+  #storage(): { getItem(k: string): string | null; setItem(k: string, v: string): void } | undefined {
+    return this.#o.storage ?? (globalThis as { localStorage?: Storage }).localStorage;
+  }
+
+  #transportKey(): string {
+    return `${this.#o.storageKey ?? 'wardcast'}:transport`;
+  }
+
+  #timer(name: 'retry' | 'ping' | 'deadline' | 'refresh' | 'fallback', ms: number, fn: () => void): void {
     const existing = this.#timers.get(name);
     if (existing !== undefined) clearTimeout(existing);
     const handle = setTimeout(() => {

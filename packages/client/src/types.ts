@@ -190,6 +190,24 @@ export interface ClientOptions {
   readonly topics?: readonly string[];
   /** WebSocket implementation. @default globalThis.WebSocket (pass `ws` in Node < 22) */
   readonly WebSocket?: WebSocketConstructor;
+  /**
+   * The Server-Sent Events fallback: `SseSocket` from `@wardcast/client/sse` (a separate entry,
+   * so the core stays small without it). With it, the client falls back to SSE where WebSockets
+   * are blocked (see `transports`). @default none: WebSocket only
+   */
+  readonly SSE?: WebSocketConstructor;
+  /**
+   * Transports to try, in order. A transport that closes or stays silent (no frame within
+   * `fallbackTimeoutMs`) before its first frame hands over to the next one at once; the one that
+   * worked is remembered for 15 minutes (in memory and in `storage`, or `localStorage` when there
+   * is one) and tried first meanwhile. `['sse']` pins SSE. @default ['websocket', 'sse']
+   */
+  readonly transports?: readonly ('websocket' | 'sse')[];
+  /**
+   * How long a transport that has a fallback may go without its first frame (a proxy that
+   * accepts the WebSocket upgrade and then buffers) before the next one is tried, ms. @default 5_000
+   */
+  readonly fallbackTimeoutMs?: number;
   /** Connect at creation. @default true */
   readonly autoConnect?: boolean;
   /**

@@ -1,6 +1,7 @@
 import type { TelemetryFrame, WardcastError } from '@wardcast/protocol';
 import { createNotificationClient, type NotificationClient } from '../client.js';
-import type { ClientNotification, ClientOptions, ClientStatus, NotificationMap } from '../types.js';
+import type { SharedClientOptions } from '../shared/client.js';
+import type { ClientNotification, ClientStatus, NotificationMap } from '../types.js';
 
 /**
  * Read and acknowledgement state of one listed notification, as this client knows it: marked
@@ -94,7 +95,15 @@ export const EMPTY_SNAPSHOT: NotificationsSnapshot = {
  *
  * @category React
  */
-export interface StoreOptions<M extends object> extends ClientOptions {
+export interface StoreOptions<M extends object> extends SharedClientOptions {
+  /**
+   * Makes the client, from these options. Pass `createSharedNotificationClient` from
+   * `@wardcast/client/shared` to share one connection among this browser profile's tabs of the same
+   * user (`userId` is then required; `shareAcrossTabs: false` turns it off again). A factory, not
+   * a flag, so an app that does not share does not ship the sharing code. Read once, when the store
+   * starts. @default createNotificationClient
+   */
+  readonly createClient?: <N extends object>(options: SharedClientOptions) => NotificationClient<N>;
   /** Keep only notifications for which this returns `true`. */
   readonly filter?: (n: ClientNotification<M>) => boolean;
   /** Notifications kept in the list. @default 100 */
@@ -145,7 +154,7 @@ export class NotificationsStore<M extends object = NotificationMap> {
 
   readonly getServerSnapshot = (): NotificationsSnapshot<M> => EMPTY_SNAPSHOT as NotificationsSnapshot<M>;
 
-  /** The running client, if started. */
+  /** The running client, if started (a `SharedNotificationClient` when `createClient` made one). */
   get client(): NotificationClient<M> | undefined {
     return this.#client;
   }
@@ -153,7 +162,7 @@ export class NotificationsStore<M extends object = NotificationMap> {
   /** Creates and connects the client. Returns the function that closes it and frees everything. */
   start(): () => void {
     const initial = this.#options();
-    const client = createNotificationClient<M>({
+    const client = (initial.createClient ?? createNotificationClient)<M>({
       ...initial,
       // Read through the getter so new callbacks from re-renders are used without reconnecting.
       url: () => resolveValue(this.#options().url),

@@ -1,0 +1,460 @@
+import { type ErrorCode, isValidTopic, WardcastError } from '@wardcast/protocol/lean';
+import { NotificationClient } from '../client.js';
+import { Emitter } from '../emitter.js';
+import type {
+  ClientEvents,
+  ClientNotification,
+  ClientOptions,
+  ClientStatus,
+  NotificationMap,
+  StreamPosition,
+  TelemetryFrame,
+} from '../types.js';
+import { Leader } from './leader.js';
+import {
+  type LeaderMessage,
+  type LockManagerLike,
+  type Message,
+  type Relayed,
+  type StateMessage,
+  shareName,
+  sharingSupport,
+  type TabMessage,
+  tabId,
+} from './messages.js';
+
+/**
+ * Options of {@link createSharedNotificationClient}: those of `createNotificationClient`, plus
+ * who the connection is for.
+ *
+ * @category Client
+ */
+export interface SharedClientOptions extends ClientOptions {
+  /**
+   * Share one connection among this browser profile's tabs. `false`: one socket per tab, as
+   * `createNotificationClient`. @default true
+   */
+  readonly shareAcrossTabs?: boolean;
+  /**
+   * The user the token is for, as the hub's `authenticate` will resolve it (the `userId` of
+   * `status`). Required to share: tabs share only with tabs that declared the same user (and the
+   * same hub URL, PHI level, `unread`, `telemetry`, `storageKey` and `shareKey`), and the leader
+   * closes the shared connection when the hub authenticates anyone else. Without it, the client
+   * does not share (an `invalid_option` error says so).
+   */
+  readonly userId?: string;
+  /** Extra scope of the sharing: tabs with different keys never share. @default '' */
+  readonly shareKey?: string;
+  /**
+   * Recent notifications (and receipts) the leader keeps for tabs opened later, which get them
+   * at once. Capped by `dedupeWindow`. @default 200
+   */
+  readonly shareReplay?: number;
+}
+
+/**
+ * A notification client whose tabs share one connection: one tab (elected with the Web Locks
+ * API) holds the socket and relays over a `BroadcastChannel`; the others mirror it. Same API as
+ * {@link NotificationClient}. Create it with {@link createSharedNotificationClient}.
+ *
+ * @category Client
+ */
+export class SharedNotificationClient<M extends object = NotificationMap> extends NotificationClient<M> {
+  readonly #o: SharedClientOptions;
+  readonly #events = new Emitter<ClientEvents<M>>();
+  /** `undefined`: not shared, this is a plain `NotificationClient` with its own socket. */
+  readonly #support: ReturnType<typeof sharingSupport>;
+  readonly #name: string | undefined;
+  readonly #tab = tabId();
+  readonly #topics: Set<string>;
+  readonly #presenceTopics: Set<string>;
+  #status: ClientStatus = { state: 'idle' };
+  #latencyMs: number | undefined;
+  #telemetry: TelemetryFrame | undefined;
+  #members: Record<string, readonly string[]> = {};
+  /** Resume points of every topic the leader relays (what a new leader resumes from). */
+  #positions: Record<string, StreamPosition> = {};
+  /** Ids handed to the app, oldest first (dedupe). */
+  readonly #seen = new Set<string>();
+  /** Recent notifications of every topic, and receipts: what this tab hands on if it comes to lead. */
+  readonly #recent: Relayed[] = [];
+  readonly #receipts = new Map<string, 'ack' | 'read'>();
+  /** Acks and reads sent to the leader, not yet confirmed: sent again to a new leader. */
+  readonly #pending = new Map<string, { readonly action: 'ack' | 'read'; readonly id: string }>();
+  /** Until the leader's state arrives, relayed notifications wait here (so that they come after it, in order). */
+  #queue: Relayed[] | undefined = [];
+  #channel: BroadcastChannel | undefined;
+  #leader: Leader | undefined;
+  #stop: AbortController | undefined;
+  #release: (() => void)[] = [];
+  #running = false;
+
+  constructor(options: SharedClientOptions) {
+    const support = supportFor(options);
+    // Not shared: the base class is this tab's own client. Shared: it stays idle (the leader tab's Leader has the socket).
+    super(
+      support ? { url: options.url, token: options.token, autoConnect: false } : { ...options, autoConnect: false },
+    );
+    this.#o = options;
+    this.#support = support;
+    this.#presenceTopics = new Set(options.presence);
+    this.#topics = new Set([...(options.topics ?? []), ...this.#presenceTopics].filter(isValidTopic));
+    this.#name = support && shareName(options.userId as string, options);
+    if (options.autoConnect !== false) this.connect();
+  }
+
+  /** Whether this tab shares a connection with the others (`false`: it has its own socket). */
+  get shared(): boolean {
+    return this.#support !== undefined;
+  }
+
+  /** Whether this tab holds the shared socket. */
+  get leader(): boolean {
+    return this.#leader !== undefined;
+  }
+
+  override get status(): ClientStatus {
+    return this.#support ? this.#status : super.status;
+  }
+
+  override get latencyMs(): number | undefined {
+    return this.#support ? this.#latencyMs : super.latencyMs;
+  }
+
+  override get topics(): readonly string[] {
+    return this.#support ? [...this.#topics] : super.topics;
+  }
+
+  override get telemetry(): TelemetryFrame | undefined {
+    return this.#support ? this.#telemetry : super.telemetry;
+  }
+
+  override get presence(): Readonly<Record<string, readonly string[]>> {
+    if (!this.#support) return super.presence;
+    return Object.fromEntries(Object.entries(this.#members).filter(([t]) => this.#presenceTopics.has(t)));
+  }
+
+  override get pendingReceipts(): number {
+    return this.#support ? this.#pending.size : super.pendingReceipts;
+  }
+
+  override on<K extends keyof ClientEvents<M>>(event: K, listener: (...args: ClientEvents<M>[K]) => void): () => void {
+    const off = this.#events.on(event, listener);
+    if (this.#support) return off;
+    const offBase = super.on(event, listener);
+    return () => {
+      off();
+      offBase();
+    };
+  }
+
+  override connect(): void {
+    const support = this.#support;
+    if (!support) {
+      if (!this.#running && this.#o.shareAcrossTabs !== false && !this.#o.userId)
+        queueMicrotask(() =>
+          this.#error('invalid_option', 'shareAcrossTabs needs userId: this tab has its own socket'),
+        );
+      this.#running = true;
+      super.connect();
+      return;
+    }
+    if (this.#running) return;
+    this.#running = true;
+    const name = this.#name as string;
+    const stop = new AbortController();
+    this.#stop = stop;
+    this.#queue = [];
+    this.#setStatus({ state: 'connecting', attempt: 0 });
+    const channel = new support.Channel(name);
+    this.#channel = channel;
+    channel.onmessage = (event: MessageEvent) => this.#onMessage(event.data as Message);
+    const hold = (lockName: string, onGranted: () => void) =>
+      support.locks
+        .request(lockName, { mode: 'exclusive', signal: stop.signal }, () => {
+          if (stop.signal.aborted) return;
+          onGranted();
+          return new Promise<void>((release) => this.#release.push(release));
+        })
+        .catch(() => {
+          // Aborted by close() before it was granted.
+        });
+    // This tab's own lock, held for its life: the leader learns from it when the tab is gone.
+    void hold(`${name}:tab:${this.#tab}`, () => this.#hello(true));
+    // The election: whoever holds this lock leads; the browser hands it on when that tab closes or crashes.
+    void hold(name, () => this.#lead(support.locks, support.Channel));
+  }
+
+  override subscribe(topic: string, options?: { readonly presence?: boolean }): void {
+    if (!this.#support) {
+      super.subscribe(topic, options);
+      return;
+    }
+    if (!isValidTopic(topic)) {
+      this.#error('invalid_topic', `invalid topic "${String(topic).slice(0, 64)}"`);
+      return;
+    }
+    const was = this.#presenceTopics.has(topic);
+    const presence = options?.presence ?? was;
+    if (this.#topics.has(topic) && presence === was) return;
+    this.#topics.add(topic);
+    if (presence) this.#presenceTopics.add(topic);
+    else this.#presenceTopics.delete(topic);
+    this.#hello(false);
+  }
+
+  override unsubscribe(topic: string): void {
+    if (!this.#support) {
+      super.unsubscribe(topic);
+      return;
+    }
+    if (!this.#topics.delete(topic)) return;
+    this.#presenceTopics.delete(topic);
+    this.#hello(false);
+  }
+
+  override ack(id: string): void {
+    if (this.#support) this.#receipt('ack', id);
+    else super.ack(id);
+  }
+
+  override markRead(id: string): void {
+    if (this.#support) this.#receipt('read', id);
+    else super.markRead(id);
+  }
+
+  override close(): void {
+    if (!this.#support) {
+      this.#running = false;
+      super.close();
+      return;
+    }
+    if (!this.#running) return;
+    this.#running = false;
+    this.#post({ t: 'bye', tab: this.#tab });
+    this.#leader?.close();
+    this.#leader = undefined;
+    this.#stop?.abort();
+    for (const release of this.#release.splice(0)) release();
+    this.#channel?.close();
+    this.#channel = undefined;
+    this.#setStatus({ state: 'closed', reason: { code: 1000, reason: 'client closed', fatal: true } });
+  }
+
+  // ---- sharing --------------------------------------------------------------------------------
+
+  #lead(locks: LockManagerLike, Channel: typeof BroadcastChannel): void {
+    this.#leader = new Leader({
+      name: this.#name as string,
+      userId: this.#o.userId as string,
+      locks,
+      Channel,
+      options: this.#o,
+      tab: this.#tab,
+      topics: [...this.#topics],
+      presence: [...this.#presenceTopics],
+      positions: this.#positions,
+      recent: this.#recent,
+      receipts: this.#receipts,
+      replay: this.#replay(),
+    });
+  }
+
+  #replay(): number {
+    return Math.max(0, Math.min(this.#o.shareReplay ?? 200, this.#o.dedupeWindow ?? 2_000));
+  }
+
+  #post(message: TabMessage): void {
+    this.#channel?.postMessage(message);
+  }
+
+  #hello(state: boolean): void {
+    if (state) this.#queue ??= [];
+    this.#post({
+      t: 'hello',
+      tab: this.#tab,
+      u: this.#o.userId as string,
+      topics: [...this.#topics],
+      presence: [...this.#presenceTopics],
+      state,
+    });
+  }
+
+  #receipt(action: 'ack' | 'read', id: string): void {
+    const key = `${action} ${id}`;
+    if (this.#pending.has(key)) return;
+    this.#pending.set(key, { action, id });
+    this.#post({ t: 'receipt', tab: this.#tab, action, id });
+  }
+
+  #onMessage(m: Message): void {
+    if (!m || typeof m !== 'object') return;
+    switch (m.t) {
+      case 'leader':
+        // A new leader (the first, or after a handover): tell it what this tab wants, and what it still owes.
+        if (m.u !== this.#o.userId) return;
+        this.#hello(true);
+        for (const { action, id } of this.#pending.values()) this.#post({ t: 'receipt', tab: this.#tab, action, id });
+        return;
+      case 'n':
+        this.#remember(m.n);
+        if (this.#queue) this.#queue.push(m.n);
+        else this.#deliver(m.n);
+        return;
+      case 'pos':
+        this.#positions = m.p;
+        return;
+      case 'status':
+        this.#latencyMs = m.l;
+        this.#setStatus(m.s);
+        return;
+      case 'ev':
+        this.#onEvent(m);
+        return;
+      case 'state':
+        if (m.to === this.#tab && m.u === this.#o.userId) this.#onState(m);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #onState(m: StateMessage): void {
+    this.#positions = { ...this.#positions, ...m.positions };
+    this.#telemetry = m.telemetry;
+    this.#members = { ...m.presence };
+    this.#latencyMs = m.latencyMs;
+    const known = new Set(this.#recent.map((n) => n.id));
+    const missing = m.items.filter((n) => !known.has(n.id));
+    if (missing.length) {
+      this.#recent.unshift(...missing);
+      this.#trimRecent();
+    }
+    const queued = this.#queue ?? [];
+    this.#queue = undefined;
+    for (const n of m.items) this.#deliver(n);
+    for (const n of queued) this.#deliver(n);
+    for (const [id, action] of m.receipts) this.#onReceipt({ id, action });
+    this.#setStatus(m.status);
+  }
+
+  #onEvent(m: Extract<LeaderMessage, { t: 'ev' }>): void {
+    const mine = (topic: string) => this.#topics.has(topic);
+    switch (m.e) {
+      case 'receipt':
+        this.#onReceipt(m.a);
+        return;
+      case 'refused':
+        this.#pending.delete(`${m.a.action} ${m.a.id}`);
+        this.#events.emit('refused', m.a);
+        return;
+      case 'latency':
+        this.#latencyMs = m.a;
+        this.#events.emit('latency', m.a);
+        return;
+      case 'telemetry':
+        this.#telemetry = m.a;
+        this.#events.emit('telemetry', m.a);
+        return;
+      case 'presence':
+        this.#members = { ...this.#members, [m.a.topic]: m.a.members };
+        if (this.#presenceTopics.has(m.a.topic)) this.#events.emit('presence', m.a);
+        return;
+      case 'gap':
+      case 'denied':
+        if (mine(m.a.topic)) this.#events.emit(m.e, m.a as never);
+        return;
+      case 'revoked':
+        if (this.#topics.delete(m.a.topic)) {
+          this.#presenceTopics.delete(m.a.topic);
+          this.#events.emit('revoked', m.a);
+        }
+        return;
+      case 'error':
+        this.#events.emit(
+          'error',
+          Object.assign(new WardcastError(m.a.code as ErrorCode, m.a.message), { status: m.a.status }),
+        );
+        return;
+      default:
+        return;
+    }
+  }
+
+  #onReceipt(r: { readonly id: string; readonly action: 'ack' | 'read' }): void {
+    const was = this.#receipts.get(r.id);
+    const sent = this.#pending.delete(`${r.action} ${r.id}`);
+    // Each receipt once per tab (a state replays those already seen), unless this tab asked for it.
+    if (!sent && (was === 'ack' || was === r.action)) return;
+    this.#receipts.delete(r.id);
+    this.#receipts.set(r.id, r.action === 'ack' || was === 'ack' ? 'ack' : 'read');
+    if (this.#receipts.size > this.#replay() * 4) this.#receipts.delete(this.#receipts.keys().next().value as string);
+    this.#events.emit('receipt', r);
+  }
+
+  /** Keeps the position and the notification (for a handover), whatever its topic. */
+  #remember(n: Relayed): void {
+    this.#positions[n.topic] = { epoch: n.epoch, seq: n.seq };
+    this.#recent.push(n);
+    this.#trimRecent();
+  }
+
+  #trimRecent(): void {
+    const over = this.#recent.length - this.#replay();
+    if (over > 0) this.#recent.splice(0, over);
+  }
+
+  /** Hands a notification of one of this tab's topics to the app, once per id. */
+  #deliver(n: Relayed): void {
+    if (!this.#topics.has(n.topic) || this.#seen.has(n.id)) return;
+    this.#seen.add(n.id);
+    if (this.#seen.size > (this.#o.dedupeWindow ?? 2_000))
+      this.#seen.delete(this.#seen.values().next().value as string);
+    this.#events.emit('notification', n as unknown as ClientNotification<M>);
+  }
+
+  #setStatus(status: ClientStatus): void {
+    if (status.state === 'open' && status.userId !== this.#o.userId) return;
+    this.#status = status;
+    this.#events.emit('status', status);
+  }
+
+  #error(code: ErrorCode, message: string): void {
+    this.#events.emit('error', new WardcastError(code, message));
+  }
+}
+
+/** Web Locks and `BroadcastChannel`, when sharing is asked for, possible and safe (a declared user). */
+function supportFor(options: SharedClientOptions): ReturnType<typeof sharingSupport> {
+  return options.shareAcrossTabs !== false && options.userId ? sharingSupport() : undefined;
+}
+
+/**
+ * Creates a client whose tabs share one connection per browser profile and user: one tab
+ * (elected with the Web Locks API) holds the socket, the others get everything over a
+ * `BroadcastChannel`. Each tab keeps its own topics (the leader subscribes to their union) and
+ * sees the same notifications, receipts and status; a closed or crashed leader tab hands over
+ * at once and the next one resumes where the channel left off, so nothing is lost or repeated.
+ * Where Web Locks or `BroadcastChannel` are missing, or without `userId`, each tab has its own
+ * socket, as with `createNotificationClient`.
+ *
+ * @example
+ * ```ts
+ * import { createSharedNotificationClient } from '@wardcast/client/shared';
+ *
+ * const client = createSharedNotificationClient({
+ *   url: 'wss://api.example-hospital.org/v1/ws/notifications',
+ *   token: getToken,
+ *   userId: me.id,
+ *   topics: [`user:${me.id}`],
+ * });
+ * client.on('notification', (n) => console.log(n.kind));
+ * ```
+ *
+ * @category Client
+ */
+export function createSharedNotificationClient<M extends object = NotificationMap>(
+  options: SharedClientOptions,
+): SharedNotificationClient<M> {
+  return new SharedNotificationClient<M>(options);
+}
