@@ -5,7 +5,11 @@ import type { HubOptions } from './core/options.js';
 import { writeRefusal } from './ws/http-refusal.js';
 import { WsTransport, type WsTransportOptions } from './ws/upgrade.js';
 
-/** Options of {@link NotificationHub.attach}. */
+/**
+ * Options of {@link NotificationHub.attach}.
+ *
+ * @category Hub
+ */
 export interface AttachOptions {
   /**
    * Path the hub answers upgrades on. Upgrades on other paths are left to the server's other
@@ -16,7 +20,11 @@ export interface AttachOptions {
   readonly path?: string;
 }
 
-/** Default path of {@link NotificationHub.attach}. */
+/**
+ * Default path of {@link NotificationHub.attach}.
+ *
+ * @category Hub
+ */
 export const DEFAULT_PATH = '/v1/ws/notifications';
 
 /** `upgrade` listeners added by `attach()`, of any hub: not "other listeners" for each other. */
@@ -30,7 +38,11 @@ function pathOf(url: string | undefined): string {
   return q === -1 ? value : value.slice(0, q);
 }
 
-/** Options of `new NotificationHub(options)`: the hub's options plus the `ws` transport's. */
+/**
+ * Options of `new NotificationHub(options)`: the hub's options plus the `ws` transport's.
+ *
+ * @category Hub
+ */
 export interface NotificationHubOptions extends HubOptions, WsTransportOptions {}
 
 /**
@@ -54,6 +66,8 @@ export interface NotificationHubOptions extends HubOptions, WsTransportOptions {
  * await hub.notify.systemAlert({ severity: 'warning', message: 'EHR maintenance at 22:00' });
  * await hub.publish('patient:p9', { kind: 'custom', priority: 'urgent', payload: { note: 'Bed moved to 4B' } });
  * ```
+ *
+ * @category Hub
  */
 export class NotificationHub extends HubCore {
   readonly #transport: WsTransport;

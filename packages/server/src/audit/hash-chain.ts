@@ -1,10 +1,18 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { AuditEvent } from '../core/events.js';
 
-/** The `prevHash` of the first record of a chain, unless `initialHash` says otherwise: 64 zeros. */
+/**
+ * The `prevHash` of the first record of a chain, unless `initialHash` says otherwise: 64 zeros.
+ *
+ * @category Audit
+ */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** An audit event linked into a chain: its position, the previous record's hash, and its own. */
+/**
+ * An audit event linked into a chain: its position, the previous record's hash, and its own.
+ *
+ * @category Audit
+ */
 export type ChainedAuditRecord<E extends object = AuditEvent> = E & {
   /** Position in the chain: `initialSeq + 1`, `+ 2`, ... */
   readonly seq: number;
@@ -14,7 +22,11 @@ export type ChainedAuditRecord<E extends object = AuditEvent> = E & {
   readonly hash: string;
 };
 
-/** Options of {@link createAuditChain} and {@link verifyAuditChain}. */
+/**
+ * Options of {@link createAuditChain} and {@link verifyAuditChain}.
+ *
+ * @category Audit
+ */
 export interface AuditChainOptions {
   /**
    * Key for HMAC-SHA-256. Without it, anyone who can write the store can recompute a consistent
@@ -27,7 +39,11 @@ export interface AuditChainOptions {
   readonly initialSeq?: number;
 }
 
-/** An append-only hash chain over audit events. */
+/**
+ * An append-only hash chain over audit events.
+ *
+ * @category Audit
+ */
 export interface AuditChain {
   /** Links `event` after the previous record and returns the record to store. */
   append<E extends object = AuditEvent>(event: E): ChainedAuditRecord<E>;
@@ -35,10 +51,18 @@ export interface AuditChain {
   readonly head: { readonly seq: number; readonly hash: string };
 }
 
-/** Why {@link verifyAuditChain} rejected a chain. */
+/**
+ * Why {@link verifyAuditChain} rejected a chain.
+ *
+ * @category Audit
+ */
 export type AuditChainFailure = 'seq' | 'prevHash' | 'hash';
 
-/** The result of {@link verifyAuditChain}. */
+/**
+ * The result of {@link verifyAuditChain}.
+ *
+ * @category Audit
+ */
 export type AuditChainVerification =
   | { readonly ok: true }
   | { readonly ok: false; readonly index: number; readonly reason: AuditChainFailure };
@@ -53,6 +77,8 @@ export type AuditChainVerification =
  * const chain = createAuditChain({ secret: process.env.AUDIT_HMAC_KEY });
  * hub.on('audit', (e) => db.insert('audit_log', chain.append(e)));
  * ```
+ *
+ * @category Audit
  */
 export function createAuditChain(options: AuditChainOptions = {}): AuditChain {
   let seq = options.initialSeq ?? 0;
@@ -83,6 +109,8 @@ export function createAuditChain(options: AuditChainOptions = {}): AuditChain {
  * const result = verifyAuditChain(await db.select('audit_log').orderBy('seq'), { secret });
  * if (!result.ok) alert(`audit log broken at row ${result.index}: ${result.reason}`);
  * ```
+ *
+ * @category Audit
  */
 export function verifyAuditChain(
   records: readonly ChainedAuditRecord<object>[],
@@ -112,7 +140,11 @@ function sameHex(a: string, b: string): boolean {
   return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-/** JSON with object keys sorted at every level and `undefined` properties left out. */
+/**
+ * JSON with object keys sorted at every level and `undefined` properties left out.
+ *
+ * @category Audit
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   const toJSON = (value as { toJSON?: unknown }).toJSON;

@@ -9,6 +9,8 @@ import type { Broker, BrokerHandler } from './types.js';
  * ```ts
  * const hub = new NotificationHub({ authenticate, broker: new MemoryBroker() });
  * ```
+ *
+ * @category History and broker
  */
 export class MemoryBroker implements Broker {
   #handler: BrokerHandler | undefined;

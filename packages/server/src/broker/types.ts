@@ -1,9 +1,17 @@
 import type { StoredNotification } from '../core/types.js';
 
-/** Receives notifications that a broker fans out, from this or another hub instance. */
+/**
+ * Receives notifications that a broker fans out, from this or another hub instance.
+ *
+ * @category History and broker
+ */
 export type BrokerHandler = (notification: StoredNotification) => void;
 
-/** One `(topic, user)` pair of a presence snapshot. */
+/**
+ * One `(topic, user)` pair of a presence snapshot.
+ *
+ * @category History and broker
+ */
 export interface PresenceMember {
   readonly topic: string;
   readonly userId: string;
@@ -14,6 +22,8 @@ export interface PresenceMember {
  * `disconnect`, `receipt`, `presence` and `escalation_ack`; `presence_snapshot` comes only from
  * brokers (the full membership of one instance, when a broker (re)connects, and an empty one when
  * an instance is gone).
+ *
+ * @category History and broker
  */
 export type ControlMessage =
   /** Close every connection of `userId` with `4410` (logout, revoked access). */
@@ -31,12 +41,18 @@ export type ControlMessage =
    */
   | { readonly type: 'escalation_ack'; readonly userId: string; readonly id: string };
 
-/** Receives control messages from other hub instances; `origin` names the sending instance. */
+/**
+ * Receives control messages from other hub instances; `origin` names the sending instance.
+ *
+ * @category History and broker
+ */
 export type ControlHandler = (message: ControlMessage, origin: string) => void;
 
 /**
  * A channel between hub instances for everything that is not a notification: closing a user's
  * connections everywhere, read receipts, presence, acks of escalations tracked elsewhere.
+ *
+ * @category History and broker
  */
 export interface BrokerControl {
   /** Sends `message` to every other instance (not back to this one). Resolves once the broker accepted it. */
@@ -50,6 +66,8 @@ export interface BrokerControl {
  * ({@link MemoryBroker}) serves one process; `@wardcast/redis` serves many.
  *
  * A broker must hand each instance a topic's notifications in seq order.
+ *
+ * @category History and broker
  */
 export interface Broker {
   /** Called once by the hub before any publish, with the function that delivers locally. */

@@ -34,6 +34,8 @@ export interface AdmissionDenied {
 /**
  * One admitted connection's hold on the limits. The hub releases it; a transport releases it
  * too when the socket closes (both are idempotent), so a failed upgrade never leaks a slot.
+ *
+ * @category Hub
  */
 export interface AdmissionTicket {
   /** The connection authenticated: it no longer counts against its address's unauthenticated limit. */
@@ -227,6 +229,8 @@ export function isDenied(result: AdmissionTicket | AdmissionDenied): result is A
  * the request as the hub sees it, `remoteAddress` set to the client address, and the ticket to
  * pass to `open()`), or answer with an HTTP `status`, a short `message` body and, for `429`/`503`,
  * a `Retry-After` of `retryAfterS` seconds.
+ *
+ * @category Hub
  */
 export type AdmitResult =
   | { readonly ok: true; readonly request: UpgradeRequestLike; readonly ticket: AdmissionTicket }

@@ -1,7 +1,11 @@
 import type { Priority, WardcastError } from '@wardcast/protocol';
 import type { AcknowledgedEvent, EscalatedEvent, EscalationEventInfo } from '../escalation/types.js';
 
-/** Identifies a connection in events. Never contains tokens. */
+/**
+ * Identifies a connection in events. Never contains tokens.
+ *
+ * @category Observability
+ */
 export interface ConnectionInfo {
   readonly sessionId: string;
   /** `undefined` until the connection authenticated. */
@@ -9,7 +13,11 @@ export interface ConnectionInfo {
   readonly remoteAddress: string | undefined;
 }
 
-/** Kinds of {@link AuditEvent}. */
+/**
+ * Kinds of {@link AuditEvent}.
+ *
+ * @category Observability
+ */
 export type AuditEventType =
   | 'connection.opened'
   | 'connection.closed'
@@ -31,6 +39,8 @@ export type AuditEventType =
  * ```ts
  * hub.on('audit', (e) => auditLog.write(e));
  * ```
+ *
+ * @category Observability
  */
 export interface AuditEvent {
   readonly type: AuditEventType;
@@ -47,12 +57,20 @@ export interface AuditEvent {
   readonly code?: number | string;
 }
 
-/** Payload of the `presence` hub event: exactly one of `joined` and `left` is set (a user id). */
+/**
+ * Payload of the `presence` hub event: exactly one of `joined` and `left` is set (a user id).
+ *
+ * @category Observability
+ */
 export type PresenceEvent =
   | { readonly topic: string; readonly joined: string; readonly left?: undefined }
   | { readonly topic: string; readonly left: string; readonly joined?: undefined };
 
-/** Why an upgrade request was refused before the WebSocket opened (see {@link RefusedEvent}). */
+/**
+ * Why an upgrade request was refused before the WebSocket opened (see {@link RefusedEvent}).
+ *
+ * @category Observability
+ */
 export type UpgradeRefusalReason =
   /** `Origin` not allowed by `allowedOrigins`: HTTP 403. */
   | 'origin'
@@ -67,7 +85,11 @@ export type UpgradeRefusalReason =
   /** Over `maxUpgradesPerSecondPerAddress`: HTTP 429. */
   | 'upgrade_rate';
 
-/** Why an open connection was cut off for what its client sent (see {@link RefusedEvent}). */
+/**
+ * Why an open connection was cut off for what its client sent (see {@link RefusedEvent}).
+ *
+ * @category Observability
+ */
 export type ConnectionRefusalReason =
   /** Over `maxFramesPerSecond`: close `4429`. */
   | 'rate_limited'
@@ -85,6 +107,8 @@ export type ConnectionRefusalReason =
  * `status`) or a connection it cut off for what its client sent (`stage: 'connection'`, with the
  * close `code`). Addresses and origins only: never tokens, frames or payloads. `origin` is the
  * request's `Origin` header, cut to 256 characters.
+ *
+ * @category Observability
  */
 export type RefusedEvent =
   | {
@@ -105,6 +129,8 @@ export type RefusedEvent =
 /**
  * Events of a `NotificationHub`, for `hub.on(name, listener)` (which returns an unsubscribe
  * function). Nothing here carries tokens or payloads.
+ *
+ * @category Observability
  */
 export interface HubEvents {
   /** A socket opened (not yet authenticated). */

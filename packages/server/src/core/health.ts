@@ -6,6 +6,8 @@
  * ```ts
  * const broker: HealthCheckStatus = hub.health().checks.broker;
  * ```
+ *
+ * @category Observability
  */
 export type HealthCheckStatus = 'ok' | 'degraded';
 
@@ -17,6 +19,8 @@ export type HealthCheckStatus = 'ok' | 'degraded';
  * ```ts
  * const status: HealthStatus = hub.health().status; // 'ok' | 'degraded' | 'shutting_down'
  * ```
+ *
+ * @category Observability
  */
 export type HealthStatus = 'ok' | 'degraded' | 'shutting_down';
 
@@ -27,6 +31,8 @@ export type HealthStatus = 'ok' | 'degraded' | 'shutting_down';
  * ```ts
  * const { broker, history }: HealthChecks = hub.health().checks;
  * ```
+ *
+ * @category Observability
  */
 export interface HealthChecks {
   /**
@@ -49,6 +55,8 @@ export interface HealthChecks {
  * ```ts
  * const failing: readonly HealthFailure[] = hub.health().failing; // e.g. ['broker', 'history']
  * ```
+ *
+ * @category Observability
  */
 export type HealthFailure = keyof HealthChecks | 'shutdown';
 
@@ -62,6 +70,8 @@ export type HealthFailure = keyof HealthChecks | 'shutdown';
  * // { status: 'degraded', ready: false, checks: { broker: 'degraded', history: 'degraded' },
  * //   failing: ['broker', 'history'] }
  * ```
+ *
+ * @category Observability
  */
 export interface HubHealth {
   /** `'shutting_down'` once `close()` was called; else `'degraded'` while a check fails; else `'ok'`. */

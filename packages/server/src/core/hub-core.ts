@@ -45,6 +45,8 @@ const defaultAuthorize = (principal: { userId: string }, topic: string): boolean
  * The transport-agnostic heart of the hub: sessions, topics, authorization, heartbeat and
  * delivery. {@link NotificationHub} adds the `ws` transport; another transport calls
  * {@link HubCore.open} for each socket it accepts.
+ *
+ * @category Hub
  */
 export class HubCore {
   /** The limits in force, defaults filled in. */

@@ -8,6 +8,8 @@
  * import pino from 'pino';
  * new NotificationHub({ authenticate, logger: pino({ level: 'info' }) });
  * ```
+ *
+ * @category Observability
  */
 export interface Logger {
   debug(obj: object, msg?: string): void;
@@ -18,5 +20,9 @@ export interface Logger {
 
 const noop = (): void => {};
 
-/** A logger that writes nothing: the default. */
+/**
+ * A logger that writes nothing: the default.
+ *
+ * @category Observability
+ */
 export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };

@@ -9,6 +9,8 @@ import type { Authenticate, Authorize, OriginCheck, PhiPolicy, UpgradeRequestLik
 /**
  * Limits the hub enforces. Every one has a default in {@link DEFAULT_LIMITS}; pass a smaller
  * value to tighten it.
+ *
+ * @category Hub
  */
 export interface HubLimits {
   /**
@@ -144,7 +146,11 @@ export interface HubLimits {
   readonly maxTrackedAddresses?: number;
 }
 
-/** Default values of {@link HubLimits}. */
+/**
+ * Default values of {@link HubLimits}.
+ *
+ * @category Hub
+ */
 export const DEFAULT_LIMITS: Readonly<Required<HubLimits>> = {
   maxFrameBytes: 65_536,
   maxPayloadBytes: 32_768,
@@ -172,7 +178,11 @@ export const DEFAULT_LIMITS: Readonly<Required<HubLimits>> = {
 /** Limits that accept `0` to turn them off. */
 const OFF_AT_ZERO: ReadonlySet<keyof HubLimits> = new Set(['idleTimeoutMs']);
 
-/** Options of `new NotificationHub(options)`. */
+/**
+ * Options of `new NotificationHub(options)`.
+ *
+ * @category Hub
+ */
 export interface HubOptions extends HubLimits {
   /**
    * Decides who a connection is: called once with the upgrade request (read a header or cookie;

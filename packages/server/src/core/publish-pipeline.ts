@@ -6,7 +6,11 @@ import type { Logger } from './logger.js';
 import type { Counters } from './session-host.js';
 import type { NotificationDraft, PublishResult, StoredNotification } from './types.js';
 
-/** What a {@link PublishStage} learns about the publish it is part of. */
+/**
+ * What a {@link PublishStage} learns about the publish it is part of.
+ *
+ * @category Publishing
+ */
 export interface PublishContext {
   /** The escalation policy passed to `publish`, already checked. */
   readonly escalation: EscalationPolicy | undefined;
@@ -30,6 +34,8 @@ export interface PublishContext {
  * };
  * const hub = new NotificationHub({ authenticate, publishStages: [auditStage] });
  * ```
+ *
+ * @category Publishing
  */
 export interface PublishStage {
   /** For logs and errors. */

@@ -2,7 +2,11 @@ import type { Registry } from './registry.js';
 import type { Session } from './session.js';
 import type { Counters } from './session-host.js';
 
-/** What `hub.stats()` returns. Never contains tokens or payloads. */
+/**
+ * What `hub.stats()` returns. Never contains tokens or payloads.
+ *
+ * @category Observability
+ */
 export interface HubStats {
   /** Open sockets, authenticated or not. */
   readonly connections: number;
@@ -37,7 +41,11 @@ export interface HubStats {
   readonly uptimeMs: number;
 }
 
-/** One open connection, as listed by `hub.connections()`. */
+/**
+ * One open connection, as listed by `hub.connections()`.
+ *
+ * @category Observability
+ */
 export interface ConnectionSnapshot {
   readonly sessionId: string;
   readonly userId: string | undefined;

@@ -3,6 +3,8 @@ import type { UpgradeRequestLike } from './types.js';
 /**
  * A frame serialised once and sent to many sockets. Transports may cache their own framed
  * bytes on it (see {@link EncodedFrame.prepared}) so a fan-out to N sockets frames it once.
+ *
+ * @category Transport
  */
 export class EncodedFrame {
   /** The JSON text of the frame. */
@@ -30,6 +32,8 @@ export class EncodedFrame {
 /**
  * The few things the hub core needs from a socket. A transport (the `ws` adapter, or a test
  * double) implements it in a few lines; the core never touches `ws` or `http` itself.
+ *
+ * @category Transport
  */
 export interface TransportSocket {
   /** Sends a text frame. */
@@ -46,7 +50,11 @@ export interface TransportSocket {
   ping(): void;
 }
 
-/** What the core returns from `open()`: the transport calls these as things happen. */
+/**
+ * What the core returns from `open()`: the transport calls these as things happen.
+ *
+ * @category Transport
+ */
 export interface SocketHandlers {
   /** A message arrived. `binary` is `true` for binary frames (which the protocol rejects). */
   message(data: string | Uint8Array, binary: boolean): void;

@@ -5,6 +5,8 @@ import type { EscalationPolicy } from '../escalation/types.js';
 /**
  * What the hub knows about the HTTP upgrade request that opened a connection.
  * Transport adapters fill it in; `headers` keys are lower-case as in Node.
+ *
+ * @category Hub
  */
 export interface UpgradeRequestLike {
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -14,7 +16,11 @@ export interface UpgradeRequestLike {
   readonly remoteAddress?: string | undefined;
 }
 
-/** What `authenticate` receives. */
+/**
+ * What `authenticate` receives.
+ *
+ * @category Hub
+ */
 export interface AuthContext {
   /** The upgrade request: read a header (`authorization`) or a cookie here. */
   readonly request: UpgradeRequestLike;
@@ -30,6 +36,8 @@ export interface AuthContext {
 /**
  * Who is on the other end of a connection, as returned by `authenticate`.
  * Never put the token itself here: principals show up in events and audit records.
+ *
+ * @category Hub
  */
 export interface Principal {
   /** Stable user id; the user's own topic is `user:<userId>`. */
@@ -40,19 +48,33 @@ export interface Principal {
   readonly claims?: Readonly<Record<string, unknown>>;
 }
 
-/** Decides who a connection is. Return `null` (or `undefined`) to reject. May be async. */
+/**
+ * Decides who a connection is. Return `null` (or `undefined`) to reject. May be async.
+ *
+ * @category Hub
+ */
 export type Authenticate = (ctx: AuthContext) => Principal | null | undefined | Promise<Principal | null | undefined>;
 
-/** Decides whether `principal` may subscribe to `topic`. May be async. */
+/**
+ * Decides whether `principal` may subscribe to `topic`. May be async.
+ *
+ * @category Hub
+ */
 export type Authorize = (principal: Principal, topic: string) => boolean | Promise<boolean>;
 
 /**
  * The most a principal may see of payloads on a topic. A subscriber may ask for less
  * (`phi` in its subscribe frame), never more. May be async.
+ *
+ * @category Hub
  */
 export type PhiPolicy = (principal: Principal, topic: string) => PhiLevel | Promise<PhiLevel>;
 
-/** Checks an upgrade request's `Origin` header. */
+/**
+ * Checks an upgrade request's `Origin` header.
+ *
+ * @category Hub
+ */
 export type OriginCheck = (origin: string | undefined, request: UpgradeRequestLike) => boolean;
 
 /**
@@ -63,6 +85,8 @@ export type OriginCheck = (origin: string | undefined, request: UpgradeRequestLi
  * ```ts
  * const kind: ClinicalKind = 'lab_result';
  * ```
+ *
+ * @category Hub
  */
 export type ClinicalKind = keyof ClinicalKinds;
 
@@ -78,6 +102,8 @@ export type ClinicalKind = keyof ClinicalKinds;
  * type Lab = PublishPayload<'lab_result'>; // LabResultPayload
  * type Discharge = PublishPayload<'acme.discharge'>; // unknown
  * ```
+ *
+ * @category Hub
  */
 export type PublishPayload<K extends string> = [K] extends [ClinicalKind] ? ClinicalKinds[K] : unknown;
 
@@ -90,6 +116,8 @@ export type PublishPayload<K extends string> = [K] extends [ClinicalKind] ? Clin
  * const input: CustomPublishInput = { kind: 'acme.discharge', payload: { encounterId: 'e1', status: 'done' } };
  * await hub.publish('patient:p9', input);
  * ```
+ *
+ * @category Hub
  */
 export interface CustomPublishInput<K extends string = string> {
   /** Notification kind, e.g. `lab_result`. */
@@ -120,6 +148,8 @@ export interface CustomPublishInput<K extends string = string> {
  * };
  * await hub.publish('broadcast', input);
  * ```
+ *
+ * @category Hub
  */
 export interface ClinicalPublishInput<K extends ClinicalKind = ClinicalKind> extends CustomPublishInput<K> {
   /** The kind's payload; its schema in `@wardcast/protocol/kinds` also checks it at runtime. */
@@ -147,12 +177,18 @@ export interface ClinicalPublishInput<K extends ClinicalKind = ClinicalKind> ext
  * // Typed ahead of the call: name the kind, or the literal widens to string and nothing is checked.
  * const alert: PublishInput<'system_alert'> = { kind: 'system_alert', payload: { severity: 'info', message: 'Hi' } };
  * ```
+ *
+ * @category Hub
  */
 export type PublishInput<K extends string = string> = [K] extends [ClinicalKind]
   ? ClinicalPublishInput<K>
   : CustomPublishInput<K>;
 
-/** A notification before the history store gave it a place in its topic's stream. */
+/**
+ * A notification before the history store gave it a place in its topic's stream.
+ *
+ * @category Hub
+ */
 export interface NotificationDraft {
   readonly id: string;
   readonly topic: string;
@@ -163,13 +199,21 @@ export interface NotificationDraft {
   readonly payload: unknown;
 }
 
-/** A notification with its place in the topic's stream. */
+/**
+ * A notification with its place in the topic's stream.
+ *
+ * @category Hub
+ */
 export interface StoredNotification extends NotificationDraft {
   readonly epoch: string;
   readonly seq: number;
 }
 
-/** What `hub.publish` returns. */
+/**
+ * What `hub.publish` returns.
+ *
+ * @category Hub
+ */
 export interface PublishResult extends StreamPosition {
   readonly id: string;
   /** `true` when this id was already published on the topic: nothing was stored or delivered again. */

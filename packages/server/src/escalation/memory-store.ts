@@ -1,6 +1,10 @@
 import type { EscalationRecord, EscalationStore } from './types.js';
 
-/** Options of {@link MemoryEscalationStore}. */
+/**
+ * Options of {@link MemoryEscalationStore}.
+ *
+ * @category Escalation
+ */
 export interface MemoryEscalationStoreOptions {
   /**
    * Finished (acknowledged or unacknowledged) records kept for `load()`; the oldest are dropped first.
@@ -21,6 +25,8 @@ export interface MemoryEscalationStoreOptions {
  * const escalations = new MemoryEscalationStore();
  * const hub = new NotificationHub({ authenticate, escalations });
  * ```
+ *
+ * @category Escalation
  */
 export class MemoryEscalationStore implements EscalationStore {
   readonly #records = new Map<string, EscalationRecord>();

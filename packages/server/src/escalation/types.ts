@@ -1,6 +1,10 @@
 import type { Priority } from '@wardcast/protocol';
 
-/** One link of an {@link EscalationPolicy}: who is responsible, and for how long. */
+/**
+ * One link of an {@link EscalationPolicy}: who is responsible, and for how long.
+ *
+ * @category Escalation
+ */
 export interface EscalationStep {
   /** The user responsible at this step; escalated steps are sent to `user:<userId>`. */
   readonly userId: string;
@@ -22,17 +26,25 @@ export interface EscalationStep {
  *   { userId: 'charge-nurse', deadlineMs: 10 * 60_000 },
  * ] };
  * ```
+ *
+ * @category Escalation
  */
 export interface EscalationPolicy {
   readonly chain: readonly EscalationStep[];
 }
 
-/** Where an escalation stands. Only `pending` ones are resumed. */
+/**
+ * Where an escalation stands. Only `pending` ones are resumed.
+ *
+ * @category Escalation
+ */
 export type EscalationStatus = 'pending' | 'acknowledged' | 'unacknowledged';
 
 /**
  * The state of one escalation, as an {@link EscalationStore} keeps it. Holds the notification
  * (kind, priority, payload) so that a resumed hub can re-send it: it is PHI at rest.
+ *
+ * @category Escalation
  */
 export interface EscalationRecord {
   /** The original notification's id (escalations are keyed by it). */
@@ -73,6 +85,8 @@ export interface EscalationRecord {
  * ```ts
  * const hub = new NotificationHub({ authenticate, escalations: new MemoryEscalationStore() });
  * ```
+ *
+ * @category Escalation
  */
 export interface EscalationStore {
   /** Creates or replaces the record with `record.id`. */
@@ -110,7 +124,11 @@ export interface EscalationStore {
   close?(): Promise<void> | void;
 }
 
-/** What the escalation events carry. Never payloads. */
+/**
+ * What the escalation events carry. Never payloads.
+ *
+ * @category Escalation
+ */
 export interface EscalationEventInfo {
   /** The original notification's id. */
   readonly id: string;
@@ -124,7 +142,11 @@ export interface EscalationEventInfo {
   readonly at: string;
 }
 
-/** Payload of the `escalated` event. */
+/**
+ * Payload of the `escalated` event.
+ *
+ * @category Escalation
+ */
 export interface EscalatedEvent extends EscalationEventInfo {
   /** The id the notification was re-sent with (`<id>~<step>`). */
   readonly notificationId: string;
@@ -132,7 +154,11 @@ export interface EscalatedEvent extends EscalationEventInfo {
   readonly deadline: string;
 }
 
-/** Payload of the `acknowledged` event. */
+/**
+ * Payload of the `acknowledged` event.
+ *
+ * @category Escalation
+ */
 export interface AcknowledgedEvent extends EscalationEventInfo {
   /**
    * The connection that sent the `ack` (`'http'` for `recordReceipt` without one). `'remote'`

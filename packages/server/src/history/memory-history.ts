@@ -2,7 +2,11 @@ import { type StreamPosition, WardcastError } from '@wardcast/protocol';
 import type { NotificationDraft, StoredNotification } from '../core/types.js';
 import type { AppendResult, HistoryStore, ReadResult } from './types.js';
 
-/** Options of {@link MemoryHistoryStore}. */
+/**
+ * Options of {@link MemoryHistoryStore}.
+ *
+ * @category History and broker
+ */
 export interface MemoryHistoryOptions {
   /**
    * Notifications kept per topic; older ones are dropped (and their ids forgotten for dedupe).
@@ -24,7 +28,11 @@ export interface MemoryHistoryOptions {
   readonly now?: () => number;
 }
 
-/** Defaults of {@link MemoryHistoryOptions}. */
+/**
+ * Defaults of {@link MemoryHistoryOptions}.
+ *
+ * @category History and broker
+ */
 export const DEFAULT_MEMORY_HISTORY = {
   maxPerTopic: 1000,
   maxAgeMs: 86_400_000,
@@ -204,6 +212,8 @@ function newEpoch(): string {
  * ```ts
  * const hub = new NotificationHub({ authenticate, history: new MemoryHistoryStore({ maxPerTopic: 200 }) });
  * ```
+ *
+ * @category History and broker
  */
 export class MemoryHistoryStore implements HistoryStore {
   readonly #topics = new Map<string, TopicStream>();

@@ -1,14 +1,22 @@
 import type { StreamPosition } from '@wardcast/protocol';
 import type { NotificationDraft, StoredNotification } from '../core/types.js';
 
-/** The result of {@link HistoryStore.append}. */
+/**
+ * The result of {@link HistoryStore.append}.
+ *
+ * @category History and broker
+ */
 export interface AppendResult {
   readonly notification: StoredNotification;
   /** `true` when a notification with the same id was already in the topic: the stored one is returned. */
   readonly duplicate: boolean;
 }
 
-/** Options of {@link HistoryStore.append}. */
+/**
+ * Options of {@link HistoryStore.append}.
+ *
+ * @category History and broker
+ */
 export interface AppendOptions {
   /**
    * `true` when the hub runs no durable side effect for this publish (no stage has work for it),
@@ -20,7 +28,11 @@ export interface AppendOptions {
   readonly commit?: boolean;
 }
 
-/** The result of {@link HistoryStore.read}. */
+/**
+ * The result of {@link HistoryStore.read}.
+ *
+ * @category History and broker
+ */
 export interface ReadResult {
   /** `true` when everything after the requested position was still in history. */
   readonly recovered: boolean;
@@ -44,6 +56,8 @@ export interface ReadResult {
  * escalation registration) in between, so nobody sees a notification before they committed. A
  * store without `commit` makes each append visible at once (the hub then still fans out only
  * after the side effects, through the broker).
+ *
+ * @category History and broker
  */
 export interface HistoryStore {
   /**

@@ -19,6 +19,8 @@ import { DEFAULT_MAX_BODY_BYTES, type HttpHandlerOptions, type HttpRequestLike, 
  * const result = await core.handle({ method: 'GET', url: '/v1/notifications?limit=5', headers: req.headers });
  * if (result === undefined) return next();
  * ```
+ *
+ * @category HTTP endpoints
  */
 export interface HttpCore {
   /**
@@ -51,6 +53,8 @@ const RECEIPT_PATH = /^\/v1\/notifications\/([^/]+)\/(read|ack)$/;
  * const result = await core.handle({ method: 'GET', url: '/v1/ws/stats', headers: {} });
  * // result: { status: 200, headers: {...}, body: { success: true, data: { connected_clients: 0, ... } } }
  * ```
+ *
+ * @category HTTP endpoints
  */
 export function createHttpCore(hub: HubCore, options: HttpHandlerOptions = {}): HttpCore {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

@@ -17,6 +17,8 @@ const BASE_HEADERS = {
  * ```ts
  * throw new HttpError(404, ErrorCode.NotFound, 'no such notification');
  * ```
+ *
+ * @category HTTP endpoints
  */
 export class HttpError extends Error {
   readonly status: number;

@@ -20,6 +20,8 @@ import type { HttpHandlerOptions } from './types.js';
  * app.use(createExpressRouter(hub, { enableTestNotifications: process.env.NODE_ENV !== 'production' }));
  * hub.attach(app.listen(3000));
  * ```
+ *
+ * @category HTTP endpoints
  */
 export function createExpressRouter(hub: HubCore, options: HttpHandlerOptions = {}): NodeHandler {
   return createNodeHandler(hub, options);

@@ -22,6 +22,8 @@ import type { HttpHandlerOptions, HttpResult } from './types.js';
  * const api = createFetchHandler(hub, { basePath: '/api' });
  * Object.assign(globalThis, { wardcastApi: api });
  * ```
+ *
+ * @category HTTP endpoints
  */
 export function createFetchHandler(
   hub: HubCore,

@@ -16,6 +16,8 @@ import type { HttpHandlerOptions, HttpResult } from './types.js';
  * const handler = createNodeHandler(hub);
  * createServer((req: NodeRequest, res) => handler(req, res));
  * ```
+ *
+ * @category HTTP endpoints
  */
 export type NodeRequest = IncomingMessage & { readonly body?: unknown; readonly originalUrl?: string };
 
@@ -28,6 +30,8 @@ export type NodeRequest = IncomingMessage & { readonly body?: unknown; readonly 
  * const wardcast: NodeHandler = createNodeHandler(hub);
  * server.on('request', (req, res) => wardcast(req, res, () => app(req, res)));
  * ```
+ *
+ * @category HTTP endpoints
  */
 export type NodeHandler = (req: NodeRequest, res: ServerResponse, next?: (err?: unknown) => void) => void;
 
@@ -50,6 +54,8 @@ export type NodeHandler = (req: NodeRequest, res: ServerResponse, next?: (err?: 
  * );
  * hub.attach(server);
  * ```
+ *
+ * @category HTTP endpoints
  */
 export function createNodeHandler(hub: HubCore, options: HttpHandlerOptions = {}): NodeHandler {
   const handler = nodeHandlerOf(createHttpCore(hub, options));

@@ -9,6 +9,8 @@ import type { Principal } from '../core/types.js';
  * ```ts
  * const result = await core.handle({ method: 'GET', url: '/v1/ws/stats', headers: {} });
  * ```
+ *
+ * @category HTTP endpoints
  */
 export interface HttpRequestLike {
   /** Upper-case method, e.g. `GET`. */
@@ -40,6 +42,8 @@ export interface HttpRequestLike {
  * const { status, headers, body } = result;
  * res.writeHead(status, headers).end(JSON.stringify(body));
  * ```
+ *
+ * @category HTTP endpoints
  */
 export interface HttpResult {
   readonly status: number;
@@ -55,6 +59,8 @@ export interface HttpResult {
  * ```ts
  * const canSendTestTo: CanSendTestTo = (principal) => principal.claims?.role === 'admin';
  * ```
+ *
+ * @category HTTP endpoints
  */
 export type CanSendTestTo = (principal: Principal, userId: string) => boolean | Promise<boolean>;
 
@@ -66,6 +72,8 @@ export type CanSendTestTo = (principal: Principal, userId: string) => boolean | 
  * ```ts
  * const options: HttpHandlerOptions = { enableTestNotifications: process.env.NODE_ENV !== 'production' };
  * ```
+ *
+ * @category HTTP endpoints
  */
 export interface HttpHandlerOptions {
   /**
@@ -129,5 +137,7 @@ export interface HttpHandlerOptions {
  * ```ts
  * createNodeHandler(hub, { maxBodyBytes: DEFAULT_MAX_BODY_BYTES * 4 });
  * ```
+ *
+ * @category HTTP endpoints
  */
 export const DEFAULT_MAX_BODY_BYTES = 16_384;

@@ -10,6 +10,8 @@ import type { InboxEntry, InboxPage, InboxStore } from './types.js';
  * ```ts
  * const inbox = new MemoryInbox({ maxEntriesPerUser: 200, maxUsers: 50_000 });
  * ```
+ *
+ * @category Inbox
  */
 export interface MemoryInboxOptions {
   /**
@@ -35,6 +37,8 @@ export interface MemoryInboxOptions {
  * ```ts
  * const inbox = new MemoryInbox({ maxEntriesPerUser: DEFAULT_MEMORY_INBOX.maxEntriesPerUser * 2 });
  * ```
+ *
+ * @category Inbox
  */
 export const DEFAULT_MEMORY_INBOX = {
   maxEntriesPerUser: 500,
@@ -159,6 +163,8 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
  * await hub.notify.appointment('u42', { appointmentId: 'a1', status: 'confirmed', startsAt: '2026-12-01T09:00:00Z' });
  * const page = await inbox.list('u42', { limit: 20 }); // { items: [...], nextCursor, unreadCount: 1 }
  * ```
+ *
+ * @category Inbox
  */
 export class MemoryInbox implements InboxStore {
   /** The limits in force, defaults filled in. */

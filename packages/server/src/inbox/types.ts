@@ -1,6 +1,10 @@
 import type { StoredNotification } from '../core/types.js';
 
-/** One notification in a user's inbox, with its shared read and acknowledgement state. */
+/**
+ * One notification in a user's inbox, with its shared read and acknowledgement state.
+ *
+ * @category Inbox
+ */
 export interface InboxEntry {
   readonly notification: StoredNotification;
   /** ISO 8601, when any of the user's devices marked it read. */
@@ -9,7 +13,11 @@ export interface InboxEntry {
   readonly acknowledgedAt: string | undefined;
 }
 
-/** One page of {@link InboxStore.list}. */
+/**
+ * One page of {@link InboxStore.list}.
+ *
+ * @category Inbox
+ */
 export interface InboxPage {
   /** Newest first. */
   readonly items: readonly InboxEntry[];
@@ -23,6 +31,8 @@ export interface InboxPage {
  * A per-user inbox: every notification published to `user:<id>` is recorded here before anyone
  * receives it (a stage of the hub's publish pipeline), so a user who was offline can list it later, and read/ack state is shared by all
  * of the user's devices. The in-memory default is `MemoryInbox`; `@wardcast/postgres` makes it durable.
+ *
+ * @category Inbox
  */
 export interface InboxStore {
   /** Records a notification for `userId`. Idempotent per notification id. */

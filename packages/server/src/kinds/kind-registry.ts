@@ -2,7 +2,11 @@ import { describeIssue, ErrorCode, type PhiLevel, WardcastError } from '@wardcas
 import { CLINICAL_KIND_SCHEMAS, ID_ONLY_FIELDS } from '@wardcast/protocol/kinds';
 import { compileFastCheck, type FastCheck } from './fast-check.js';
 
-/** One problem a schema found, as zod reports it. */
+/**
+ * One problem a schema found, as zod reports it.
+ *
+ * @category Clinical kinds
+ */
 export interface SchemaIssue {
   readonly path: readonly PropertyKey[];
   readonly message: string;
@@ -12,12 +16,18 @@ export interface SchemaIssue {
 /**
  * A payload schema: anything with zod's `safeParse` (zod 3/4, `zod/mini`, or your own).
  * Unknown keys should be stripped (zod's default), so nothing undeclared reaches subscribers.
+ *
+ * @category Clinical kinds
  */
 export interface PayloadSchema<T = unknown> {
   safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: readonly SchemaIssue[] } };
 }
 
-/** How to define a custom kind with `hub.defineKind`. */
+/**
+ * How to define a custom kind with `hub.defineKind`.
+ *
+ * @category Clinical kinds
+ */
 export interface KindDefinition<T = unknown> {
   /** Validates (and may transform) the payload on every publish. */
   readonly schema: PayloadSchema<T>;

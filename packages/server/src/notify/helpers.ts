@@ -9,7 +9,11 @@ import type {
 import type { PublishInput, PublishPayload, PublishResult } from '../core/types.js';
 import type { EscalationPolicy } from '../escalation/types.js';
 
-/** Options every helper accepts. */
+/**
+ * Options every helper accepts.
+ *
+ * @category Clinical kinds
+ */
 export interface NotifyOptions {
   /** Overrides the helper's default priority. */
   readonly priority?: Priority;
@@ -22,13 +26,21 @@ export interface NotifyOptions {
   readonly escalation?: EscalationPolicy;
 }
 
-/** What a helper returns: where the notification went and its place in the stream. */
+/**
+ * What a helper returns: where the notification went and its place in the stream.
+ *
+ * @category Clinical kinds
+ */
 export interface NotifyResult extends PublishResult {
   readonly topic: string;
   readonly kind: string;
 }
 
-/** Topic of a system-wide broadcast. Your `authorize` must allow it for clients to receive alerts. */
+/**
+ * Topic of a system-wide broadcast. Your `authorize` must allow it for clients to receive alerts.
+ *
+ * @category Clinical kinds
+ */
 export const BROADCAST_TOPIC = 'broadcast';
 
 type Publish = (topic: string, input: PublishInput) => Promise<PublishResult>;
@@ -37,6 +49,8 @@ type Publish = (topic: string, input: PublishInput) => Promise<PublishResult>;
  * Typed shortcuts for the clinical kinds, available as `hub.notify`. Each validates its payload
  * against the kind's schema (through `publish`), picks a sensible priority, and returns what was
  * published.
+ *
+ * @category Clinical kinds
  */
 export interface NotifyHelpers {
   /**

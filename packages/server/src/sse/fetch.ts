@@ -93,6 +93,8 @@ function streamSink(onGone: () => void): { body: ReadableStream<Uint8Array>; sin
  *   return (await sse(request)) ?? new Response('not found', { status: 404 });
  * }
  * ```
+ *
+ * @category Hub
  */
 export function createSseFetchHandler(
   hub: HubCore,

@@ -6,7 +6,11 @@ import type { NodeRequest } from '../http/node.js';
 import type { SseSink } from './socket.js';
 import { SSE_PATH, type SseRefusal, sseTransportOf } from './transport.js';
 
-/** Headers of an SSE stream: no caching, no proxy buffering (nginx honours `X-Accel-Buffering`). */
+/**
+ * Headers of an SSE stream: no caching, no proxy buffering (nginx honours `X-Accel-Buffering`).
+ *
+ * @category Hub
+ */
 export const SSE_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',
@@ -66,6 +70,8 @@ function parsedBody(req: NodeRequest): string | undefined {
  * });
  * hub.attach(server);
  * ```
+ *
+ * @category Hub
  */
 export function createSseNodeHandler(hub: HubCore, basePath = ''): (req: NodeRequest, res: ServerResponse) => boolean {
   const transport = sseTransportOf(hub);

@@ -4,9 +4,17 @@ import type { SocketHandlers } from '../core/transport.js';
 import type { UpgradeRequestLike } from '../core/types.js';
 import { type SseSink, SseSocket } from './socket.js';
 
-/** Path of the SSE stream (`GET`) and, followed by `/<connection id>`, of its frames (`POST`). */
+/**
+ * Path of the SSE stream (`GET`) and, followed by `/<connection id>`, of its frames (`POST`).
+ *
+ * @category Transport
+ */
 export const SSE_PATH = '/v1/sse/notifications';
-/** Header that carries the per-connection key of a `POST`. */
+/**
+ * Header that carries the per-connection key of a `POST`.
+ *
+ * @category Transport
+ */
 export const SSE_KEY_HEADER = 'x-wardcast-key';
 
 /** An answer that is not a stream: a status, a short message and maybe a `Retry-After`. */

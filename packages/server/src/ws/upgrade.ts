@@ -7,7 +7,11 @@ import { WriteCoalescer } from './coalescer.js';
 import { writeRefusal } from './http-refusal.js';
 import { WsSocket } from './ws-socket.js';
 
-/** Options of the `ws` transport. */
+/**
+ * Options of the `ws` transport.
+ *
+ * @category Transport
+ */
 export interface WsTransportOptions {
   /**
    * Most fragments one message may arrive in (`ws`'s `maxFragments`); browsers never fragment
