@@ -1,7 +1,10 @@
 // The summary of a fanout.mjs run: one table of medians with ratios against the baseline, the
 // issue-12 targets, docs/benchmarks.md and an SVG chart (docs/benchmarks.svg), written by hand.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+
+/** First heading of the sections other benches append (kept when the fan-out part is rewritten). */
+const MORE = '## SSE vs WebSocket';
 
 const docs = (file) => fileURLToPath(new URL(`../docs/${file}`, import.meta.url));
 const int = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
@@ -134,7 +137,11 @@ export function writeDocs(summaries, variants, baseline, settings, machine) {
     LIMITS,
     '',
   ].join('\n');
-  writeFileSync(docs('benchmarks.md'), md);
+  // Sections written by the other benches (from the first `## ` heading this run does not write,
+  // such as `## SSE vs WebSocket`) are kept below the fan-out part.
+  const previous = existsSync(docs('benchmarks.md')) ? readFileSync(docs('benchmarks.md'), 'utf8') : '';
+  const kept = previous.indexOf(`\n${MORE}`);
+  writeFileSync(docs('benchmarks.md'), kept === -1 ? md : `${md}\n${previous.slice(kept + 1)}`);
   writeFileSync(docs('benchmarks.svg'), chart(summaries, variants, settings.rate));
   console.log('wrote docs/benchmarks.md and docs/benchmarks.svg');
 }

@@ -13,6 +13,7 @@ function workspaceAliases(): Record<string, string> {
   if (existsSync(root('packages/client/dist/index.js'))) return {};
   return {
     '@wardcast/client/react': root('packages/client/src/react.ts'),
+    '@wardcast/client/sse': root('packages/client/src/sse.ts'),
     '@wardcast/client': root('packages/client/src/index.ts'),
     '@wardcast/protocol/kinds': root('packages/protocol/src/kinds.ts'),
     '@wardcast/protocol/lean': root('packages/protocol/src/lean.ts'),

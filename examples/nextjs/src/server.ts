@@ -32,6 +32,8 @@ const nextUpgrades = createServer();
 
 let handle: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
 const server = createServer((req, res) => {
+  // The SSE fallback for networks that block WebSockets, next to the socket, before Next.js.
+  if (wardcast.sse(req, res)) return;
   if (handle) void handle(req, res);
   else res.writeHead(503, { 'retry-after': '1' }).end('starting');
 });
@@ -56,6 +58,9 @@ handle = app.getRequestHandler();
 const shown = hostname === '127.0.0.1' || hostname === '0.0.0.0' ? 'localhost' : hostname;
 console.log(`Wardcast Next.js demo (${dev ? 'development' : 'production'}) ready: http://${shown}:${port}`);
 console.log(`  WebSocket: ws://${shown}:${port}${wardcast.wsPath}`);
+console.log(
+  `  SSE fallback: http://${shown}:${port}${wardcast.wsPath.replace(/\/ws\/notifications$/, '/sse/notifications')}`,
+);
 console.warn('  Demo sign-in is INSECURE (anyone may sign in as anyone): never deploy it as is.');
 
 let stopping = false;

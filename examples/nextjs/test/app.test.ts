@@ -122,6 +122,22 @@ describe('the custom server and Next.js upgrade listener', () => {
   }, 120_000);
 });
 
+describe('the SSE fallback next to the socket', () => {
+  it('serves the stream at /v1/sse/notifications from the custom server, not from the route handler', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${app.base}/v1/sse/notifications`, { signal: controller.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(res.headers.get('content-encoding')).toBeNull();
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const { value } = await reader.read();
+    expect(new TextDecoder().decode(value)).toMatch(/^event: open\ndata: \{"id":"[^"]+","key":"[^"]+"\}\n\n/);
+    controller.abort();
+    // The app route under /api/v1 leaves SSE to the custom server (`sse: false`).
+    expect((await fetch(`${app.base}/api/v1/sse/notifications`)).status).toBe(404);
+  });
+});
+
 describe('route handlers on the hub Fetch handlers', () => {
   it('serves stats and health, and refuses a test notification without a valid token', async () => {
     const stats = (await (await fetch(`${app.base}/api/v1/ws/stats`)).json()) as { data: { status: string } };
@@ -259,6 +275,71 @@ describe.runIf(browserAvailable())('the built page in Chromium', () => {
       await second.click('form[aria-label="Send test notification"] button[type="submit"]');
       await first.waitForSelector('li.item[data-priority="routine"]', { timeout: 20_000 });
       await unread(first, 1);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
+
+  it('works over Server-Sent Events: pinned with ?transport=sse, and on its own where the upgrade is refused', async () => {
+    const browser = await launchBrowser();
+    try {
+      for (const blocked of [false, true]) {
+        const userId = blocked ? 'dr-sse-fallback' : 'dr-sse-pinned';
+        const context = await browser.newContext();
+        let upgrades = 0;
+        // A network that blocks WebSockets: every upgrade is closed before the hub answers.
+        if (blocked) {
+          await context.routeWebSocket(/\/v1\/ws\/notifications/, (ws) => {
+            upgrades++;
+            void ws.close({ code: 1011, reason: 'blocked' });
+          });
+        }
+        const page = await context.newPage();
+        const streams: string[] = [];
+        const posts: string[] = [];
+        const sockets: string[] = [];
+        page.on('request', (request) => {
+          const path = new URL(request.url()).pathname;
+          if (path === '/v1/sse/notifications') streams.push(request.method());
+          else if (path.startsWith('/v1/sse/notifications/')) posts.push(request.method());
+        });
+        page.on('websocket', (ws) => sockets.push(ws.url()));
+        await page.goto(blocked ? app.base : `${app.base}/?transport=sse`);
+        await page.fill('#user-id', userId);
+        await page.click('form[aria-label="Sign in"] button[type="submit"]');
+        await page.waitForSelector('[data-testid="status"][data-state="open"]', { timeout: 20_000 });
+        expect(streams).toEqual(['GET']);
+        expect(sockets).toEqual([]);
+        expect(upgrades).toBe(blocked ? 1 : 0);
+
+        // Live, then read, then acknowledged: the frames go by POST, the receipts come on the stream.
+        await page.fill('#title', 'Critical sodium');
+        await page.selectOption('#priority', 'critical');
+        await page.click('form[aria-label="Send test notification"] button[type="submit"]');
+        const item = await page.waitForSelector('li.item[data-priority="critical"]', { timeout: 20_000 });
+        expect(await item.textContent()).toContain('Critical sodium');
+        await unread(page, 1);
+        await page.click('li.item[data-priority="critical"] button:has-text("Mark read")');
+        await unread(page, 0);
+        await page.click('li.item[data-priority="critical"] button.ack');
+        await page.waitForSelector('li.item[data-priority="critical"] small:text-is("acknowledged")', {
+          timeout: 20_000,
+        });
+        expect(posts.length).toBeGreaterThan(0);
+        expect(posts.every((method) => method === 'POST')).toBe(true);
+
+        // The hub recorded both in the inbox.
+        const token = await login(app.base, userId);
+        await expect
+          .poll(async () => {
+            const inbox = (await (
+              await fetch(`${app.base}/api/v1/notifications`, { headers: { authorization: `Bearer ${token}` } })
+            ).json()) as { data: { items: { read_at: string | null; acknowledged_at: string | null }[] } };
+            return inbox.data.items.map((i) => [i.read_at !== null, i.acknowledged_at !== null]);
+          })
+          .toEqual([[true, true]]);
+        await context.close();
+      }
     } finally {
       await browser.close();
     }

@@ -212,7 +212,7 @@ describe('SSE transport', () => {
   });
 
   it('refuses cross-site no-cors requests and navigations (Fetch Metadata), which carry no Origin', async () => {
-    const { base } = await start();
+    const { base, refused } = await start({ clientAddress: () => '203.0.113.9' });
     // Raw requests: fetch sets its own Sec-Fetch-* headers.
     const status = (headers: Record<string, string>) =>
       new Promise<number>((resolve, reject) => {
@@ -227,6 +227,11 @@ describe('SSE transport', () => {
     expect(await status({ 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'same-site' })).toBe(403);
     expect(await status({ 'sec-fetch-mode': 'cors', 'sec-fetch-site': 'same-origin' })).toBe(200);
     expect(await status({ 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'same-origin' })).toBe(200);
+    // Both refusals are reported as origin refusals (no Origin to log), at the client's address.
+    expect(refused).toEqual([
+      { stage: 'upgrade', reason: 'origin', status: 403, remoteAddress: '203.0.113.9', origin: undefined },
+      { stage: 'upgrade', reason: 'origin', status: 403, remoteAddress: '203.0.113.9', origin: undefined },
+    ]);
   });
 
   it('applies the admission limits (maxConnections: 503 with Retry-After)', async () => {

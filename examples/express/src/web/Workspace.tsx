@@ -1,5 +1,6 @@
 import { CloseCode } from '@wardcast/client';
 import { useNotifications } from '@wardcast/client/react';
+import { SseSocket } from '@wardcast/client/sse';
 import { useEffect, useState } from 'react';
 import { Header } from './Header.js';
 import { InboxPanel } from './InboxPanel.js';
@@ -10,6 +11,15 @@ import type { DemoUser, Kinds } from './types.js';
 import { useInbox } from './use-inbox.js';
 
 const wsUrl = () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/ws/notifications`;
+/**
+ * WebSocket first, then Server-Sent Events where WebSockets are blocked (the client falls back on
+ * its own and remembers what worked). `?transport=sse` pins SSE, to try the fallback on an open
+ * network; `?transport=websocket` turns it off.
+ */
+const transports = ((): readonly ('websocket' | 'sse')[] | undefined => {
+  const pinned = new URLSearchParams(location.search).get('transport');
+  return pinned === 'sse' || pinned === 'websocket' ? [pinned] : undefined;
+})();
 const PATIENT_KEY = 'wardcast-demo:patient';
 
 /**
@@ -30,6 +40,9 @@ export function Workspace({ user, onSignOut }: { readonly user: DemoUser; readon
     presence: patientId ? [`patient:${patientId}`] : [],
     maxItems: 400,
     pingIntervalMs: 5_000,
+    // http(s)://<host>/v1/sse/notifications, served by createExpressRouter next to the socket.
+    SSE: SseSocket,
+    ...(transports ? { transports } : {}),
   });
   const inbox = useInbox(user.id, live);
   // The hub refused the token for good (say the server restarted with a new signing key): sign in again.

@@ -2,11 +2,21 @@
 
 import type { ClientNotification, ClientStatus } from '@wardcast/client';
 import { useNotifications } from '@wardcast/client/react';
+import { SseSocket } from '@wardcast/client/sse';
 import type { DemoSession } from './session';
 import { TestNotificationForm } from './test-notification-form';
 
 /** The socket's URL on the page's own origin (this runs in the browser only: the hook connects in an effect). */
 const socketUrl = (path: string) => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
+
+/**
+ * `?transport=sse` pins the Server-Sent Events fallback (to try it on a network that allows
+ * WebSockets), `?transport=websocket` turns it off; otherwise WebSocket first, then SSE.
+ */
+function pinnedTransports(): { transports?: readonly ('websocket' | 'sse')[] } {
+  const pinned = new URLSearchParams(location.search).get('transport');
+  return pinned === 'sse' || pinned === 'websocket' ? { transports: [pinned] } : {};
+}
 
 function statusText(status: ClientStatus, latencyMs: number | undefined): string {
   switch (status.state) {
@@ -38,6 +48,10 @@ export function Inbox({ session }: { session: DemoSession }) {
     token: session.token,
     topics: [`user:${session.userId}`],
     maxItems: 50,
+    // Where WebSockets are blocked: the same hub over SSE, found next to the socket
+    // (ws://host/v1/ws/notifications -> http://host/v1/sse/notifications, see src/server.ts).
+    SSE: SseSocket,
+    ...pinnedTransports(),
   });
 
   return (

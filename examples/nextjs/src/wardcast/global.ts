@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NotificationHub } from '@wardcast/server';
 import type { AssessmentPipeline } from '@wardcast/server/assessment';
 
@@ -12,6 +13,11 @@ export interface WardcastRuntime {
   readonly pipeline: AssessmentPipeline;
   /** Path of the hub's WebSocket endpoint, outside every app route (see src/server.ts). */
   readonly wsPath: string;
+  /**
+   * The SSE fallback's endpoints next to the socket (`/v1/sse/notifications`, `createSseNodeHandler`):
+   * answers and returns `true` for their paths, `false` for any other (see src/server.ts).
+   */
+  readonly sse: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** The SDK's endpoints under `/api/v1` (`createFetchHandler` with `basePath: '/api'`). */
   readonly api: (request: Request) => Promise<Response>;
   /** The assessment endpoints under `/api/assess` (`createAssessmentFetchHandler`). */

@@ -42,6 +42,20 @@ const defaultAuthorize = (principal: { userId: string }, topic: string): boolean
   topic === `user:${principal.userId}`;
 
 /**
+ * Reports a request a transport refused by a check of its own, before `admit()` (the SSE
+ * transport's Fetch Metadata check): a `debug` log line and the `refused` event, with the request
+ * as the hub sees it (`clientAddress` applied), as `admit()` reports its own refusals. For this
+ * package's transports; not exported from the package.
+ */
+export let reportTransportRefusal: (
+  hub: HubCore,
+  request: UpgradeRequestLike,
+  reason: UpgradeRefusalReason,
+  status: number,
+  message: string,
+) => void;
+
+/**
  * The transport-agnostic heart of the hub: sessions, topics, authorization, heartbeat and
  * delivery. {@link NotificationHub} adds the `ws` transport; another transport calls
  * {@link HubCore.open} for each socket it accepts.
@@ -89,6 +103,12 @@ export class HubCore {
   readonly #receipts: Receipts;
   readonly #gate: UpgradeGate;
   readonly #reauthorize: ReauthorizeSweep;
+
+  static {
+    reportTransportRefusal = (hub, request, reason, status, message) => {
+      hub.#gate.refuse(hub.#gate.clientRequest(request), reason, status, message);
+    };
+  }
 
   constructor(options: HubOptions) {
     if (typeof options?.authenticate !== 'function') {

@@ -9,8 +9,12 @@ import type { UpgradeRequestLike } from './types.js';
 export class EncodedFrame {
   /** The JSON text of the frame. */
   readonly text: string;
+  // Two slots, one per transport kind (`ws` and SSE), so a fan-out over both prepares each form
+  // once; a third owner (never the case with the built-in transports) takes the second slot.
   #owner: unknown;
   #prepared: unknown;
+  #owner2: unknown;
+  #prepared2: unknown;
 
   constructor(text: string) {
     this.text = text;
@@ -18,14 +22,20 @@ export class EncodedFrame {
 
   /**
    * Returns the transport-specific form of this frame, building it with `build` on first use by
-   * transport `owner`.
+   * transport `owner` (a key object of the transport). Two transports' forms are kept at once.
    */
   prepared<T>(owner: object, build: (text: string) => T): T {
-    if (this.#owner !== owner) {
-      this.#prepared = build(this.text);
+    if (this.#owner === owner) return this.#prepared as T;
+    if (this.#owner2 === owner) return this.#prepared2 as T;
+    const form = build(this.text);
+    if (this.#owner === undefined) {
       this.#owner = owner;
+      this.#prepared = form;
+    } else {
+      this.#owner2 = owner;
+      this.#prepared2 = form;
     }
-    return this.#prepared as T;
+    return form;
   }
 }
 

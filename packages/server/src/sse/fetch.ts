@@ -52,7 +52,7 @@ function streamSink(onGone: () => void): { body: ReadableStream<Uint8Array>; sin
   const sink: SseSink = {
     write(text, flushed) {
       if (closed) return;
-      controller.enqueue(encoder.encode(text));
+      controller.enqueue(typeof text === 'string' ? encoder.encode(text) : text);
       if (flushed === undefined) return;
       if ((controller.desiredSize ?? 0) > 0) flushed();
       else waiting.push(flushed);

@@ -5,8 +5,11 @@ import type { EncodedFrame, SocketHandlers, TransportSocket } from '../core/tran
  * `ReadableStream` controller. Only what {@link SseSocket} needs.
  */
 export interface SseSink {
-  /** Writes text; `flushed` runs once the text reached the network layer (for the heartbeat). */
-  write(text: string, flushed?: () => void): void;
+  /**
+   * Writes text, or UTF-8 bytes shared by every stream of a fan-out (not to be modified);
+   * `flushed` runs once they reached the network layer (for the heartbeat).
+   */
+  write(text: string | Uint8Array, flushed?: () => void): void;
   /** Ends the stream after what was written. */
   end(): void;
   /** Drops the stream at once. */
@@ -23,6 +26,12 @@ function dataOf(text: string): string {
     .map((line) => `data: ${line}`)
     .join('\n')}\n\n`;
 }
+
+/** A fan-out frame as one SSE event in UTF-8, built once per publish and shared by every stream. */
+const prepare = (text: string): Uint8Array => Buffer.from(dataOf(text), 'utf8');
+
+/** Cache key for frames prepared by this transport (see `EncodedFrame.prepared`). */
+const PREPARED_BY_SSE = {};
 
 /**
  * One Server-Sent Events stream as a hub socket ({@link TransportSocket}): every server frame is
@@ -51,8 +60,7 @@ export class SseSocket implements TransportSocket {
   }
 
   sendEncoded(frame: EncodedFrame): void {
-    // Not `frame.prepared`: it caches one transport's form, and the `ws` one is worth more.
-    this.send(frame.text);
+    if (!this.#ended) this.#sink.write(frame.prepared(PREPARED_BY_SSE, prepare));
   }
 
   get bufferedAmount(): number {

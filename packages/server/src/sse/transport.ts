@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { HubCore } from '../core/hub-core.js';
+import { type HubCore, reportTransportRefusal } from '../core/hub-core.js';
 import type { SocketHandlers } from '../core/transport.js';
 import type { UpgradeRequestLike } from '../core/types.js';
 import { type SseSink, SseSocket } from './socket.js';
@@ -83,6 +83,8 @@ export class SseTransport {
     const mode = header(request, 'sec-fetch-mode');
     const site = header(request, 'sec-fetch-site');
     if (mode !== undefined && mode !== 'cors' && mode !== 'same-origin' && site !== 'same-origin') {
+      // Reported as an origin refusal: a page of another site, whose request carries no `Origin`.
+      reportTransportRefusal(this.#hub, request, 'origin', 403, 'cross-site request refused');
       return refusal(403, 'forbidden', 'cross-site request refused');
     }
     const verdict = this.#hub.admit(request);
