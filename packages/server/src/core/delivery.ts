@@ -56,6 +56,8 @@ export class Delivery {
       const json = n.payload === this.#expectedPayload ? this.#expectedJson : undefined;
       sent += this.#fanOut(subs.live, new EncodedFrame(encodeNotification(n, n.payload, 'full', json)), n);
     }
+    // Everyone is live at the full level (the usual case): nothing else to look at.
+    if (subs.others === 0) return sent;
     const idOnly = subs.reduced['id-only'];
     if (idOnly.size > 0) sent += this.#fanOut(idOnly, new EncodedFrame(this.encode(n, 'id-only')), n);
     const empty = subs.reduced.empty;

@@ -13,6 +13,11 @@ export interface TopicSubscribers<C> {
   readonly syncing: Map<C, StoredNotification[]>;
   /** Subscribers (of any of the above) that asked for `presence` frames on this topic. */
   readonly watchers: Set<C>;
+  /**
+   * How many subscribers are not in {@link live} (reduced levels and syncing): when `0`, the
+   * common case, a fan-out touches `live` only. Kept by the registry at every change.
+   */
+  others: number;
 }
 
 function liveSet<C>(subs: TopicSubscribers<C>, level: PhiLevel): Set<C> {
@@ -28,7 +33,12 @@ function remove<C>(subs: TopicSubscribers<C>, conn: C): void {
 }
 
 function isEmpty<C>(subs: TopicSubscribers<C>): boolean {
-  return subs.live.size + subs.reduced['id-only'].size + subs.reduced.empty.size + subs.syncing.size === 0;
+  return subs.live.size + subs.others === 0;
+}
+
+/** Recounts {@link TopicSubscribers.others} after a change. */
+function recount<C>(subs: TopicSubscribers<C>): void {
+  subs.others = subs.reduced['id-only'].size + subs.reduced.empty.size + subs.syncing.size;
 }
 
 /**
@@ -97,11 +107,13 @@ export class Registry<C> {
         reduced: { 'id-only': new Set(), empty: new Set() },
         syncing: new Map(),
         watchers: new Set(),
+        others: 0,
       };
       this.#topics.set(topic, subs);
     }
     remove(subs, conn);
     subs.syncing.set(conn, []);
+    recount(subs);
     return fresh;
   }
 
@@ -113,6 +125,7 @@ export class Registry<C> {
     if (buffered === undefined) return [];
     subs.syncing.delete(conn);
     liveSet(subs, level).add(conn);
+    recount(subs);
     return buffered;
   }
 
@@ -127,6 +140,7 @@ export class Registry<C> {
     if (!from) return false;
     from.delete(conn);
     liveSet(subs, level).add(conn);
+    recount(subs);
     return true;
   }
 
@@ -135,6 +149,7 @@ export class Registry<C> {
     const subs = this.#topics.get(topic);
     if (!subs) return false;
     remove(subs, conn);
+    recount(subs);
     if (isEmpty(subs)) {
       this.#topics.delete(topic);
       return true;
@@ -175,7 +190,7 @@ export class Registry<C> {
   /** Subscriber counts of every topic, for stats. */
   *topicSizes(): IterableIterator<[string, number]> {
     for (const [topic, subs] of this.#topics) {
-      yield [topic, subs.live.size + subs.reduced['id-only'].size + subs.reduced.empty.size + subs.syncing.size];
+      yield [topic, subs.live.size + subs.others];
     }
   }
 }

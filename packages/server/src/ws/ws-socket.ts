@@ -1,23 +1,32 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import * as wsModule from 'ws';
 import type { EncodedFrame, TransportSocket } from '../core/transport.js';
 import type { HeldSocket, WriteCoalescer } from './coalescer.js';
 
-interface SenderStatic {
-  frame(
-    data: Buffer,
-    options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean },
-  ): Buffer[];
-}
-
-const Sender = (wsModule as unknown as { Sender: SenderStatic }).Sender;
 const OPEN = 1;
 
-/** Frames a text message once, as `ws` would, into one buffer every socket can be written. */
-function prepare(text: string): Buffer {
-  const parts = Sender.frame(Buffer.from(text), { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false });
-  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+/**
+ * Frames a text message once, as `ws` would (FIN, opcode 1, unmasked, no RSV bits), into one
+ * buffer every socket can be written: the header and the UTF-8 text are written straight into
+ * it, so the text is encoded once and copied nowhere else.
+ */
+export function prepare(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const head = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + length);
+  frame[0] = 0x81;
+  if (head === 2) {
+    frame[1] = length;
+  } else if (head === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt16BE(0, 2);
+    frame.writeUIntBE(length, 4, 6);
+  }
+  frame.write(text, head, length, 'utf8');
+  return frame;
 }
 
 /** Cache key for frames prepared by this transport. */
