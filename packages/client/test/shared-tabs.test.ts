@@ -30,6 +30,7 @@ const PAGE = `<!doctype html>
     createClient: createSharedNotificationClient,
     topics: [\`user:\${user}\`],
     maxItems: 1000,
+    shareReplay: 1000,
     backoff: { initialDelayMs: 20, maxDelayMs: 200 },
   }));
   window.stop = store.start();
@@ -233,6 +234,97 @@ describe.runIf(available)('one connection per browser (Chromium, shared across t
     await hub.publish('user:u1', custom('after'));
     await allShow([...rest, late], (v) => v.items.at(-1) === 'after', 'every tab gets the next one');
     expect(errors).toEqual([]);
+  }, 180_000);
+
+  it('a frozen leader tab is replaced within the deadline: nothing lost or repeated; thawed, it follows and catches up, over one connection', async () => {
+    const { hub, origin, connections } = await serve();
+    const context = await profile();
+    const tabs: Page[] = [];
+    for (let i = 0; i < 4; i++) tabs.push(await tab(context, origin, 'u1'));
+    await allShow(tabs, (v) => v.status === 'open' && v.shared, 'every tab is open');
+    expect(hub.stats().connections).toBe(1);
+    const leaderIndex = (await Promise.all(tabs.map(view))).findIndex((v) => v.leader);
+    const frozen = tabs[leaderIndex] as Page;
+    const rest = tabs.filter((t) => t !== frozen);
+    const cdp = await context.newCDPSession(frozen);
+    // Freeze the tab as the browser does (memory saver, background tabs): its scripts stop, its
+    // socket and its locks stay. Headless Chromium accepts `Page.setWebLifecycleState` but does
+    // not freeze a page it shows (timers go on, no `freeze` event), so the debugger also holds the
+    // tab's JavaScript: nothing of it runs until it is resumed, and what arrives meanwhile waits.
+    const freeze = async () => {
+      await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+      await cdp.send('Debugger.enable');
+      await cdp.send('Debugger.pause');
+    };
+    const thaw = async () => {
+      await cdp.send('Debugger.resume');
+      await cdp.send('Debugger.disable');
+      await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+    };
+
+    // Publish continuously; freeze the leader tab (as the browser does to a background tab) early on.
+    const ids: string[] = [];
+    let publishing = true;
+    let frozenAt = 0;
+    const publisher = (async () => {
+      for (let i = 0; publishing && !hub.closed; i++) {
+        const id = `f${i}`;
+        await hub.publish('user:u1', custom(id));
+        ids.push(id);
+        if (i === 10) {
+          await freeze();
+          frozenAt = Date.now();
+        }
+        await new Promise((r) => setTimeout(r, 60));
+      }
+    })();
+    // One of the others takes over (the default deadline is 3 missed heartbeats of 2 s, plus jitter).
+    const deadline = Date.now() + DEADLINE;
+    for (;;) {
+      const views = await Promise.all(rest.map(view));
+      if (frozenAt && views.filter((v) => v.leader).length === 1 && views.every((v) => v.status === 'open')) break;
+      if (Date.now() > deadline) throw new Error(`no takeover: ${JSON.stringify(views.map((v) => v.leader))}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const tookMs = Date.now() - frozenAt;
+    expect(tookMs).toBeLessThan(DEADLINE);
+    // And goes on relaying what comes next.
+    const published = ids.length;
+    await eventually(() => ids.length >= published + 20, 'more published after the takeover', DEADLINE);
+    publishing = false;
+    await publisher;
+    await allShow(rest, (v) => v.items.length >= ids.length, 'every remaining tab has every notification');
+    for (const page of rest) {
+      expect(await page.evaluate(() => window.ids)).toEqual(ids);
+      expect(await page.evaluate(() => window.gaps)).toEqual([]);
+    }
+    // The frozen tab still holds its socket (the hub cannot tell): two for now.
+    expect((await Promise.all(rest.map(view))).filter((v) => v.leader)).toHaveLength(1);
+
+    // Thawed, it learns it was replaced: closes its socket, follows the new leader and catches up.
+    await thaw();
+    await allShow(
+      [frozen],
+      (v) => !v.leader && v.status === 'open' && v.items.length >= ids.length,
+      'the thawed tab follows and has caught up',
+    );
+    expect(await frozen.evaluate(() => window.ids)).toEqual(ids);
+    await eventually(
+      () => hub.stats().connections === 1 && hub.stats().users === 1,
+      'one connection for the user again',
+      DEADLINE,
+    );
+    const views = await allShow(tabs, (v) => v.status === 'open', 'every tab is open');
+    expect(views.filter((v) => v.leader)).toHaveLength(1);
+    // The frozen leader's and the one follower's that took over: never more.
+    expect(connections()).toBe(2);
+
+    await hub.publish('user:u1', custom('after'));
+    await allShow(tabs, (v) => v.items.at(-1) === 'after', 'every tab gets the next one');
+    for (const page of tabs) expect(await page.evaluate(() => window.ids)).toEqual([...ids, 'after']);
+    expect(hub.stats().connections).toBe(1);
+    expect(errors).toEqual([]);
+    console.log(`takeover ${tookMs} ms after the freeze; ${ids.length} notifications`);
   }, 180_000);
 
   it('never shares a connection between users of one browser profile', async () => {

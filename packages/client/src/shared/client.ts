@@ -50,6 +50,17 @@ export interface SharedClientOptions extends ClientOptions {
    * at once. Capped by `dedupeWindow`. @default 200
    */
   readonly shareReplay?: number;
+  /**
+   * How often the leader tab tells the others it is alive, when it has nothing else to send.
+   * Use the same value in every tab. @default 2000
+   */
+  readonly shareHeartbeatMs?: number;
+  /**
+   * How long the other tabs wait without hearing from the leader tab before one of them takes
+   * the lock from it and opens the connection (a leader tab frozen by the browser keeps its
+   * lock). A live leader answers a last ping first, so a slow one is not replaced. @default 3 × `shareHeartbeatMs`
+   */
+  readonly shareLeaderTimeoutMs?: number;
 }
 
 /**
@@ -85,9 +96,22 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
   #queue: Relayed[] | undefined = [];
   #channel: BroadcastChannel | undefined;
   #leader: Leader | undefined;
+  /** Lets go of the election lock this tab holds as leader. */
+  #unlock: (() => void) | undefined;
+  /** This tab's current request for the election lock (aborted to replace it with a steal). */
+  #election: AbortController | undefined;
+  /** The election whose lock this tab's leader holds. */
+  #leaderOf: AbortController | undefined;
   #stop: AbortController | undefined;
   #release: (() => void)[] = [];
   #running = false;
+  /** The term of the current leader (the highest seen): messages of an earlier one are stale. */
+  #term = 0;
+  /** When the current leader was last heard from (`Date.now()`). */
+  #heard = 0;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  /** A takeover is being considered (pinged, waiting) or asked for. */
+  #probing = false;
 
   constructor(options: SharedClientOptions) {
     const support = supportFor(options);
@@ -169,20 +193,22 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
     const channel = new support.Channel(name);
     this.#channel = channel;
     channel.onmessage = (event: MessageEvent) => this.#onMessage(event.data as Message);
-    const hold = (lockName: string, onGranted: () => void) =>
-      support.locks
-        .request(lockName, { mode: 'exclusive', signal: stop.signal }, () => {
-          if (stop.signal.aborted) return;
-          onGranted();
-          return new Promise<void>((release) => this.#release.push(release));
-        })
-        .catch(() => {
-          // Aborted by close() before it was granted.
-        });
     // This tab's own lock, held for its life: the leader learns from it when the tab is gone.
-    void hold(`${name}:tab:${this.#tab}`, () => this.#hello(true));
+    support.locks
+      .request(`${name}:tab:${this.#tab}`, { mode: 'exclusive', signal: stop.signal }, () => {
+        if (stop.signal.aborted) return;
+        this.#hello(true);
+        return new Promise<void>((release) => this.#release.push(release));
+      })
+      .catch(() => {
+        // Aborted by close() before it was granted.
+      });
     // The election: whoever holds this lock leads; the browser hands it on when that tab closes or crashes.
-    void hold(name, () => this.#lead(support.locks, support.Channel));
+    this.#elect(false);
+    // And when the leader tab is frozen (it keeps the lock), the others notice its silence.
+    this.#heard = Date.now();
+    const heartbeat = this.#heartbeatMs();
+    this.#watchdog = setInterval(() => this.#checkLeader(), Math.max(25, heartbeat / 2));
   }
 
   override subscribe(topic: string, options?: { readonly presence?: boolean }): void {
@@ -232,8 +258,12 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
     if (!this.#running) return;
     this.#running = false;
     this.#post({ t: 'bye', tab: this.#tab });
-    this.#leader?.close();
-    this.#leader = undefined;
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+    this.#probing = false;
+    this.#election?.abort();
+    this.#election = undefined;
+    this.#stepDown();
     this.#stop?.abort();
     for (const release of this.#release.splice(0)) release();
     this.#channel?.close();
@@ -243,9 +273,105 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
 
   // ---- sharing --------------------------------------------------------------------------------
 
-  #lead(locks: LockManagerLike, Channel: typeof BroadcastChannel): void {
-    this.#leader = new Leader({
+  /**
+   * Asks for the election lock: queued behind the leader, or `steal`ing it from a leader that went
+   * silent (the browser froze it). Either way this tab leads while it holds it; if the lock is
+   * stolen from it, it stops leading and queues up again.
+   */
+  #elect(steal: boolean): void {
+    const support = this.#support;
+    if (!support || !this.#running) return;
+    // One request at a time: a steal replaces the queued one (else the tab would lead twice).
+    this.#election?.abort();
+    const election = new AbortController();
+    this.#election = election;
+    const lead = () => {
+      if (election.signal.aborted || !this.#running || this.#leader) return;
+      this.#lead(support.locks, support.Channel, election);
+      return new Promise<void>((unlock) => {
+        this.#unlock = unlock;
+      });
+    };
+    // A steal cannot be aborted (`signal` and `steal` do not go together): `lead` checks instead.
+    support.locks
+      .request(
+        this.#name as string,
+        steal ? { mode: 'exclusive', steal: true } : { mode: 'exclusive', signal: election.signal },
+        lead,
+      )
+      .then(
+        () => {
+          // Released: this tab stepped down (or closed).
+        },
+        () => {
+          // Aborted before it was granted, or stolen from this tab while it led: then stop at once.
+          if (this.#leaderOf === election) this.#replaced();
+        },
+      );
+  }
+
+  /** Stops leading: closes the real connection and lets go of the lock. */
+  #stepDown(): void {
+    const leader = this.#leader;
+    this.#leader = undefined;
+    this.#leaderOf = undefined;
+    leader?.close();
+    const unlock = this.#unlock;
+    this.#unlock = undefined;
+    unlock?.();
+  }
+
+  /** Another tab took over while this one was frozen: follow it (and queue up for the next election). */
+  #replaced(): void {
+    if (!this.#leader) return;
+    this.#term = Math.max(this.#term, this.#leader.term);
+    this.#stepDown();
+    this.#heard = Date.now();
+    this.#elect(false);
+  }
+
+  /**
+   * The watchdog of the followers: when the leader has been silent for `shareLeaderTimeoutMs`,
+   * ping it, wait a random while (so that one tab, not every tab, takes over), and steal its lock
+   * if still nobody spoke.
+   */
+  #checkLeader(): void {
+    if (!this.#running || this.#leader || this.#probing) return;
+    if (Date.now() - this.#heard < this.#timeoutMs()) return;
+    this.#probing = true;
+    const asked = Date.now();
+    this.#post({ t: 'ping', tab: this.#tab });
+    const heartbeat = this.#heartbeatMs();
+    setTimeout(
+      () => {
+        this.#probing = false;
+        if (!this.#running || this.#leader || this.#heard >= asked) return;
+        this.#elect(true);
+      },
+      heartbeat * (0.25 + 0.75 * Math.random()),
+    );
+  }
+
+  #heartbeatMs(): number {
+    return Math.max(50, this.#o.shareHeartbeatMs ?? 2_000);
+  }
+
+  #timeoutMs(): number {
+    return Math.max(this.#heartbeatMs(), this.#o.shareLeaderTimeoutMs ?? 3 * this.#heartbeatMs());
+  }
+
+  #lead(locks: LockManagerLike, Channel: typeof BroadcastChannel, election: AbortController): void {
+    this.#leaderOf = election;
+    // Later than every leader this tab heard of (and than any earlier leader: terms are times).
+    const term = Math.max(Date.now(), this.#term + 1);
+    const leader: Leader = new Leader({
       name: this.#name as string,
+      term,
+      heartbeatMs: this.#heartbeatMs(),
+      onReplaced: () =>
+        queueMicrotask(() => {
+          if (this.#leader === leader) this.#replaced();
+        }),
       userId: this.#o.userId as string,
       locks,
       Channel,
@@ -258,6 +384,7 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
       receipts: this.#receipts,
       replay: this.#replay(),
     });
+    this.#leader = leader;
   }
 
   #replay(): number {
@@ -288,14 +415,18 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
   }
 
   #onMessage(m: Message): void {
-    if (!m || typeof m !== 'object') return;
+    if (!m || typeof m !== 'object' || !('k' in m) || typeof m.k !== 'number') return;
+    // A leader that was frozen while another took over: what it still sends is stale.
+    if (m.k < this.#term) return;
+    if (m.t === 'leader' && m.u !== this.#o.userId) return;
+    this.#heard = Date.now();
+    if (m.k > this.#term) {
+      // A new leader (the first, or after a handover or a takeover): tell it what this tab wants, and what it still owes.
+      this.#term = m.k;
+      this.#hello(true);
+      for (const { action, id } of this.#pending.values()) this.#post({ t: 'receipt', tab: this.#tab, action, id });
+    }
     switch (m.t) {
-      case 'leader':
-        // A new leader (the first, or after a handover): tell it what this tab wants, and what it still owes.
-        if (m.u !== this.#o.userId) return;
-        this.#hello(true);
-        for (const { action, id } of this.#pending.values()) this.#post({ t: 'receipt', tab: this.#tab, action, id });
-        return;
       case 'n':
         this.#remember(m.n);
         if (this.#queue) this.#queue.push(m.n);
@@ -434,7 +565,8 @@ function supportFor(options: SharedClientOptions): ReturnType<typeof sharingSupp
  * (elected with the Web Locks API) holds the socket, the others get everything over a
  * `BroadcastChannel`. Each tab keeps its own topics (the leader subscribes to their union) and
  * sees the same notifications, receipts and status; a closed or crashed leader tab hands over
- * at once and the next one resumes where the channel left off, so nothing is lost or repeated.
+ * at once (a frozen one after `shareLeaderTimeoutMs` of silence: another tab steals its lock) and
+ * the next one resumes where the channel left off, so nothing is lost or repeated.
  * Where Web Locks or `BroadcastChannel` are missing, or without `userId`, each tab has its own
  * socket, as with `createNotificationClient`.
  *

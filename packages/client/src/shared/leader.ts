@@ -1,6 +1,6 @@
 import { createNotificationClient, type NotificationClient } from '../client.js';
 import type { ClientOptions, ClientStatus, StorageLike } from '../types.js';
-import type { LeaderMessage, LockManagerLike, Message, Positions, Relayed, RelayedEvent } from './messages.js';
+import type { LeaderBody, LockManagerLike, Message, Positions, Relayed, RelayedEvent } from './messages.js';
 
 /** What the tab that won the election hands to its leader. */
 export interface LeaderSeed {
@@ -21,6 +21,12 @@ export interface LeaderSeed {
   readonly receipts: ReadonlyMap<string, 'ack' | 'read'>;
   /** Notifications and receipts kept for tabs that join later. */
   readonly replay: number;
+  /** This leader's term: larger than that of every leader before it (stamped on each message). */
+  readonly term: number;
+  /** How often the leader says it is alive (`hb`), when it has nothing else to say. */
+  readonly heartbeatMs: number;
+  /** Called once when a leader of a later term speaks: this one was replaced (it was frozen) and must stop. */
+  readonly onReplaced: () => void;
 }
 
 interface TabWants {
@@ -32,7 +38,9 @@ interface TabWants {
  * The tab that holds the lock: owns the one real client, subscribes it to the union of the tabs'
  * topics (a topic is unsubscribed when no tab wants it any more), relays everything it receives
  * on the channel and answers newcomers with the current state. Lives until `close()` (the tab's
- * client closed) or the tab's end (then the browser releases the lock and another tab leads).
+ * client closed, or its lock was stolen) or the tab's end (then the browser releases the lock and
+ * another tab leads). Says it is alive every `heartbeatMs` (and when pinged), so that the tabs
+ * notice when the browser freezes it, and stops as soon as it hears a leader of a later term.
  */
 export class Leader {
   readonly #seed: LeaderSeed;
@@ -45,6 +53,9 @@ export class Leader {
   readonly #offs: (() => void)[];
   #positions: Positions;
   #mismatch = false;
+  #closed = false;
+  #lastPost = 0;
+  readonly #beat: ReturnType<typeof setInterval>;
 
   constructor(seed: LeaderSeed) {
     this.#seed = seed;
@@ -92,7 +103,7 @@ export class Leader {
     const relay =
       <E extends RelayedEvent['e']>(e: E) =>
       (a: Extract<RelayedEvent, { e: E }>['a']) =>
-        this.#post({ t: 'ev', e, a } as LeaderMessage);
+        this.#post({ t: 'ev', e, a } as LeaderBody);
     this.#offs = [
       client.on('notification', (n) => {
         const relayed = n as Relayed;
@@ -124,19 +135,34 @@ export class Leader {
     ];
     // Every tab (this one too) answers with its topics; the real client connects meanwhile.
     this.#post({ t: 'leader', u: seed.userId });
+    // Any message is a sign of life: the heartbeat fills the silences (a timer is cheap; a frozen tab runs none).
+    const beat = Math.max(50, seed.heartbeatMs);
+    this.#beat = setInterval(() => {
+      if (Date.now() - this.#lastPost >= beat / 2) this.#post({ t: 'hb' });
+    }, beat);
     client.connect();
+  }
+
+  /** The term stamped on this leader's messages. */
+  get term(): number {
+    return this.#seed.term;
   }
 
   /** Stops leading: closes the real client without telling the tabs it closed (another tab takes over). */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#beat);
     for (const off of this.#offs) off();
     this.#watch.abort();
     this.#client.close();
     this.#channel.close();
   }
 
-  #post(message: LeaderMessage): void {
-    this.#channel.postMessage(message);
+  #post(message: LeaderBody): void {
+    if (this.#closed) return;
+    this.#lastPost = Date.now();
+    this.#channel.postMessage({ ...message, k: this.#seed.term });
   }
 
   #onStatus(s: ClientStatus): void {
@@ -164,7 +190,18 @@ export class Leader {
   }
 
   #onMessage(m: Message): void {
-    if (!m || typeof m !== 'object' || this.#mismatch) return;
+    if (!m || typeof m !== 'object' || this.#closed) return;
+    if ('k' in m) {
+      // Another leader speaks: a later one took the lock while this tab was frozen. Stop at once.
+      if (typeof m.k === 'number' && m.k > this.#seed.term) this.#seed.onReplaced();
+      return;
+    }
+    // Alive, even when refusing to share (a mismatch): otherwise the tabs would take over, again and again.
+    if (m.t === 'ping') {
+      this.#post({ t: 'hb' });
+      return;
+    }
+    if (this.#mismatch) return;
     switch (m.t) {
       case 'hello': {
         if (m.u !== this.#seed.userId) return;

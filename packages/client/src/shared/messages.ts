@@ -31,7 +31,9 @@ export type TabMessage =
       readonly state: boolean;
     }
   | { readonly t: 'receipt'; readonly tab: string; readonly action: 'ack' | 'read'; readonly id: string }
-  | { readonly t: 'bye'; readonly tab: string };
+  | { readonly t: 'bye'; readonly tab: string }
+  /** A follower that heard nothing from the leader for a while: any live leader answers at once (`hb`). */
+  | { readonly t: 'ping'; readonly tab: string };
 
 /** The current state, for a tab that just said hello. */
 export interface StateMessage {
@@ -49,14 +51,23 @@ export interface StateMessage {
   readonly telemetry: TelemetryFrame | undefined;
 }
 
-/** What the leader sends to the tabs. */
-export type LeaderMessage =
+/** What the leader sends to the tabs, before it is stamped with its term. */
+export type LeaderBody =
   | { readonly t: 'leader'; readonly u: string }
+  /** The heartbeat: this leader is alive (sent every `shareHeartbeatMs`, and in answer to a `ping`). */
+  | { readonly t: 'hb' }
   | { readonly t: 'n'; readonly n: Relayed }
   | { readonly t: 'pos'; readonly p: Positions }
   | { readonly t: 'status'; readonly s: ClientStatus; readonly l: number | undefined }
   | ({ readonly t: 'ev' } & RelayedEvent)
   | StateMessage;
+
+/**
+ * What the leader sends to the tabs: stamped with its term `k`, larger for every new leader
+ * (`max(Date.now(), highest term seen + 1)`), so that tabs ignore a stale leader (one that was
+ * frozen while another took its lock) and a stale leader learns that it was replaced.
+ */
+export type LeaderMessage = LeaderBody & { readonly k: number };
 
 export type Message = TabMessage | LeaderMessage;
 
@@ -64,7 +75,7 @@ export type Message = TabMessage | LeaderMessage;
 export interface LockManagerLike {
   request(
     name: string,
-    options: { readonly mode?: 'exclusive'; readonly signal?: AbortSignal },
+    options: { readonly mode?: 'exclusive'; readonly signal?: AbortSignal; readonly steal?: boolean },
     callback: () => unknown,
   ): Promise<unknown>;
 }
