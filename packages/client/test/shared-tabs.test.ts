@@ -23,6 +23,17 @@ const PAGE = `<!doctype html>
 <script type="module">
   import { NotificationsStore, createSharedNotificationClient } from '/bundle.js';
   const user = new URLSearchParams(location.search).get('user');
+  // Lets a test lose this tab's incoming channel messages for a while (as a discarded tab would).
+  window.dropChannel = false;
+  const NativeChannel = globalThis.BroadcastChannel;
+  globalThis.BroadcastChannel = class extends NativeChannel {
+    set onmessage(fn) {
+      super.onmessage = fn && ((event) => { if (!window.dropChannel) fn(event); });
+    }
+    get onmessage() {
+      return super.onmessage;
+    }
+  };
   const store = new NotificationsStore(() => ({
     url: \`ws://\${location.host}/v1/ws/notifications\`,
     token: \`tok:\${user}\`,
@@ -67,6 +78,7 @@ declare global {
   interface Window {
     ids: string[];
     gaps: unknown[];
+    dropChannel: boolean;
     view(): View;
     store: { markRead(id: string): void; ack(id: string): void };
     client: { subscribe(topic: string): void; unsubscribe(topic: string): void };
@@ -326,6 +338,32 @@ describe.runIf(available)('one connection per browser (Chromium, shared across t
     expect(errors).toEqual([]);
     console.log(`takeover ${tookMs} ms after the freeze; ${ids.length} notifications`);
   }, 180_000);
+
+  it('a tab that lost relayed notifications reports a gap for the topic instead of a silent hole', async () => {
+    const { hub, origin } = await serve();
+    const context = await profile();
+    const tabs = [await tab(context, origin, 'u1'), await tab(context, origin, 'u1')];
+    await allShow(tabs, (v) => v.status === 'open' && v.shared, 'both tabs are open');
+    const follower = (await Promise.all(tabs.map(view))).findIndex((v) => !v.leader);
+    const lossy = tabs[follower] as Page;
+    const other = tabs[1 - follower] as Page;
+    await hub.publish('user:u1', custom('g0'));
+    await allShow(tabs, (v) => v.items.includes('g0'), 'both tabs have g0');
+    await lossy.evaluate(() => {
+      window.dropChannel = true;
+    });
+    for (const id of ['g1', 'g2', 'g3']) await hub.publish('user:u1', custom(id));
+    await allShow([other], (v) => v.items.includes('g3'), 'the other tab has g3');
+    await lossy.evaluate(() => {
+      window.dropChannel = false;
+    });
+    await hub.publish('user:u1', custom('g4'));
+    await allShow(tabs, (v) => v.items.includes('g4'), 'both tabs have g4');
+    expect(await lossy.evaluate(() => window.ids)).toEqual(['g0', 'g4']);
+    expect(await lossy.evaluate(() => window.gaps)).toEqual([{ topic: 'user:u1', reason: 'seq_jump' }]);
+    expect(await other.evaluate(() => window.ids)).toEqual(['g0', 'g1', 'g2', 'g3', 'g4']);
+    expect(await other.evaluate(() => window.gaps)).toEqual([]);
+  }, 120_000);
 
   it('never shares a connection between users of one browser profile', async () => {
     const { hub, origin } = await serve();

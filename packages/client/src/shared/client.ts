@@ -85,6 +85,14 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
   #members: Record<string, readonly string[]> = {};
   /** Resume points of every topic the leader relays (what a new leader resumes from). */
   #positions: Record<string, StreamPosition> = {};
+  /**
+   * The last notification of each topic handed to the app. A tab that comes back (thawed, or
+   * after its leader role ended) catches up from the leader's recent notifications
+   * (`shareReplay`); when they do not reach back that far, the next one delivered is not the next
+   * seq, and the tab says so with a `gap` event (resync that topic, e.g. from the inbox) instead of
+   * leaving a silent hole.
+   */
+  readonly #deliveredAt = new Map<string, StreamPosition>();
   /** Ids handed to the app, oldest first (dedupe). */
   readonly #seen = new Set<string>();
   /** Recent notifications of every topic, and receipts: what this tab hands on if it comes to lead. */
@@ -236,6 +244,7 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
     }
     if (!this.#topics.delete(topic)) return;
     this.#presenceTopics.delete(topic);
+    this.#deliveredAt.delete(topic);
     this.#hello(false);
   }
 
@@ -493,10 +502,13 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
         return;
       case 'gap':
       case 'denied':
+        // The leader's client reported it: the next notification of the topic is not checked again.
+        if (m.e === 'gap') this.#deliveredAt.delete(m.a.topic);
         if (mine(m.a.topic)) this.#events.emit(m.e, m.a as never);
         return;
       case 'revoked':
         if (this.#topics.delete(m.a.topic)) {
+          this.#deliveredAt.delete(m.a.topic);
           this.#presenceTopics.delete(m.a.topic);
           this.#events.emit('revoked', m.a);
         }
@@ -541,6 +553,11 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
     this.#seen.add(n.id);
     if (this.#seen.size > (this.#o.dedupeWindow ?? 2_000))
       this.#seen.delete(this.#seen.values().next().value as string);
+    const last = this.#deliveredAt.get(n.topic);
+    this.#deliveredAt.set(n.topic, { epoch: n.epoch, seq: n.seq });
+    if (last !== undefined && (n.epoch !== last.epoch || n.seq > last.seq + 1)) {
+      this.#events.emit('gap', { topic: n.topic, reason: n.epoch === last.epoch ? 'seq_jump' : 'epoch_changed' });
+    }
     this.#events.emit('notification', n as unknown as ClientNotification<M>);
   }
 
