@@ -263,9 +263,12 @@ export const redisDriver: BackplaneDriver = (() => {
       multiInstance: true,
       outage: true,
       retentionSlack: 100,
-      // A reservation whose append answer was lost is released by its publisher once Redis answers
-      // again (RELEASE_LUA), so the topic neither stalls nor gets a hole without a retry.
-      gapFreeWithoutRetry: true,
+      gapFreeWithoutRetry: {
+        notApplicable:
+          'with a durable stage (two-step publish), a reservation whose publisher lost the answer stays in Redis ' +
+          'until skipped at 1.5 x reservationTtlMs (no transaction to roll back): without a retry of the same id, ' +
+          'subscribers get an explicit gap',
+      },
     },
     available: () => {
       probed ??= pingRedis(REDIS_URL);

@@ -6,7 +6,7 @@ import type { Connections } from './connections.js';
 import { unavailable } from './errors.js';
 import { type Keys, topicKeys } from './keys.js';
 import { APPEND_LUA } from './lua/append.js';
-import { ABORT_LUA, COMMIT_LUA, RELEASE_LUA, SETTLE_LUA } from './lua/commit.js';
+import { ABORT_LUA, COMMIT_LUA, SETTLE_LUA } from './lua/commit.js';
 import { PUBLISH_LUA } from './lua/publish.js';
 import { READ_LUA } from './lua/read.js';
 import type { ResolvedOptions } from './options.js';
@@ -16,7 +16,6 @@ const APPEND = new Script(APPEND_LUA);
 const COMMIT = new Script(COMMIT_LUA);
 const SETTLE = new Script(SETTLE_LUA);
 const ABORT = new Script(ABORT_LUA);
-const RELEASE = new Script(RELEASE_LUA);
 const PUBLISH = new Script(PUBLISH_LUA);
 const READ = new Script(READ_LUA);
 
@@ -89,21 +88,11 @@ export class StreamStore {
     const token = randomUUID();
     for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
       const args = [...this.#head(topic), draft.id, encodeDraft(draft), token];
-      let reply: [string, number, number];
-      try {
-        reply = (await this.#conns.call('append', (r) => APPEND.run(r, topicKeys(this.#keys, topic), args))) as [
-          string,
-          number,
-          number,
-        ];
-      } catch (error) {
-        // The answer was lost: a reservation may exist that no one will commit. Nothing was
-        // delivered (only a commit delivers); release it once Redis answers again, so the topic
-        // does not wait for the reservation to expire (and then skip its seq).
-        if (refusedOrUnknown(error) === error) throw error;
-        this.#release(draft, token);
-        throw unavailable('append: no answer from redis; not published (retry with the same id)', error);
-      }
+      const reply = (await this.#conns.call('append', (r) => APPEND.run(r, topicKeys(this.#keys, topic), args))) as [
+        string,
+        number,
+        number,
+      ];
       const status = Number(reply[2]);
       if (status !== 2) {
         const notification = { ...draft, epoch: reply[0], seq: Number(reply[1]) };
@@ -180,21 +169,6 @@ export class StreamStore {
       if (state === -1) throw unavailable('commit: the stream got a new epoch before this notification was visible');
       if (Date.now() > deadline) throw unavailable('commit: an earlier publish did not settle in time');
     }
-  }
-
-  /** Releases, in the background, the reservation a lost append may have made (see RELEASE_LUA). */
-  #release(draft: NotificationDraft, token: string): void {
-    const keys = topicKeys(this.#keys, draft.topic);
-    const deadline = Date.now() + this.#options.reservationTtlMs;
-    const attempt = async (wait: number): Promise<void> => {
-      try {
-        const args = [...this.#head(draft.topic), draft.id, token];
-        await this.#conns.call('release', (r) => RELEASE.run(r, keys, args));
-      } catch {
-        if (Date.now() + wait < deadline) setTimeout(() => void attempt(Math.min(wait * 2, 1_000)), wait).unref?.();
-      }
-    };
-    void attempt(50);
   }
 
   /**

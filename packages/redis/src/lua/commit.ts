@@ -55,23 +55,3 @@ local at = redis.call('HGET', KEYS[3], id) or redis.call('HGET', KEYS[4], id)
 if at and tonumber(at) == seq and seq <= c then return 0 end
 return 1
 `;
-
-/**
- * Gives up the reservation a publish made when the answer to its append was lost: it knows only the
- * id and its token, not the seq. ARGV from [7]: id, token. Returns 1 when nothing of it is pending
- * any more (released now, or never reserved), 0 when it is not this publish's to release (another
- * token, or already committed).
- */
-export const RELEASE_LUA = `${PENDING_LUA}
-local epoch = ensure()
-local id = ARGV[7]
-local at = redis.call('HGET', KEYS[3], id)
-if not at then return 1 end
-local seq = tonumber(at)
-if redis.call('HGET', KEYS[5], 'i' .. seq) ~= id then return 1 end
-if redis.call('HGET', KEYS[5], 'o' .. seq) ~= ARGV[8] then return 0 end
-if redis.call('HEXISTS', KEYS[5], 'k' .. seq) == 1 then return 0 end
-abandon(seq, id)
-advance(epoch, ms_now())
-return 1
-`;
