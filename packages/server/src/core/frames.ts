@@ -16,37 +16,10 @@ export function encodeNotification(
   n: StoredNotification,
   payload: unknown = n.payload,
   level: PhiLevel = 'full',
-  payloadJson?: string,
+  payloadJson: string | undefined = JSON.stringify(payload),
 ): string {
-  if (level !== 'full') {
-    return JSON.stringify({
-      type: 'notification',
-      id: n.id,
-      topic: n.topic,
-      epoch: n.epoch,
-      seq: n.seq,
-      kind: n.kind,
-      priority: n.priority,
-      createdAt: n.createdAt,
-      payload,
-      phi: level,
-    });
-  }
-  if (payloadJson === undefined) {
-    return JSON.stringify({
-      type: 'notification',
-      id: n.id,
-      topic: n.topic,
-      epoch: n.epoch,
-      seq: n.seq,
-      kind: n.kind,
-      priority: n.priority,
-      createdAt: n.createdAt,
-      payload,
-    });
-  }
-  // The same text as above: `payload` is the last member, so the envelope's closing brace
-  // gives way to it.
+  // One envelope for every level: `payload` (left out when undefined, as JSON.stringify does) and
+  // then `phi` (reduced levels only) follow the envelope's last member.
   const head = JSON.stringify({
     type: 'notification',
     id: n.id,
@@ -57,7 +30,9 @@ export function encodeNotification(
     priority: n.priority,
     createdAt: n.createdAt,
   });
-  return `${head.slice(0, -1)},"payload":${payloadJson}}`;
+  const body = payloadJson === undefined ? '' : `,"payload":${payloadJson}`;
+  const phi = level === 'full' ? '' : `,"phi":${JSON.stringify(level)}`;
+  return `${head.slice(0, -1)}${body}${phi}}`;
 }
 
 export { PROTOCOL_VERSION };

@@ -4,20 +4,14 @@ import { readWebBody } from '../http/body.js';
 import { HttpError } from '../http/errors.js';
 import { SSE_HEADERS } from './node.js';
 import type { SseSink } from './socket.js';
-import { SSE_PATH, type SseRefusal, sseTransportOf } from './transport.js';
+import { refusalAnswer, SSE_PATH, sseTransportOf } from './transport.js';
 
 /** Bytes a stream may hold unread before the hub sees it as a slow consumer (`bufferedAmount`). */
 const HIGH_WATER_BYTES = 64 * 1024;
 
-function refuse(result: SseRefusal | HttpError | { status: number; code: string; message: string }): Response {
-  const headers: Record<string, string> = {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-  };
-  if ('retryAfterS' in result && result.retryAfterS !== undefined) headers['retry-after'] = String(result.retryAfterS);
-  if (result.status === 405) headers.allow = 'GET';
-  const body = JSON.stringify({ success: false, error: { code: result.code, message: result.message } });
-  return new Response(body, { status: result.status, headers });
+function refuse(result: Parameters<typeof refusalAnswer>[0]): Response {
+  const { status, headers, body } = refusalAnswer(result);
+  return new Response(body, { status, headers });
 }
 
 /**

@@ -4,7 +4,7 @@ import { readNodeBody } from '../http/body.js';
 import { HttpError } from '../http/errors.js';
 import type { NodeRequest } from '../http/node.js';
 import type { SseSink } from './socket.js';
-import { SSE_PATH, type SseRefusal, sseTransportOf } from './transport.js';
+import { refusalAnswer, SSE_PATH, sseTransportOf } from './transport.js';
 
 /**
  * Headers of an SSE stream: no caching, no proxy buffering (nginx honours `X-Accel-Buffering`).
@@ -17,17 +17,10 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
   'x-accel-buffering': 'no',
 };
 
-function refuse(res: ServerResponse, result: SseRefusal | { status: number; code: string; message: string }): void {
+function refuse(res: ServerResponse, result: Parameters<typeof refusalAnswer>[0]): void {
   if (res.headersSent || res.destroyed) return;
-  const body = JSON.stringify({ success: false, error: { code: result.code, message: result.message } });
-  const headers: Record<string, string> = {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(body)),
-    'cache-control': 'no-store',
-  };
-  if ('retryAfterS' in result && result.retryAfterS !== undefined) headers['retry-after'] = String(result.retryAfterS);
-  if (result.status === 405) headers.allow = 'GET';
-  res.writeHead(result.status, headers);
+  const { status, headers, body } = refusalAnswer(result);
+  res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
   res.end(body);
 }
 

@@ -26,6 +26,23 @@ export interface SseRefusal {
   readonly retryAfterS?: number;
 }
 
+/** A refusal as an HTTP answer: status, headers (`Retry-After`, `Allow`) and a JSON body. */
+export function refusalAnswer(result: {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  readonly retryAfterS?: number | undefined;
+}): { readonly status: number; readonly headers: Record<string, string>; readonly body: string } {
+  const body = JSON.stringify({ success: false, error: { code: result.code, message: result.message } });
+  const headers: Record<string, string> = {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+  };
+  if (result.retryAfterS !== undefined) headers['retry-after'] = String(result.retryAfterS);
+  if (result.status === 405) headers.allow = 'GET';
+  return { status: result.status, headers, body };
+}
+
 interface Connection {
   readonly socket: SseSocket;
   readonly handlers: SocketHandlers;
