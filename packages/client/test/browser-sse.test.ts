@@ -103,20 +103,20 @@ describe.runIf(existsSync(CHROMIUM))('browser fallback to SSE (Chromium)', () =>
     f.defer(() => page.close());
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'open', null, {
-      timeout: 5_000,
+      timeout: 15_000,
     });
     expect(upgrades).toBe(1);
     expect(await page.evaluate(() => localStorage.getItem('wardcast:transport'))).toMatch(/^sse \d+$/);
 
     await eventually(() => subscribes === 1, 'the page subscribed over SSE');
     await hub.publish('user:browser-user', { kind: 'custom', payload: {}, id: 'b1' });
-    await page.waitForFunction(() => document.querySelectorAll('#list li').length === 1, null, { timeout: 5_000 });
+    await page.waitForFunction(() => document.querySelectorAll('#list li').length === 1, null, { timeout: 15_000 });
     await eventually(() => acks.includes('b1'), 'the ack arrived by POST');
 
     await page.evaluate(() => (window as unknown as { wardcast: { close(): void } }).wardcast.close());
     await hub.publish('user:browser-user', { kind: 'custom', payload: {}, id: 'b2' });
     await page.evaluate(() => (window as unknown as { wardcast: { connect(): void } }).wardcast.connect());
-    await page.waitForFunction(() => document.querySelectorAll('#list li').length === 2, null, { timeout: 5_000 });
+    await page.waitForFunction(() => document.querySelectorAll('#list li').length === 2, null, { timeout: 15_000 });
     expect(await page.$$eval('#list li', (items) => items.map((li) => li.textContent))).toEqual(['b1', 'b2']);
     // The remembered transport: no second upgrade attempt.
     expect(upgrades).toBe(1);

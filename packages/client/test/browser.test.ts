@@ -98,7 +98,7 @@ describe.runIf(available)('browser end-to-end', () => {
   async function statusIs(page: Page, state: string): Promise<void> {
     try {
       await page.waitForFunction((s) => document.getElementById('status')?.textContent === s, state, {
-        timeout: 5_000,
+        timeout: 15_000,
       });
     } catch (err) {
       const seen = await page.evaluate(() => JSON.stringify((window as unknown as { statuses: unknown[] }).statuses));
@@ -119,7 +119,7 @@ describe.runIf(available)('browser end-to-end', () => {
       () => document.getElementById('list')?.textContent?.includes('hello from the hub'),
       null,
       {
-        timeout: 5_000,
+        timeout: 15_000,
       },
     );
     expect(await listed(page)).toEqual(['b1: hello from the hub']);
@@ -131,14 +131,14 @@ describe.runIf(available)('browser end-to-end', () => {
     const page = await openPage(origin);
     await statusIs(page, 'open');
     await hub.publish('user:browser-user', { kind: 'custom', payload: { text: 'first' }, id: 'r1' });
-    await page.waitForFunction(() => document.querySelectorAll('#list li').length === 1, null, { timeout: 5_000 });
+    await page.waitForFunction(() => document.querySelectorAll('#list li').length === 1, null, { timeout: 15_000 });
 
     await page.evaluate(() => (window as unknown as { wardcast: { close(): void } }).wardcast.close());
     await statusIs(page, 'closed');
     await hub.publish('user:browser-user', { kind: 'custom', payload: { text: 'while away' }, id: 'r2' });
     await page.evaluate(() => (window as unknown as { wardcast: { connect(): void } }).wardcast.connect());
     await statusIs(page, 'open');
-    await page.waitForFunction(() => document.querySelectorAll('#list li').length >= 2, null, { timeout: 5_000 });
+    await page.waitForFunction(() => document.querySelectorAll('#list li').length >= 2, null, { timeout: 15_000 });
 
     expect(await listed(page)).toEqual(['r1: first', 'r2: while away']);
     expect(connections).toHaveLength(2);

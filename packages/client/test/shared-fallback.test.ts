@@ -22,6 +22,8 @@ describe('createSharedNotificationClient without Web Locks or BroadcastChannel',
     expect(client.shared).toBe(false);
     expect(client).toBeInstanceOf(NotificationClient);
     await eventually(() => client.status.state === 'open', 'open');
+    // `open` comes with auth_ok, before the hub has handled the subscribe frame sent after it.
+    await eventually(() => server.events.subscribe.length === 1, 'subscribed');
     await server.hub.publish('user:u1', custom('n1'));
     await eventually(() => log.notifications.length === 1, 'the notification');
     client.markRead('n1');

@@ -88,7 +88,7 @@ async function open(base: string, headers: Record<string, string> = {}): Promise
         headers: { 'content-type': 'text/plain', 'x-wardcast-key': stream.key, ...extra },
         body,
       }),
-    async until(what, check, timeoutMs = 2_500) {
+    async until(what, check, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (!check()) {
         if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}: ${JSON.stringify(stream.events)}`);

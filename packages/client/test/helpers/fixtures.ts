@@ -212,7 +212,7 @@ export function useFixtures(): Fixtures {
 }
 
 /** Polls `condition` every 5 ms until it holds; fails naming `what` after `timeoutMs`. */
-export async function eventually(condition: () => boolean, what: string, timeoutMs = 2_500): Promise<void> {
+export async function eventually(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);

@@ -18,7 +18,7 @@ interface Waiter {
 }
 
 /** Default time a helper waits for a frame or a close before failing the test. */
-export const WAIT_MS = 2_000;
+export const WAIT_MS = 10_000;
 
 let refCounter = 0;
 /** A fresh `ref` for a client frame. */
