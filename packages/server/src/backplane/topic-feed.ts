@@ -10,6 +10,11 @@ const READ_ATTEMPTS = 3;
 /**
  * Default of {@link TopicFeedOptions.retryMs}.
  *
+ * @example
+ * ```ts
+ * const feed = new TopicFeed({ ...options, retryMs: 2 * DEFAULT_FEED_RETRY_MS });
+ * ```
+ *
  * @category Backplane authoring
  */
 export const DEFAULT_FEED_RETRY_MS = 500;
