@@ -25,7 +25,6 @@ export {
   type FeedSubscriptions,
   type FeedWording,
   type StreamRead,
-  TopicFeed,
   type TopicFeedOptions,
-  type WatchedTopic,
-} from './topic-feed.js';
+} from './feed-options.js';
+export { TopicFeed, type WatchedTopic } from './topic-feed.js';
