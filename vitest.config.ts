@@ -18,6 +18,7 @@ export default defineConfig({
         new URL('./packages/server/src/assessment/index.ts', import.meta.url),
       ),
       '@wardcast/server/jwt': fileURLToPath(new URL('./packages/server/src/jwt/index.ts', import.meta.url)),
+      '@wardcast/server/backplane': fileURLToPath(new URL('./packages/server/src/backplane/index.ts', import.meta.url)),
       '@wardcast/server': src('server'),
       '@wardcast/client/react': fileURLToPath(new URL('./packages/client/src/react.ts', import.meta.url)),
       '@wardcast/client/sse': fileURLToPath(new URL('./packages/client/src/sse.ts', import.meta.url)),

@@ -8,15 +8,19 @@
  * processes killed with SIGKILL. Every case prints what it measured.
  */
 import { performance } from 'node:perf_hooks';
-import { createNotificationClient, type GapEvent, type NotificationClient } from '@wardcast/client';
+import { fileURLToPath } from 'node:url';
+import { createNotificationClient, type GapEvent } from '@wardcast/client';
 import { isWardcastError, type NotificationHub, type PublishResult } from '@wardcast/server';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { nextRef, TestClient } from '../packages/server/test/helpers/client.js';
 import { type BackplaneDriver, type Capability, drivers, type InProcessHub, REQUIRED, tokenFor } from './backplanes.js';
 import { assertBuilt, HubProcess, type PublishReply } from './processes.js';
+import { type Received, Subscriber } from './subscriber.js';
 
 /** Generous: 2 shared cores, other suites running. */
+/** What each hub process runs (see processes.ts). */
+const HUB_FIXTURE = fileURLToPath(new URL('./fixtures/hub.mjs', import.meta.url));
 const WAIT = 15_000;
 const CASE_TIMEOUT = 60_000;
 
@@ -92,65 +96,6 @@ function itWhen(capability: Capability, title: string, fn: () => Promise<void>, 
 
 // ---------------------------------------------------------------------------------------------
 // kill -9: @wardcast/client subscribers over hub processes
-
-interface Received {
-  readonly id: string;
-  readonly epoch: string;
-  readonly seq: number;
-}
-
-/** A `@wardcast/client` whose URL provider round-robins over the hub processes still alive. */
-class Subscriber {
-  readonly client: NotificationClient;
-  readonly topics: readonly string[];
-  readonly got = new Map<string, Received[]>();
-  readonly gaps: GapEvent[] = [];
-  /** Notification frames on the wire, per id (the client dedupes; the wire is at-least-once). */
-  readonly wire = new Map<string, number>();
-  reconnects = 0;
-
-  constructor(user: string, topics: readonly string[], instances: readonly HubProcess[], start: number) {
-    this.topics = topics;
-    let turn = start;
-    const wire = this.wire;
-    class CountingWebSocket extends WebSocket {
-      constructor(url: string, protocols?: string | string[]) {
-        super(url, protocols);
-        this.on('message', (data: Buffer) => {
-          const text = data.toString('utf8');
-          if (!text.includes('"notification"')) return;
-          try {
-            const frame = JSON.parse(text) as { type?: string; id?: string };
-            if (frame.type === 'notification' && frame.id) wire.set(frame.id, (wire.get(frame.id) ?? 0) + 1);
-          } catch {
-            // not JSON: the client reports it
-          }
-        });
-      }
-    }
-    this.client = createNotificationClient({
-      url: () => {
-        const alive = instances.filter((i) => i.alive);
-        return (alive[turn++ % alive.length] as HubProcess).url;
-      },
-      token: tokenFor(user),
-      topics,
-      WebSocket: CountingWebSocket as never,
-      backoff: { initialDelayMs: 50, maxDelayMs: 300 },
-      unread: false,
-    });
-    for (const t of topics) this.got.set(t, []);
-    this.client.on('notification', (n) => this.got.get(n.topic)?.push({ id: n.id, epoch: n.epoch, seq: n.seq }));
-    this.client.on('gap', (g) => this.gaps.push(g));
-    this.client.on('status', (status) => {
-      if (status.state === 'reconnecting') this.reconnects++;
-    });
-  }
-
-  last(topic: string): Received | undefined {
-    return this.got.get(topic)?.at(-1);
-  }
-}
 
 /** Publishes through a random live instance, retrying the same id elsewhere when that one died. */
 async function publishSomewhere(
@@ -387,19 +332,26 @@ function conformance(driver: BackplaneDriver): void {
       multiInstance,
       `kill -9 of one instance mid-stream: clients reconnect to another and see every notification once, in order (${durableStage ? 'with a durable stage: two-step publish' : 'no stage'})`,
       async () => {
-        assertBuilt();
+        assertBuilt(['server', 'protocol', 'redis', 'postgres']);
         const { env } = await driver.processCluster();
         const started = Date.now();
         const instances = await Promise.all(
           range(3).map((i) =>
-            HubProcess.start(`${driver.name}-proc-${i}`, { ...env, ...(durableStage ? { DURABLE_STAGE: '1' } : {}) }),
+            HubProcess.start(`${driver.name}-proc-${i}`, {
+              fixture: HUB_FIXTURE,
+              env: { ...env, ...(durableStage ? { DURABLE_STAGE: '1' } : {}) },
+            }),
           ),
         );
         processes.push(...instances);
         const startMs = Date.now() - started;
         const topics = range(3).map((i) => `patient:k${i}`);
         for (const i of range(12)) {
-          clients.push(new Subscriber(`k${i}`, [topics[i % 3], topics[(i + 1) % 3]] as string[], instances, i));
+          clients.push(
+            new Subscriber(`k${i}`, [topics[i % 3], topics[(i + 1) % 3]] as string[], instances, i, {
+              countWire: true,
+            }),
+          );
         }
         const retried = { count: 0 };
         // Markers until every subscriber has seen one on each of its topics (so all are subscribed).

@@ -12,6 +12,8 @@ export default defineConfig({
     'src/llm/ai-sdk.ts',
     // Token helper: needs `jose` (an optional peer), never imported by the main entry.
     'src/jwt/index.ts',
+    // Building blocks for backplane authors (@wardcast/redis, @wardcast/postgres), never imported by the main entry.
+    'src/backplane/index.ts',
   ],
   format: ['esm', 'cjs'],
   // Shared chunks in both formats: a class such as `LlmError` or `WardcastError` exists once, so

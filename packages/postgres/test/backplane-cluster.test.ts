@@ -2,150 +2,17 @@
  * Hub processes on PostgreSQL only (the backplane as history + broker, the inbox), real
  * `@wardcast/client` clients over `ws`, `kill -9` and `pg_terminate_backend` mid-stream.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createNotificationClient, type GapEvent, type NotificationClient } from '@wardcast/client';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import { assertBuilt, HubProcess, type PublishReply as Reply } from '../../../conformance/processes.js';
+import { type Received, Subscriber } from '../../../conformance/subscriber.js';
 import { terminateListener, until } from './helpers/backplane.js';
 import { database, useSchema } from './helpers/db.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/backplane-hub.mjs', import.meta.url));
-const DISTS = ['../dist/index.js', '../../server/dist/index.js', '../../protocol/dist/index.js'].map((p) =>
-  fileURLToPath(new URL(p, import.meta.url)),
-);
 
-type Reply =
-  | { readonly ok: true; readonly epoch: string; readonly seq: number; readonly duplicate: boolean }
-  | { readonly ok: false; readonly code: string };
-
-/** A hub instance in its own `node` process (the built packages), driven over IPC. */
-class HubProcess {
-  readonly name: string;
-  port = 0;
-  readonly #child: ChildProcess;
-  #next = 0;
-  readonly #pending = new Map<number, (reply: Reply) => void>();
-  #exited = false;
-
-  private constructor(name: string, env: Record<string, string>) {
-    this.name = name;
-    this.#child = spawn(process.execPath, [FIXTURE], {
-      env: { ...process.env, ...env, INSTANCE_ID: name },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.#child.on('error', () => {});
-    this.#child.on('message', (m: { type: string; req: number } & Reply) => {
-      if (m.type !== 'published') return;
-      this.#pending.get(m.req)?.(m);
-      this.#pending.delete(m.req);
-    });
-    this.#child.once('exit', () => {
-      this.#exited = true;
-      for (const resolve of this.#pending.values()) resolve({ ok: false, code: 'instance_exited' });
-      this.#pending.clear();
-    });
-  }
-
-  static async start(name: string, env: Record<string, string>): Promise<HubProcess> {
-    const instance = new HubProcess(name, env);
-    instance.port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name} did not start`)), 20_000);
-      instance.#child.on('message', (m: { type: string; port: number }) => {
-        if (m.type !== 'listening') return;
-        clearTimeout(timer);
-        resolve(m.port);
-      });
-      instance.#child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before listening`)));
-    });
-    return instance;
-  }
-
-  get alive(): boolean {
-    return !this.#exited;
-  }
-
-  get url(): string {
-    return `ws://127.0.0.1:${this.port}/v1/ws/notifications`;
-  }
-
-  get listenerName(): string {
-    return `wcl-${this.name}`;
-  }
-
-  publish(topic: string, id: string, bytes = 0): Promise<Reply> {
-    if (this.#exited) return Promise.resolve({ ok: false, code: 'instance_exited' });
-    const req = ++this.#next;
-    return new Promise((resolve) => {
-      this.#pending.set(req, resolve);
-      this.#child.send({ type: 'publish', req, topic, id, bytes }, (error) => {
-        if (!error) return;
-        this.#pending.delete(req);
-        resolve({ ok: false, code: 'instance_exited' });
-      });
-    });
-  }
-
-  async kill(): Promise<void> {
-    if (this.#exited) return;
-    const exited = new Promise((r) => this.#child.once('exit', r));
-    this.#child.kill('SIGKILL');
-    await exited;
-  }
-
-  async close(): Promise<void> {
-    if (this.#exited) return;
-    const exited = new Promise((r) => this.#child.once('exit', r));
-    this.#child.send({ type: 'close' }, (error) => {
-      if (error) this.#child.kill('SIGKILL');
-    });
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
-interface Received {
-  readonly id: string;
-  readonly epoch: string;
-  readonly seq: number;
-}
-
-/** A @wardcast/client subscriber whose URL provider round-robins over the instances still alive. */
-class Subscriber {
-  readonly client: NotificationClient;
-  readonly topics: readonly string[];
-  readonly got = new Map<string, Received[]>();
-  readonly gaps: GapEvent[] = [];
-  reconnects = 0;
-
-  constructor(user: string, topics: readonly string[], instances: readonly HubProcess[], start: number) {
-    this.topics = topics;
-    let turn = start;
-    this.client = createNotificationClient({
-      url: () => {
-        const alive = instances.filter((i) => i.alive);
-        return (alive[turn++ % alive.length] as HubProcess).url;
-      },
-      token: `tok_${user}`,
-      topics,
-      WebSocket: WebSocket as never,
-      backoff: { initialDelayMs: 50, maxDelayMs: 300 },
-      unread: false,
-    });
-    for (const t of topics) this.got.set(t, []);
-    this.client.on('notification', (n) => this.got.get(n.topic)?.push({ id: n.id, epoch: n.epoch, seq: n.seq }));
-    this.client.on('gap', (g) => this.gaps.push(g));
-    this.client.on('status', (status) => {
-      if (status.state === 'reconnecting') this.reconnects++;
-    });
-  }
-
-  last(topic: string): Received | undefined {
-    return this.got.get(topic)?.at(-1);
-  }
-}
+/** The application name of an instance's listening session (set by the fixture). */
+const listenerName = (instance: HubProcess): string => `wcl-${instance.name}`;
 
 /** Publishes that an instance took but never answered (it was killed): retried on another one. */
 let cutOff = 0;
@@ -155,7 +22,7 @@ async function publish(instances: readonly HubProcess[], topic: string, id: stri
   for (let attempt = 0; ; attempt++) {
     const alive = instances.filter((i) => i.alive);
     const target = alive[Math.floor(Math.random() * alive.length)] as HubProcess;
-    const reply = await target.publish(topic, id, bytes);
+    const reply = await target.publish(topic, id, { bytes });
     if (!reply.ok && reply.code === 'instance_exited') cutOff++;
     if (reply.ok || (reply.code !== 'instance_exited' && attempt > 20)) return reply;
     // instance_exited: retried elsewhere (dedupe by id makes it safe); store_unavailable: retried too.
@@ -190,15 +57,16 @@ describe.skipIf(!database)('hub processes on PostgreSQL only (backplane + inbox)
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
   });
   beforeAll(() => {
-    const missing = DISTS.filter((p) => !existsSync(p));
-    if (missing.length > 0) throw new Error(`build the packages first (pnpm build): missing ${missing.join(', ')}`);
+    assertBuilt(['postgres', 'server', 'protocol']);
   });
 
   async function cluster(count: number, env: Record<string, string> = {}): Promise<HubProcess[]> {
     const base = { PG_CONFIG: JSON.stringify(database), PG_SCHEMA: schema.name, ...env };
     const tag = Math.random().toString(36).slice(2, 6);
     const instances = await Promise.all(
-      Array.from({ length: count }, (_, i) => HubProcess.start(`pg-${tag}-${i}`, base)),
+      Array.from({ length: count }, (_, i) =>
+        HubProcess.start(`pg-${tag}-${i}`, { fixture: FIXTURE, env: base, closeTimeoutMs: 5_000 }),
+      ),
     );
     cleanups.push(() => Promise.all(instances.map((i) => i.close())).then(() => {}));
     return instances;
@@ -233,7 +101,7 @@ describe.skipIf(!database)('hub processes on PostgreSQL only (backplane + inbox)
         killedAt = Date.now();
         await (instances[2] as HubProcess).kill();
       }
-      if (k === 700) terminated = await terminateListener(schema.pool, (instances[1] as HubProcess).listenerName);
+      if (k === 700) terminated = await terminateListener(schema.pool, listenerName(instances[1] as HubProcess));
       const topic = topics[k % topics.length] as string;
       const id = `n${k}`;
       // Every 50th notification is larger than a NOTIFY payload.

@@ -11,19 +11,15 @@ import type {
   ReadResult,
   StoredNotification,
 } from '@wardcast/server';
+import { silentLogger } from '@wardcast/server';
+import type { TopicFeed } from '@wardcast/server/backplane';
 import { Connections } from './connections.js';
 import { ControlChannel } from './control.js';
-import { unavailable } from './errors.js';
 import { type Keys, makeKeys } from './keys.js';
 import { type RedisBackplaneOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { ConnectionSlots } from './slots.js';
-import { type StreamRead, StreamStore } from './store.js';
-import { TopicFeed } from './subscriber.js';
-
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** Tries of a read that found this instance behind the stream (see `read`). */
-const READ_ATTEMPTS = 3;
+import { StreamStore } from './store.js';
+import { createTopicFeed } from './subscriber.js';
 
 /**
  * Broker and history store on Redis for several hub instances: pass the same object as both
@@ -53,7 +49,6 @@ export class RedisBackplane implements Broker, HistoryStore {
   #online = 0;
   #controlSynced = false;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
-  #firstOnline: () => void = () => {};
 
   constructor(options: RedisBackplaneOptions) {
     this.#options = resolveOptions(options);
@@ -62,7 +57,7 @@ export class RedisBackplane implements Broker, HistoryStore {
     this.#keys = makeKeys(this.#options.keyPrefix);
     this.#conns = new Connections(options.redis, this.#options.commandTimeoutMs, this.#logger);
     this.#store = new StreamStore(this.#conns, this.#keys, this.#options);
-    this.#feed = new TopicFeed(this.#conns, this.#keys, this.#store, this.#logger);
+    this.#feed = createTopicFeed(this.#conns, this.#keys, this.#store, this.#logger, this.#options.commandTimeoutMs);
     this.#slots = new ConnectionSlots(this.#conns, this.#keys, this.instanceId, this.#options.instanceTtlMs);
     this.#channel = new ControlChannel(
       this.#conns,
@@ -91,21 +86,11 @@ export class RedisBackplane implements Broker, HistoryStore {
   async start(handler: BrokerHandler): Promise<void> {
     this.#feed.start(handler);
     this.#started = true;
-    const online = new Promise<void>((resolve) => {
-      this.#firstOnline = resolve;
-    });
     if (this.#conns.sub.status === 'ready') void this.#goOnline();
     const every = Math.max(50, Math.floor(this.#options.instanceTtlMs / 3));
     this.#heartbeat = setInterval(() => void this.#beat(), every);
     this.#heartbeat.unref?.();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      online,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.#options.commandTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await this.#feed.firstUp(this.#options.commandTimeoutMs);
   }
 
   /**
@@ -197,21 +182,12 @@ export class RedisBackplane implements Broker, HistoryStore {
     return this.#store.abort(notification);
   }
 
-  async read(topic: string, since: StreamPosition): Promise<ReadResult> {
-    const { read, end } = await this.#readAligned(topic, since);
-    if (since.epoch !== end.epoch || since.seq > end.seq) {
-      return { recovered: false, notifications: [], position: end };
-    }
-    if (since.seq === end.seq) return { recovered: true, notifications: [], position: end };
-    const notifications = read.entries.filter((n) => n.seq > since.seq && n.seq <= end.seq);
-    const complete = notifications.length === end.seq - since.seq && notifications[0]?.seq === since.seq + 1;
-    return complete
-      ? { recovered: true, notifications, position: end }
-      : { recovered: false, notifications: [], position: end };
+  read(topic: string, since: StreamPosition): Promise<ReadResult> {
+    return this.#feed.replay(topic, since);
   }
 
-  async position(topic: string): Promise<StreamPosition> {
-    return (await this.#readAligned(topic, undefined)).end;
+  position(topic: string): Promise<StreamPosition> {
+    return this.#feed.position(topic);
   }
 
   /** Frees the pub/sub connection (and the command connection when created from a URL). Idempotent. */
@@ -221,51 +197,6 @@ export class RedisBackplane implements Broker, HistoryStore {
   }
 
   // ---- internals ---------------------------------------------------------------------------
-
-  /**
-   * Reads the stream and aligns the answer with what this instance's subscriber has handed to the
-   * hub (`end`), so that a subscribing client is never told about seqs its live feed will bring
-   * again, nor misses ones between: the replay covers up to `end`, the feed everything after.
-   * When the subscriber is behind the client's own position or on another epoch, it catches up first.
-   */
-  async #readAligned(
-    topic: string,
-    since: StreamPosition | undefined,
-  ): Promise<{ read: StreamRead; end: StreamPosition }> {
-    for (let attempt = 1; ; attempt++) {
-      const watched = this.#feed.watched(topic);
-      if (watched) await this.#ready(watched.ready);
-      const read = await this.#store.read(topic, since, 'read');
-      const last = this.#feed.watched(topic)?.last;
-      if (!last) return { read, end: read.position };
-      const behind =
-        last.epoch !== read.position.epoch ||
-        (since !== undefined && since.epoch === last.epoch && since.seq > last.seq && since.seq <= read.position.seq);
-      if (behind && attempt < READ_ATTEMPTS) {
-        await this.#feed.resync(topic);
-        continue;
-      }
-      const end = last.epoch === read.position.epoch && last.seq < read.position.seq ? last : read.position;
-      return { read, end };
-    }
-  }
-
-  async #ready(ready: Promise<void>): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        ready,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(unavailable('subscriber is not caught up with redis')),
-            this.#options.commandTimeoutMs,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 
   /** On every (re)connect of the pub/sub connection: resubscribe, catch up, resync presence. */
   async #goOnline(): Promise<void> {
@@ -277,7 +208,6 @@ export class RedisBackplane implements Broker, HistoryStore {
       if (generation !== this.#online || this.#closing) return;
       this.#feed.up(new Set(channels));
       this.#logger.info({ instanceId: this.instanceId }, 'wardcast/redis: subscribed');
-      this.#firstOnline();
       this.#controlSynced = false;
       await this.#channel.sync();
       this.#controlSynced = true;

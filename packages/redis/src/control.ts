@@ -1,4 +1,5 @@
-import type { BrokerControl, ControlHandler, ControlMessage, Logger, PresenceMember } from '@wardcast/server';
+import type { BrokerControl, ControlHandler, ControlMessage, Logger } from '@wardcast/server';
+import { type ControlEnvelope, ControlRouter, PresencePairs } from '@wardcast/server/backplane';
 import type { Connections } from './connections.js';
 import type { Keys } from './keys.js';
 import { HEARTBEAT_LUA } from './lua/slots.js';
@@ -6,54 +7,6 @@ import { Script } from './script.js';
 import type { ConnectionSlots } from './slots.js';
 
 const HEARTBEAT = new Script(HEARTBEAT_LUA);
-const pairKey = (topic: string, userId: string): string => `${topic}\n${userId}`;
-
-interface Envelope {
-  readonly o: string;
-  readonly m: ControlMessage;
-}
-
-const str = (v: unknown): v is string => typeof v === 'string';
-
-function isMember(v: unknown): v is PresenceMember {
-  const m = v as PresenceMember;
-  return typeof m === 'object' && m !== null && str(m.topic) && str(m.userId);
-}
-
-/** Checks a message from the wire; anything unexpected is dropped. */
-function parseEnvelope(raw: string): Envelope | undefined {
-  let e: { o?: unknown; m?: Record<string, unknown> };
-  try {
-    e = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  const m = e?.m;
-  if (!str(e?.o) || typeof m !== 'object' || m === null) return undefined;
-  switch (m.type) {
-    case 'disconnect':
-      return str(m.userId) && str(m.reason) ? (e as Envelope) : undefined;
-    case 'receipt':
-      return str(m.userId) && str(m.id) && (m.action === 'read' || m.action === 'ack') ? (e as Envelope) : undefined;
-    case 'escalation_ack':
-      return str(m.userId) && str(m.id) ? (e as Envelope) : undefined;
-    case 'presence':
-      return str(m.topic) && str(m.userId) && typeof m.present === 'boolean' ? (e as Envelope) : undefined;
-    case 'presence_snapshot':
-      return Array.isArray(m.members) && m.members.every(isMember) ? (e as Envelope) : undefined;
-    default:
-      return undefined;
-  }
-}
-
-function membersOf(fields: readonly string[]): PresenceMember[] {
-  const out: PresenceMember[] = [];
-  for (const f of fields) {
-    const i = f.indexOf('\n');
-    if (i > 0) out.push({ topic: f.slice(0, i), userId: f.slice(i + 1) });
-  }
-  return out;
-}
 
 /**
  * Control messages between instances over one pub/sub channel, plus the presence state behind
@@ -63,19 +16,15 @@ function membersOf(fields: readonly string[]): PresenceMember[] {
  * an instance whose heartbeat stopped is announced as an empty membership.
  */
 export class ControlChannel implements BrokerControl {
-  #handler: ControlHandler | undefined;
-  /** Messages waiting for a handler or for a snapshot load to finish. */
-  #held: Envelope[] | undefined = [];
+  /** Checks, holds and delivers what other instances send (held until the first `sync`). */
+  readonly #router: ControlRouter;
   /** This instance's presence pairs. */
-  readonly #own = new Set<string>();
-  /** Instances we told the hub about. */
-  readonly #known = new Set<string>();
+  readonly #own = new PresencePairs();
   readonly #conns: Connections;
   readonly #keys: Keys;
   readonly #self: string;
   readonly #ttlMs: number;
   readonly #slots: ConnectionSlots;
-  readonly #logger: Logger;
 
   constructor(conns: Connections, keys: Keys, self: string, ttlMs: number, slots: ConnectionSlots, logger: Logger) {
     this.#conns = conns;
@@ -83,23 +32,21 @@ export class ControlChannel implements BrokerControl {
     this.#self = self;
     this.#ttlMs = ttlMs;
     this.#slots = slots;
-    this.#logger = logger;
+    this.#router = new ControlRouter({ self, source: 'wardcast/redis', logger });
   }
 
   subscribe(handler: ControlHandler): void {
-    this.#handler = handler;
+    this.#router.subscribe(handler);
   }
 
   async publish(message: ControlMessage): Promise<void> {
-    const envelope = JSON.stringify({ o: this.#self, m: message } satisfies Envelope);
+    const envelope = JSON.stringify({ o: this.#self, m: message } satisfies ControlEnvelope);
     const channel = this.#keys.control;
     if (message.type !== 'presence') {
       await this.#conns.call('control publish', (r) => r.publish(channel, envelope));
       return;
     }
-    const field = pairKey(message.topic, message.userId);
-    if (message.present) this.#own.add(field);
-    else this.#own.delete(field);
+    const field = this.#own.apply(message);
     const hash = this.#keys.presence(this.#self);
     await this.#conns.call('presence publish', (r) => {
       const multi = r.multi();
@@ -111,14 +58,7 @@ export class ControlChannel implements BrokerControl {
 
   /** A message on the control channel. */
   message(raw: string): void {
-    const envelope = parseEnvelope(raw);
-    if (!envelope) {
-      this.#logger.warn({}, 'wardcast/redis: malformed control message ignored');
-      return;
-    }
-    if (envelope.o === this.#self) return;
-    if (this.#held) this.#held.push(envelope);
-    else this.#deliver(envelope.o, envelope.m);
+    this.#router.message(raw);
   }
 
   /**
@@ -126,15 +66,15 @@ export class ControlChannel implements BrokerControl {
    * @throws {WardcastError} `store_unavailable` (the caller retries with the next heartbeat)
    */
   async sync(): Promise<void> {
-    this.#held ??= [];
+    this.#router.hold();
     try {
       const live = await this.heartbeat(false);
       const hash = this.#keys.presence(this.#self);
-      const own = [...this.#own];
+      const own = this.#own.fields();
       const snapshot = JSON.stringify({
         o: this.#self,
-        m: { type: 'presence_snapshot', members: membersOf(own) },
-      } satisfies Envelope);
+        m: { type: 'presence_snapshot', members: PresencePairs.members(own) },
+      } satisfies ControlEnvelope);
       await this.#conns.call('presence sync', (r) => {
         const multi = r.multi().del(hash);
         if (own.length > 0) multi.hset(hash, Object.fromEntries(own.map((f) => [f, '1'])));
@@ -148,11 +88,12 @@ export class ControlChannel implements BrokerControl {
       });
       others.forEach((id, i) => {
         const [error, keys] = fields?.[i] ?? [null, []];
-        if (!error) this.#deliver(id, { type: 'presence_snapshot', members: membersOf(keys as string[]) });
+        if (!error)
+          this.#router.deliver(id, { type: 'presence_snapshot', members: PresencePairs.members(keys as string[]) });
       });
-      this.#forgetGone(live);
+      this.#router.forgetGone(live);
     } finally {
-      this.#flush();
+      this.#router.flush();
     }
   }
 
@@ -169,7 +110,7 @@ export class ControlChannel implements BrokerControl {
         [this.#self, this.#ttlMs, ...members],
       ),
     )) as string[];
-    if (reap) this.#forgetGone(live);
+    if (reap) this.#router.forgetGone(live);
     return live;
   }
 
@@ -179,7 +120,7 @@ export class ControlChannel implements BrokerControl {
     const snapshot = JSON.stringify({
       o: this.#self,
       m: { type: 'presence_snapshot', members: [] },
-    } satisfies Envelope);
+    } satisfies ControlEnvelope);
     await this.#conns.call('leave', (r) =>
       r
         .multi()
@@ -191,30 +132,6 @@ export class ControlChannel implements BrokerControl {
   }
 
   close(): void {
-    this.#handler = undefined;
-    this.#held = undefined;
-  }
-
-  #forgetGone(live: readonly string[]): void {
-    const alive = new Set(live);
-    for (const id of [...this.#known]) {
-      if (!alive.has(id)) this.#deliver(id, { type: 'presence_snapshot', members: [] });
-    }
-  }
-
-  #flush(): void {
-    const held = this.#held ?? [];
-    this.#held = undefined;
-    for (const e of held) this.#deliver(e.o, e.m);
-  }
-
-  #deliver(origin: string, message: ControlMessage): void {
-    if (message.type === 'presence_snapshot' && message.members.length === 0) this.#known.delete(origin);
-    else if (message.type === 'presence' || message.type === 'presence_snapshot') this.#known.add(origin);
-    try {
-      this.#handler?.(message, origin);
-    } catch (cause) {
-      this.#logger.error({ err: cause }, 'wardcast/redis: control handler threw');
-    }
+    this.#router.close();
   }
 }

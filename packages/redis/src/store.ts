@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { StreamPosition } from '@wardcast/protocol';
 import type { AppendResult, NotificationDraft, StoredNotification } from '@wardcast/server';
+import type { StreamRead } from '@wardcast/server/backplane';
 import { decodeEntries, encodeDraft } from './codec.js';
 import type { Connections } from './connections.js';
 import { unavailable } from './errors.js';
@@ -49,13 +50,6 @@ function refusedOrUnknown(error: unknown): unknown {
 
 const unknown = (cause: unknown) =>
   unavailable('publish: no answer from redis, delivery unknown (retry with the same id: dedupe makes it safe)', cause);
-
-/** A topic's end and the entries after a position, read atomically. */
-export interface StreamRead {
-  readonly position: StreamPosition;
-  /** Oldest first. */
-  readonly entries: readonly StoredNotification[];
-}
 
 /** The topic streams on Redis: the two-phase publish (append, commit, abort) and reads. */
 export class StreamStore {

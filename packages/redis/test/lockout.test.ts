@@ -2,7 +2,7 @@ import { type ClientStatus, createNotificationClient, type NotificationClient } 
 import { DEFAULT_REDIS_BACKPLANE } from '@wardcast/redis';
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { assertBuilt, HubProcess } from './helpers/instances.js';
+import { assertBuilt, startInstance } from './helpers/instances.js';
 import { deletePrefix, describeRedis, REDIS_URL, rawClient, uniquePrefix, until } from './helpers/redis.js';
 
 type Reconnecting = Extract<ClientStatus, { state: 'reconnecting' }>;
@@ -29,8 +29,8 @@ describeRedis('no lockout after a crash (hub instances in separate processes)', 
     cleanups.push(() => deletePrefix(REDIS_URL, prefix));
     const env = { MAX_CONNECTIONS_PER_USER: '2' };
     const [a, b] = await Promise.all([
-      HubProcess.start('lock-a', REDIS_URL, prefix, env),
-      HubProcess.start('lock-b', REDIS_URL, prefix, env),
+      startInstance('lock-a', REDIS_URL, prefix, env),
+      startInstance('lock-b', REDIS_URL, prefix, env),
     ]);
     if (!a || !b) throw new Error('no instances');
     cleanups.push(() => Promise.all([a.close(), b.close()]).then(() => {}));

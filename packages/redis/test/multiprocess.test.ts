@@ -1,51 +1,7 @@
-import { createNotificationClient, type GapEvent, type NotificationClient } from '@wardcast/client';
 import { afterEach, beforeAll, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { assertBuilt, HubProcess, type PublishReply } from './helpers/instances.js';
+import { type Received, Subscriber } from '../../../conformance/subscriber.js';
+import { assertBuilt, type HubProcess, type PublishReply, startInstance } from './helpers/instances.js';
 import { deletePrefix, describeRedis, PrivateRedis, REDIS_URL, uniquePrefix, until } from './helpers/redis.js';
-
-interface Received {
-  readonly id: string;
-  readonly epoch: string;
-  readonly seq: number;
-}
-
-/** A @wardcast/client subscriber whose URL provider round-robins over the instances still alive. */
-class Subscriber {
-  readonly client: NotificationClient;
-  readonly topics: readonly string[];
-  readonly got = new Map<string, Received[]>();
-  readonly gaps: GapEvent[] = [];
-  reconnects = 0;
-  readonly denied: string[] = [];
-
-  constructor(user: string, topics: readonly string[], instances: readonly HubProcess[], start: number) {
-    this.topics = topics;
-    let turn = start;
-    this.client = createNotificationClient({
-      url: () => {
-        const alive = instances.filter((i) => i.alive);
-        return (alive[turn++ % alive.length] as HubProcess).url;
-      },
-      token: `tok_${user}`,
-      topics,
-      WebSocket: WebSocket as never,
-      backoff: { initialDelayMs: 50, maxDelayMs: 300 },
-      unread: false,
-    });
-    for (const t of topics) this.got.set(t, []);
-    this.client.on('notification', (n) => this.got.get(n.topic)?.push({ id: n.id, epoch: n.epoch, seq: n.seq }));
-    this.client.on('gap', (g) => this.gaps.push(g));
-    this.client.on('denied', (d) => this.denied.push(`${d.topic}:${d.code}`));
-    this.client.on('status', (status) => {
-      if (status.state === 'reconnecting') this.reconnects++;
-    });
-  }
-
-  last(topic: string): Received | undefined {
-    return this.got.get(topic)?.at(-1);
-  }
-}
 
 /** Publishes through a random live instance, moving on to another one when the chosen one died. */
 async function publish(instances: readonly HubProcess[], topic: string, id: string): Promise<PublishReply> {
@@ -105,7 +61,7 @@ describeRedis(
       const prefix = uniquePrefix();
       cleanups.push(() => deletePrefix(redisUrl, prefix));
       const instances = await Promise.all(
-        Array.from({ length: count }, (_, i) => HubProcess.start(`proc-${i}`, redisUrl, prefix)),
+        Array.from({ length: count }, (_, i) => startInstance(`proc-${i}`, redisUrl, prefix)),
       );
       cleanups.push(() => Promise.all(instances.map((i) => i.close())).then(() => {}));
       return instances;

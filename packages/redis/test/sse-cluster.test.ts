@@ -2,7 +2,7 @@ import { createNotificationClient, type NotificationClient } from '@wardcast/cli
 import { SseSocket } from '@wardcast/client/sse';
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { assertBuilt, HubProcess } from './helpers/instances.js';
+import { assertBuilt, type HubProcess, startInstance } from './helpers/instances.js';
 import { deletePrefix, describeRedis, REDIS_URL, uniquePrefix, until } from './helpers/redis.js';
 import { SseProxy } from './helpers/sse-proxy.js';
 
@@ -52,7 +52,7 @@ describeRedis('the SSE transport across hub processes on one Redis, behind a loa
     const prefix = uniquePrefix();
     cleanups.push(() => deletePrefix(REDIS_URL, prefix));
     const instances = await Promise.all(
-      Array.from({ length: count }, (_, i) => HubProcess.start(`sse-${i}`, REDIS_URL, prefix)),
+      Array.from({ length: count }, (_, i) => startInstance(`sse-${i}`, REDIS_URL, prefix)),
     );
     cleanups.push(() => Promise.all(instances.map((i) => i.close())).then(() => {}));
     return instances;

@@ -10,17 +10,14 @@ import type {
   ReadResult,
   StoredNotification,
 } from '@wardcast/server';
+import { silentLogger } from '@wardcast/server';
+import type { TopicFeed } from '@wardcast/server/backplane';
 import { ConnectionSlots, ControlChannel } from './control.js';
-import { Db, unavailable } from './db.js';
-import { TopicFeed } from './feed.js';
+import { Db } from './db.js';
+import { createTopicFeed } from './feed.js';
 import { Listener, listenerSource } from './listener.js';
 import { type PostgresBackplaneOptions, type ResolvedBackplaneOptions, resolveBackplaneOptions } from './options.js';
-import { type StreamRead, StreamStore } from './store.js';
-
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** Tries of a read that found this instance behind the stream (see `read`). */
-const READ_ATTEMPTS = 3;
+import { StreamStore } from './store.js';
 
 /** How often idle topics are swept (history past `maxAgeMs`, rows idle past `topicTtlMs`). */
 const SWEEP_INTERVAL_MS = 60_000;
@@ -57,7 +54,6 @@ export class PostgresBackplane implements Broker, HistoryStore {
   #controlSynced = false;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #sweep: ReturnType<typeof setInterval> | undefined;
-  #firstOnline: () => void = () => {};
 
   constructor(options: PostgresBackplaneOptions) {
     this.#o = resolveBackplaneOptions(options);
@@ -81,7 +77,7 @@ export class PostgresBackplane implements Broker, HistoryStore {
         down: () => this.#feed.down(),
       },
     );
-    this.#feed = new TopicFeed(this.#listener, this.#store, this.#o.channel, this.#logger);
+    this.#feed = createTopicFeed(this.#listener, this.#store, this.#o.channel, this.#logger, this.#o.commandTimeoutMs);
   }
 
   // ---- Broker ------------------------------------------------------------------------------
@@ -91,9 +87,6 @@ export class PostgresBackplane implements Broker, HistoryStore {
     if (this.#started) return;
     this.#feed.start(handler);
     this.#started = true;
-    const online = new Promise<void>((resolve) => {
-      this.#firstOnline = resolve;
-    });
     void this.#listener.listen(this.#o.controlChannel);
     this.#listener.start();
     const every = Math.max(50, Math.floor(this.#o.instanceTtlMs / 3));
@@ -101,14 +94,7 @@ export class PostgresBackplane implements Broker, HistoryStore {
     this.#heartbeat.unref?.();
     this.#sweep = setInterval(() => void this.#sweepOnce(), Math.min(SWEEP_INTERVAL_MS, this.#o.maxAgeMs));
     this.#sweep.unref?.();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      online,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.#o.commandTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await this.#feed.firstUp(this.#o.commandTimeoutMs);
   }
 
   /**
@@ -190,22 +176,13 @@ export class PostgresBackplane implements Broker, HistoryStore {
   }
 
   /** What came after `since`, aligned with this instance's live feed. */
-  async read(topic: string, since: StreamPosition): Promise<ReadResult> {
-    const { read, end } = await this.#readAligned(topic, since);
-    if (since.epoch !== end.epoch || since.seq > end.seq) {
-      return { recovered: false, notifications: [], position: end };
-    }
-    if (since.seq === end.seq) return { recovered: true, notifications: [], position: end };
-    const notifications = read.entries.filter((n) => n.seq > since.seq && n.seq <= end.seq);
-    const complete = notifications.length === end.seq - since.seq && notifications[0]?.seq === since.seq + 1;
-    return complete
-      ? { recovered: true, notifications, position: end }
-      : { recovered: false, notifications: [], position: end };
+  read(topic: string, since: StreamPosition): Promise<ReadResult> {
+    return this.#feed.replay(topic, since);
   }
 
   /** The topic's committed end, aligned with this instance's live feed. */
-  async position(topic: string): Promise<StreamPosition> {
-    return (await this.#readAligned(topic, undefined)).end;
+  position(topic: string): Promise<StreamPosition> {
+    return this.#feed.position(topic);
   }
 
   /**
@@ -227,55 +204,10 @@ export class PostgresBackplane implements Broker, HistoryStore {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  /**
-   * Reads the table and aligns the answer with what this instance's feed has handed to the hub
-   * (`end`): the replay covers up to `end`, the feed everything after. When the feed is behind the
-   * client's own position or on another epoch, it catches up first.
-   */
-  async #readAligned(
-    topic: string,
-    since: StreamPosition | undefined,
-  ): Promise<{ read: StreamRead; end: StreamPosition }> {
-    for (let attempt = 1; ; attempt++) {
-      const watched = this.#feed.watched(topic);
-      if (watched) await this.#ready(watched.ready);
-      const read = await this.#store.read(topic, since, 'read');
-      const last = this.#feed.watched(topic)?.last;
-      if (!last) return { read, end: read.position };
-      const behind =
-        last.epoch !== read.position.epoch ||
-        (since !== undefined && since.epoch === last.epoch && since.seq > last.seq && since.seq <= read.position.seq);
-      if (behind && attempt < READ_ATTEMPTS) {
-        await this.#feed.resync(topic);
-        continue;
-      }
-      const end = last.epoch === read.position.epoch && last.seq < read.position.seq ? last : read.position;
-      return { read, end };
-    }
-  }
-
-  async #ready(ready: Promise<void>): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        ready,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(unavailable('the listener is not caught up with the stream table')),
-            this.#o.commandTimeoutMs,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   /** On every (re)connect of the listener: read every topic from the table, resync presence. */
   async #goOnline(channels: ReadonlySet<string>): Promise<void> {
     if (!this.#started || this.#closing) return;
     this.#feed.up(channels);
-    this.#firstOnline();
     this.#controlSynced = false;
     try {
       await this.#channel.sync();

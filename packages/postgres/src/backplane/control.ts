@@ -1,51 +1,15 @@
 import type { BrokerControl, ControlHandler, ControlMessage, Logger, PresenceMember } from '@wardcast/server';
+import { type ControlEnvelope, ControlRouter, PresencePairs } from '@wardcast/server/backplane';
 import { type Db, unavailable } from './db.js';
 import type { ResolvedBackplaneOptions } from './options.js';
 import { MAX_INLINE_BYTES } from './store.js';
-
-const pairKey = (topic: string, userId: string): string => `${topic}\n${userId}`;
 
 /**
  * A control NOTIFY: `o` the sending instance, `m` the message. `l: 1` marks a presence snapshot too
  * large for a payload: receivers load the sender's rows from `backplane_presence` instead.
  */
-interface Envelope {
-  readonly o: string;
-  readonly m: ControlMessage;
+interface Envelope extends ControlEnvelope {
   readonly l?: 1;
-}
-
-const str = (v: unknown): v is string => typeof v === 'string';
-
-function isMember(v: unknown): v is PresenceMember {
-  const m = v as PresenceMember;
-  return typeof m === 'object' && m !== null && str(m.topic) && str(m.userId);
-}
-
-/** Checks a message from the wire; anything unexpected is dropped. */
-export function parseEnvelope(raw: string): Envelope | undefined {
-  let e: { o?: unknown; m?: Record<string, unknown>; l?: unknown };
-  try {
-    e = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  const m = e?.m;
-  if (!str(e?.o) || typeof m !== 'object' || m === null) return undefined;
-  switch (m.type) {
-    case 'disconnect':
-      return str(m.userId) && str(m.reason) ? (e as Envelope) : undefined;
-    case 'receipt':
-      return str(m.userId) && str(m.id) && (m.action === 'read' || m.action === 'ack') ? (e as Envelope) : undefined;
-    case 'escalation_ack':
-      return str(m.userId) && str(m.id) ? (e as Envelope) : undefined;
-    case 'presence':
-      return str(m.topic) && str(m.userId) && typeof m.present === 'boolean' ? (e as Envelope) : undefined;
-    case 'presence_snapshot':
-      return Array.isArray(m.members) && m.members.every(isMember) ? (e as Envelope) : undefined;
-    default:
-      return undefined;
-  }
 }
 
 /**
@@ -131,15 +95,12 @@ export class ConnectionSlots {
  * heartbeat stopped is announced to the hub as an empty membership, and its rows are deleted.
  */
 export class ControlChannel implements BrokerControl {
-  #handler: ControlHandler | undefined;
-  /** Messages waiting for a snapshot load to finish. */
-  #held: Envelope[] | undefined = [];
+  /** Checks, holds and hands over what other instances send (held until the first `sync`). */
+  readonly #router: ControlRouter;
   /** Deliveries in order (a snapshot too large for a payload is loaded before the next message). */
   #chain: Promise<void> = Promise.resolve();
   /** This instance's presence pairs. */
-  readonly #own = new Set<string>();
-  /** Instances we told the hub about. */
-  readonly #known = new Set<string>();
+  readonly #own = new PresencePairs();
   readonly #db: Db;
   readonly #o: ResolvedBackplaneOptions;
   readonly #slots: ConnectionSlots;
@@ -152,10 +113,16 @@ export class ControlChannel implements BrokerControl {
     this.#o = options;
     this.#slots = slots;
     this.#logger = logger;
+    this.#router = new ControlRouter({
+      self: options.instanceId,
+      source: 'wardcast/postgres',
+      logger,
+      dispatch: (e) => this.#enqueue(e),
+    });
   }
 
   subscribe(handler: ControlHandler): void {
-    this.#handler = handler;
+    this.#router.subscribe(handler);
   }
 
   /** Sends `message` to every other instance. @throws {WardcastError} `store_unavailable` */
@@ -169,9 +136,7 @@ export class ControlChannel implements BrokerControl {
       await this.#db.query('control publish', 'SELECT pg_notify($1, $2)', [o.controlChannel, envelope]);
       return;
     }
-    const field = pairKey(message.topic, message.userId);
-    if (message.present) this.#own.add(field);
-    else this.#own.delete(field);
+    this.#own.apply(message);
     const write = message.present
       ? `INSERT INTO ${o.s}.backplane_presence (instance_id, topic, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
       : `DELETE FROM ${o.s}.backplane_presence WHERE instance_id = $1 AND topic = $2 AND user_id = $3`;
@@ -186,14 +151,7 @@ export class ControlChannel implements BrokerControl {
 
   /** A NOTIFY on the control channel. */
   message(raw: string): void {
-    const envelope = parseEnvelope(raw);
-    if (!envelope) {
-      this.#logger.warn({}, 'wardcast/postgres: malformed control message ignored');
-      return;
-    }
-    if (envelope.o === this.#o.instanceId) return;
-    if (this.#held) this.#held.push(envelope);
-    else this.#enqueue(envelope);
+    this.#router.message(raw);
   }
 
   /**
@@ -201,15 +159,11 @@ export class ControlChannel implements BrokerControl {
    * @throws {WardcastError} `store_unavailable` (the caller retries with the next heartbeat)
    */
   async sync(): Promise<void> {
-    this.#held ??= [];
+    this.#router.hold();
     const o = this.#o;
     try {
       const live = await this.heartbeat(false);
-      const own = [...this.#own];
-      const members = own.map((f) => {
-        const i = f.indexOf('\n');
-        return { topic: f.slice(0, i), userId: f.slice(i + 1) };
-      });
+      const members = this.#own.members();
       let envelope = JSON.stringify({
         o: o.instanceId,
         m: { type: 'presence_snapshot', members },
@@ -230,11 +184,13 @@ export class ControlChannel implements BrokerControl {
       });
       const others = live.filter((id) => id !== o.instanceId);
       const snapshots = await this.#load(others);
-      for (const id of others) this.#deliver(id, { type: 'presence_snapshot', members: snapshots.get(id) ?? [] });
-      this.#forgetGone(live);
+      for (const id of others) {
+        this.#router.deliver(id, { type: 'presence_snapshot', members: snapshots.get(id) ?? [] });
+      }
+      this.#router.forgetGone(live);
       this.needsSync = false;
     } finally {
-      this.#flush();
+      this.#router.flush();
     }
   }
 
@@ -275,7 +231,7 @@ export class ControlChannel implements BrokerControl {
     const mine = result.rows.find((r) => r.instance_id === o.instanceId);
     // Taken for dead meanwhile (a stall): the others dropped our presence; announce it again.
     if (mine && mine.was_alive === false) this.needsSync = true;
-    if (reap) this.#forgetGone(live);
+    if (reap) this.#router.forgetGone(live);
     return live;
   }
 
@@ -297,8 +253,7 @@ export class ControlChannel implements BrokerControl {
   }
 
   close(): void {
-    this.#handler = undefined;
-    this.#held = undefined;
+    this.#router.close();
   }
 
   async #load(instances: readonly string[]): Promise<Map<string, PresenceMember[]>> {
@@ -317,41 +272,18 @@ export class ControlChannel implements BrokerControl {
     return out;
   }
 
-  #forgetGone(live: readonly string[]): void {
-    const alive = new Set(live);
-    for (const id of [...this.#known]) {
-      if (!alive.has(id)) this.#deliver(id, { type: 'presence_snapshot', members: [] });
-    }
-  }
-
-  #flush(): void {
-    const held = this.#held ?? [];
-    this.#held = undefined;
-    for (const e of held) this.#enqueue(e);
-  }
-
   #enqueue(e: Envelope): void {
     if (e.l === 1 && e.m.type === 'presence_snapshot') {
       this.#chain = this.#chain.then(async () => {
         try {
           const loaded = await this.#load([e.o]);
-          this.#deliver(e.o, { type: 'presence_snapshot', members: loaded.get(e.o) ?? [] });
+          this.#router.deliver(e.o, { type: 'presence_snapshot', members: loaded.get(e.o) ?? [] });
         } catch (cause) {
           this.#logger.warn({ err: cause }, 'wardcast/postgres: presence snapshot load failed');
         }
       });
       return;
     }
-    this.#chain = this.#chain.then(() => this.#deliver(e.o, e.m));
-  }
-
-  #deliver(origin: string, message: ControlMessage): void {
-    if (message.type === 'presence_snapshot' && message.members.length === 0) this.#known.delete(origin);
-    else if (message.type === 'presence' || message.type === 'presence_snapshot') this.#known.add(origin);
-    try {
-      this.#handler?.(message, origin);
-    } catch (cause) {
-      this.#logger.error({ err: cause }, 'wardcast/postgres: control handler threw');
-    }
+    this.#chain = this.#chain.then(() => this.#router.deliver(e.o, e.m));
   }
 }

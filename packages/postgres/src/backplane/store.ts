@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type StreamPosition, WardcastError } from '@wardcast/protocol';
 import type { AppendResult, Logger, NotificationDraft, StoredNotification } from '@wardcast/server';
+import type { StreamRead } from '@wardcast/server/backplane';
 import type { PgClient, PgResult } from '../pg.js';
 import { type Db, unavailable, withTimeout } from './db.js';
 import type { ResolvedBackplaneOptions } from './options.js';
@@ -19,13 +20,6 @@ export function encodeDraft(draft: NotificationDraft): string {
 /** A stored body back into a notification. */
 export function decodeBody(body: string, epoch: string, seq: number): StoredNotification {
   return { ...(JSON.parse(body) as NotificationDraft), epoch, seq };
-}
-
-/** A topic's end and the entries after a position, read in one snapshot. */
-export interface StreamRead {
-  readonly position: StreamPosition;
-  /** Oldest first. */
-  readonly entries: readonly StoredNotification[];
 }
 
 /** Largest NOTIFY payload sent whole (PostgreSQL's limit is 8,000 bytes); larger ones are fetched by position. */
