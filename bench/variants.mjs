@@ -1,5 +1,6 @@
 // The server variants (wardcast-nocoalesce: the hub with `coalesceWrites: false`, one write per
-// frame as before coalescing). Each attaches to an http.Server and returns
+// frame as before coalescing; wardcast-base: the hub class passed as `Hub`, e.g. another build of
+// @wardcast/server for an A/B run). Each attaches to an http.Server and returns
 // { subscribers(): number, publish(payload, id): void | Promise<void> }.
 import { NotificationHub } from '@wardcast/server';
 import { Server as SocketIOServer } from 'socket.io';
@@ -26,8 +27,8 @@ function envelopeMaker() {
   });
 }
 
-function wardcast(http, coalesceWrites) {
-  const hub = new NotificationHub({
+function wardcast(http, coalesceWrites, Hub = NotificationHub) {
+  const hub = new Hub({
     coalesceWrites,
     authenticate: ({ token }) => (token ? { userId: token } : null),
     authorize: () => true,
@@ -91,10 +92,13 @@ function socketio(http) {
   };
 }
 
-export function createVariant(name, http) {
+export function createVariant(name, http, Hub = undefined) {
   switch (name) {
     case 'wardcast':
       return wardcast(http, true);
+    case 'wardcast-base':
+      if (Hub === undefined) throw new Error('wardcast-base needs the hub class of the other build');
+      return wardcast(http, true, Hub);
     case 'wardcast-nocoalesce':
       return wardcast(http, false);
     case 'ws-frame-once':
