@@ -567,6 +567,7 @@ export class HubCore {
       s.socket.terminate();
       s.closed(1006, 'terminated at shutdown');
     }
+    this.#host.timers.clear();
     try {
       await this.#broker.close?.();
       await this.#history.close?.();
@@ -649,15 +650,19 @@ export class HubCore {
       counters: this.#counters,
       logger: this.#logger,
       emit: this.#emit,
+      wants: (event) => this.#events.listenerCount(event) > 0,
       receipt: (receipt, delivered) => this.#receipts.fromFrame(receipt, delivered),
-      audit: (type: AuditEventType, session, extra) =>
+      audit: (type: AuditEventType, session, extra) => {
+        // Checked here: no closure per call when nobody listens (as on every connect).
+        if (this.#events.listenerCount('audit') === 0) return;
         emitAudit(this.#events, this.#emit, () => ({
           type,
           at: new Date().toISOString(),
           sessionId: session.id,
           userId: session.principal?.userId,
           ...extra,
-        })),
+        }));
+      },
       watch: interest.watch,
       unwatch: interest.unwatch,
       released: (session) => {

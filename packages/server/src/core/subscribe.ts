@@ -169,7 +169,8 @@ export async function subscribeTopics(
       position,
       ...(a.level === 'full' ? {} : { phi: a.level }),
     };
-    host.emit('subscribe', { ...session.info(), topic: a.topic, recovered: read.recovered });
+    if (host.wants('subscribe'))
+      host.emit('subscribe', { ...session.info(), topic: a.topic, recovered: read.recovered });
   }
   return results;
 }
