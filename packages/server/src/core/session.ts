@@ -15,7 +15,7 @@ import {
   WardcastError,
 } from '@wardcast/protocol';
 import type { AdmissionTicket } from './admission.js';
-import { runAuthenticate } from './authenticate.js';
+import { authenticateNow } from './authenticate.js';
 import { encodeAuthenticated, encodeSubscribed, encodeWelcome } from './connect-frames.js';
 import type { ConnectionInfo, ConnectionRefusalReason } from './events.js';
 import { encodeFrame } from './frames.js';
@@ -256,18 +256,44 @@ export class Session implements SocketHandlers {
     return next;
   }
 
-  /** Runs one task of the chain; back to {@link SETTLED} once the last queued task is done. */
-  async #run(task: () => Promise<void> | void): Promise<void> {
+  /**
+   * Runs one task of the chain; back to {@link SETTLED} once the last queued task is done. A task
+   * that finishes without returning a promise (an `auth` with a synchronous `authenticate`) is done
+   * at once, without a turn of the microtask queue.
+   */
+  #run(task: () => Promise<void> | void): Promise<void> {
+    let result: Promise<void> | void;
     try {
-      await task();
+      result = task();
     } catch (cause) {
-      const error = new WardcastError(ErrorCode.Internal, 'unexpected error while serving a connection', { cause });
-      this.#host.logger.error({ sessionId: this.id, err: cause }, 'wardcast: session error');
-      this.#host.emit('error', error);
-      this.close(CloseCode.InternalError, 'internal error');
-    } finally {
-      if (--this.#queued === 0) this.#chain = SETTLED;
+      this.#failed(cause);
+      this.#finished();
+      return SETTLED;
     }
+    if (result === undefined) {
+      this.#finished();
+      return SETTLED;
+    }
+    return result.then(
+      () => this.#finished(),
+      (cause: unknown) => {
+        this.#failed(cause);
+        this.#finished();
+      },
+    );
+  }
+
+  /** A task of the chain threw: logged, reported, and the session closed. */
+  #failed(cause: unknown): void {
+    const error = new WardcastError(ErrorCode.Internal, 'unexpected error while serving a connection', { cause });
+    this.#host.logger.error({ sessionId: this.id, err: cause }, 'wardcast: session error');
+    this.#host.emit('error', error);
+    this.close(CloseCode.InternalError, 'internal error');
+  }
+
+  /** A task of the chain is done. */
+  #finished(): void {
+    if (--this.#queued === 0) this.#chain = SETTLED;
   }
 
   /** Counts a frame received before the session opened; `true` once past `maxPreAuthFrames`/`maxPreAuthBytes`. */
@@ -434,8 +460,9 @@ export class Session implements SocketHandlers {
       this.#refuse('bad_frames', CloseCode.BadFrame, 'too many bad frames');
   }
 
-  #authenticate(token: string | undefined): Promise<Principal | undefined> {
-    return runAuthenticate(this.#host, this.request, token, this.#phase === 'open', { sessionId: this.id });
+  /** The application's verdict on `token`: itself when `authenticate` answered synchronously. */
+  #authenticate(token: string | undefined): Principal | undefined | Promise<Principal | undefined> {
+    return authenticateNow(this.#host, this.request, token, this.#phase === 'open', this.id);
   }
 
   async #start(): Promise<void> {
@@ -451,15 +478,21 @@ export class Session implements SocketHandlers {
 
   /**
    * Before accepting a new principal (not a refresh), takes a connection slot across instances when
-   * the broker counts them (`reserveConnection`); synchronous with a broker that does not.
+   * the broker counts them (`reserveConnection`); synchronous (no promise) with a broker that does not.
    */
-  async #admit(principal: Principal, ref: string | undefined): Promise<void> {
+  #admit(principal: Principal, ref: string | undefined): void | Promise<void> {
     const host = this.#host;
     const max = host.limits.maxConnectionsPerUser;
     const local = host.registry.connectionCount(principal.userId);
     if (this.#phase === 'open' || local >= max) return this.#accept(principal, ref, false);
     const pending = host.cluster.reserve(principal.userId, this.id, max);
-    const ok = pending === true || (await pending);
+    if (typeof pending === 'boolean') return this.#reserve(principal, ref, pending);
+    return pending.then((ok) => this.#reserve(principal, ref, ok));
+  }
+
+  /** The cross-instance slot was taken (`ok`) or refused. */
+  #reserve(principal: Principal, ref: string | undefined, ok: boolean): void {
+    const host = this.#host;
     const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') {
       if (ok) host.cluster.release(principal.userId, this.id);
@@ -507,7 +540,7 @@ export class Session implements SocketHandlers {
     this.#host.audit('auth.succeeded', this);
   }
 
-  async #handle(frame: Exclude<ClientFrame, { type: 'ping' }>): Promise<void> {
+  #handle(frame: Exclude<ClientFrame, { type: 'ping' }>): void | Promise<void> {
     const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') return;
     if (frame.type === 'auth') return this.#onAuth(frame);
@@ -522,10 +555,21 @@ export class Session implements SocketHandlers {
     return this.#onReceipt(frame);
   }
 
-  async #onAuth(frame: AuthFrame): Promise<void> {
+  #onAuth(frame: AuthFrame): void | Promise<void> {
     const before = this.principal;
     const refresh = this.#phase === 'open';
-    const principal = await this.#authenticate(frame.token);
+    const principal = this.#authenticate(frame.token);
+    if (principal instanceof Promise) return principal.then((p) => this.#onVerdict(frame, before, refresh, p));
+    return this.#onVerdict(frame, before, refresh, principal);
+  }
+
+  /** What `authenticate` said about an `auth` frame's token. */
+  #onVerdict(
+    frame: AuthFrame,
+    before: Principal | undefined,
+    refresh: boolean,
+    principal: Principal | undefined,
+  ): void | Promise<void> {
     const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') return;
     if (!principal) {
@@ -546,9 +590,10 @@ export class Session implements SocketHandlers {
       this.close(CloseCode.Forbidden, 'user mismatch');
       return;
     }
-    await this.#admit(principal, frame.ref);
+    const admitted = this.#admit(principal, frame.ref);
     // A refreshed token may carry other claims (a care team changed): every subscription is re-checked.
-    if (refresh) await this.#reauthorize();
+    if (!refresh) return admitted;
+    return admitted === undefined ? this.#reauthorize() : admitted.then(() => this.#reauthorize());
   }
 
   async #reauthorize(): Promise<void> {
