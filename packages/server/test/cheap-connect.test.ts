@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeAuthenticated, encodeSubscribed, encodeWelcome } from '../src/core/connect-frames.js';
 import { TimerQueue } from '../src/core/timers.js';
+import { bearer, principalOf, tokenFor, useHarness } from './helpers/harness.js';
 
 /**
  * Issue 12, target 3 ("cheap connects"): the frames of a connect are written from templates. These
@@ -122,5 +123,94 @@ describe('timer queue', () => {
     );
     expect(fired).toEqual(['later']);
     queue.clear();
+  });
+});
+
+/**
+ * The connect path answers a synchronous `authenticate`, `authorize` or `phiLevel` without
+ * waiting for the microtask queue and waits for a promise only when it gets one: both forms of
+ * each hook must give the same outcome, for an answer and for a failure.
+ */
+describe('policy hooks, synchronous or async', () => {
+  const harness = useHarness();
+  const forms = [
+    { form: 'synchronous', wrap: <T>(f: () => T) => f },
+    {
+      form: 'async',
+      wrap:
+        <T>(f: () => T) =>
+        async () =>
+          f(),
+    },
+  ] as const;
+
+  describe.each(forms)('$form hooks', ({ wrap }) => {
+    it('authenticates, authorizes and grants the policy level in one auth + subscribe', async () => {
+      const fx = await harness.start({
+        authenticate: ({ request, token }) => wrap(() => principalOf(token ?? bearer(request.headers.authorization)))(),
+        authorize: (principal, topic) => wrap(() => topic === `user:${principal.userId}` || topic === 'ward:4b')(),
+        phiLevel: (_principal, topic) => wrap(() => (topic === 'ward:4b' ? ('id-only' as const) : ('full' as const)))(),
+      });
+      // Authenticated in-band: the `auth` frame's path, not the upgrade's.
+      const client = harness.connect(fx, { label: 'alice' });
+      await client.nextFrame('welcome');
+      client.send({ type: 'auth', token: tokenFor('alice') });
+      await client.nextFrame('authenticated');
+
+      const results = await client.subscribe(['user:alice', 'ward:4b', 'ward:5c']);
+
+      expect(results).toMatchObject([
+        { topic: 'user:alice', status: 'ok' },
+        { topic: 'ward:4b', status: 'ok', phi: 'id-only' },
+        { topic: 'ward:5c', status: 'denied', code: 'topic_denied' },
+      ]);
+      expect(results[0]).not.toHaveProperty('phi');
+    });
+
+    it('denies a topic whose authorize fails and grants empty where phiLevel fails, keeping the connection', async () => {
+      const fx = await harness.start({
+        authorize: (_principal, topic) =>
+          wrap(() => {
+            if (topic === 'ward:down') throw new Error('policy service down');
+            return true;
+          })(),
+        phiLevel: (_principal, topic) =>
+          wrap(() => {
+            if (topic === 'ward:4b') throw new Error('policy service down');
+            return 'full' as const;
+          })(),
+      });
+      const client = await harness.connectAs(fx, 'alice');
+
+      const results = await client.subscribe(['ward:down', 'ward:4b']);
+      await client.roundTrip();
+
+      expect(results).toMatchObject([
+        { topic: 'ward:down', status: 'denied', code: 'topic_denied' },
+        { topic: 'ward:4b', status: 'ok', phi: 'empty' },
+      ]);
+      expect(client.closeInfo).toBeUndefined();
+    });
+
+    it('refuses a token whose authenticate fails with auth_failed and closes with 4401', async () => {
+      const fx = await harness.start({
+        authenticate: ({ token }) =>
+          wrap(() => {
+            if (token === 'boom') throw new Error('identity provider down');
+            return principalOf(token);
+          })(),
+      });
+      const errors = harness.record(fx, 'error');
+      const client = harness.connect(fx);
+      await client.nextFrame('welcome');
+
+      client.send({ type: 'auth', token: 'boom' });
+      const error = await client.nextFrame('error');
+      const { code } = await client.waitClose();
+
+      expect(error.code).toBe('auth_failed');
+      expect(code).toBe(4401);
+      expect(errors.map((e) => (e as { code?: string }).code)).toContain('auth_failed');
+    });
   });
 });
