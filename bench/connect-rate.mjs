@@ -11,7 +11,8 @@
 //
 // Options, as env or CLI (`node bench/connect-rate.mjs --reps=9`):
 //   BENCH_REPS=7  BENCH_WARMUP=1  BENCH_CONNS=1000  BENCH_SUBS=1000
-//   BENCH_VARIANTS=wardcast,ws-frame-once,socket.io
+//   BENCH_VARIANTS=wardcast,ws-frame-once,socket.io (also: ws-wardcast-shape, bare ws answering
+//   Wardcast's connect frames with no hub behind it: the floor under Wardcast's connect)
 //   BENCH_BASE_SERVER=<path to another build's packages/server/dist/index.js>: adds `wardcast-base`
 //   BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
 import os from 'node:os';
