@@ -4,8 +4,10 @@
 //                                                  (numbered from `offset`; bounded concurrency)
 //   arm {variant, run, messages}                   -> resets counters; emits {event:'done'} when complete
 //   report                                         -> counts, last receive time, latency samples
-//   storm {variant, port, conns, tag}              -> opens and subscribes `conns` new connections,
-//                                                     returns { ms }, then drops them
+//   storm {variant, port, conns, tag, keep}        -> opens and subscribes `conns` new connections,
+//                                                     returns { ms, cpuUs }, then drops them (with
+//                                                     `keep`, holds them until `drop`)
+//   drop                                           -> drops the connections a `storm` kept
 import { connect } from './connect.mjs';
 import { now, parseBenchId } from './payload.mjs';
 
@@ -80,7 +82,11 @@ function report() {
   };
 }
 
-async function storm({ variant, port, conns, tag }) {
+/** Connections a `storm` with `keep` opened, until `drop`. */
+let kept = [];
+
+async function storm({ variant, port, conns, tag, keep = false }) {
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const opened = [];
   let next = 0;
@@ -89,11 +95,26 @@ async function storm({ variant, port, conns, tag }) {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const ms = performance.now() - start;
-  for (const s of opened) (s.terminate ?? s.disconnect).call(s);
-  return { ms };
+  const used = process.cpuUsage(cpu);
+  if (keep) kept.push(...opened);
+  else drop(opened);
+  return { ms, cpuUs: used.user + used.system };
 }
 
-const handlers = { setup, arm, report, storm, exit: () => setImmediate(() => process.exit(0)) };
+function drop(sockets = kept) {
+  for (const s of sockets) (s.terminate ?? s.disconnect).call(s);
+  if (sockets === kept) kept = [];
+  return {};
+}
+
+const handlers = {
+  setup,
+  arm,
+  report,
+  storm,
+  drop: () => drop(),
+  exit: () => setImmediate(() => process.exit(0)),
+};
 
 process.on('message', async (msg) => {
   try {

@@ -53,7 +53,7 @@ function socketio(port, _userId, onNotification) {
 }
 
 export function connect(variant, port, userId, onNotification) {
-  if (variant.startsWith('wardcast')) return wardcast(port, userId, onNotification);
+  if (variant.startsWith('wardcast') || variant === 'ws-wardcast-shape') return wardcast(port, userId, onNotification);
   if (variant === 'socket.io') return socketio(port, userId, onNotification);
   return plainWs(port, userId, onNotification);
 }

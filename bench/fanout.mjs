@@ -4,7 +4,8 @@
 // the idle memory per connection; then every rep runs, for each variant in turn (order rotated
 // per rep: A B C, B C A, ...), a burst (BENCH_BURST messages published back to back) and a paced
 // phase (one message every subscribers/BENCH_RATE s); last, reps of 1,000 new connections per
-// variant, alternated, measure connects/s. The summary shows medians
+// variant, alternated, measure connects/s and the server's CPU time per connect (connect-phase.mjs;
+// `pnpm bench:connect` runs that phase alone, with more reps). The summary shows medians
 // over the reps, each ratio against ws-frame-once computed in this run; it is also written to
 // docs/benchmarks.md with an SVG chart (docs/benchmarks.svg). Only 127.0.0.1; everything is killed.
 //
@@ -17,6 +18,7 @@ import { execSync } from 'node:child_process';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { allExited, canPin, killAll, spawnChild } from './children.mjs';
+import { connectRep, connectTable, summarizeConnects } from './connect-phase.mjs';
 import { printSummary, writeDocs } from './report.mjs';
 import { median, mergeSorted, quantile, table } from './stats.mjs';
 import { VARIANTS } from './variants.mjs';
@@ -108,15 +110,12 @@ async function connectAll(server, clients, subscribers) {
   return { rssKiB: (after.rss - before.rss) / n / 1024, heapKiB: (after.heapUsed - before.heapUsed) / n / 1024 };
 }
 
-/** Connects/s: both client processes open and subscribe STORM_CONNS new connections, then drop them. */
-async function storm(server, clients) {
-  const run = ++runCounter;
-  const conns = STORM_CONNS / clients.length;
-  const { variant, port } = server;
-  const times = await Promise.all(
-    clients.map((c, k) => c.request('storm', { variant, port, conns, tag: `storm${run}-c${k}` })),
-  );
-  return (STORM_CONNS / Math.max(...times.map((t) => t.ms))) * 1000;
+/**
+ * One connect rep: both client processes open and subscribe STORM_CONNS new connections next to
+ * the `subscribers` already connected, then drop them (see connect-phase.mjs).
+ */
+function storm(server, clients, subscribers) {
+  return connectRep(server, clients, { conns: STORM_CONNS, idle: subscribers, tag: `storm${++runCounter}` });
 }
 
 /** One publish phase of one variant. */
@@ -195,7 +194,7 @@ async function runScenario(scenario) {
   for (let rep = 0; rep < reps; rep++) {
     for (let k = 0; k < servers.length; k++) {
       const s = servers[(k + rep) % servers.length];
-      connects.get(s.variant).push(await storm(s, clients));
+      connects.get(s.variant).push(await storm(s, clients, subscribers));
     }
   }
   await Promise.all([...servers.map((s) => s.ctl), ...clients].map((c) => c.request('exit').catch(() => {})));
@@ -216,12 +215,17 @@ async function runScenario(scenario) {
     for (const row of rows) {
       const entry = summary.variants.get(row.variant) ?? {
         ...idle.get(row.variant),
-        connectsPerSec: median(connects.get(row.variant)),
+        connectsPerSec: median(connects.get(row.variant).map((r) => r.connectsPerSec)),
       };
       entry[phase] = row;
       summary.variants.set(row.variant, entry);
     }
   }
+  console.log(
+    `\n=== ${subs} subscribers, connect: ${STORM_CONNS.toLocaleString('en-US')} new connections per rep ` +
+      `(upgrade + auth + subscribe for Wardcast), median of ${reps} reps, ratios within each rep ===`,
+  );
+  console.log(connectTable(summarizeConnects(connects, BASELINE), BASELINE));
   console.log(
     'event-loop block of one paced publish, CPU time (median of medians, max of maxima; wardcast writes at the ' +
       'end of the turn and socket.io in later ticks, so for them this is not the whole cost):',

@@ -3,14 +3,22 @@
 //   run {run, messages, intervalMs, burst} -> publishes on schedule, replies when all are published
 //   stop               -> { cpuUs, blockMs, blockCpuMs } for the phase since `run`
 //   memory             -> { rss, heapUsed } after a full GC (run with --expose-gc)
+//   cpu                -> { cpuUs, reads, writes }: the process's user+system CPU time so far, µs, and
+//                         its read/write system calls so far (Linux)
+//   until {subscribers} -> resolves once the variant counts that many subscribers (checked every 10 ms)
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { benchId, makePayload, now } from './payload.mjs';
 import { createVariant } from './variants.mjs';
 
 const name = process.argv[2];
 const http = createServer((_req, res) => res.writeHead(404).end());
-const variant = createVariant(name, http);
+// wardcast-base: the NotificationHub of another build (BENCH_BASE_SERVER=<its dist/index.js>).
+const base = process.env.BENCH_BASE_SERVER;
+const Hub = name === 'wardcast-base' && base ? (await import(pathToFileURL(base).href)).NotificationHub : undefined;
+const variant = createVariant(name, http, Hub);
 let phase;
 
 async function run({ run, messages, intervalMs, burst }) {
@@ -52,8 +60,34 @@ function memory() {
   return { rss, heapUsed };
 }
 
+/** Read and write system calls so far (`syscr`/`syscw` of /proc/self/io), where Linux has them. */
+function syscalls() {
+  try {
+    const io = readFileSync('/proc/self/io', 'utf8');
+    return { reads: Number(/syscr: (\d+)/.exec(io)?.[1]), writes: Number(/syscw: (\d+)/.exec(io)?.[1]) };
+  } catch {
+    return {};
+  }
+}
+
+/** Waits, in this process (no IPC per check), until the variant counts `subscribers`; 15 s at most. */
+async function until({ subscribers }) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const now = variant.subscribers();
+    if (now === subscribers) return { subscribers: now };
+    if (Date.now() > deadline) throw new Error(`${name}: ${now}/${subscribers} subscribers`);
+    await sleep(10);
+  }
+}
+
 const handlers = {
   count: () => ({ subscribers: variant.subscribers() }),
+  cpu: () => {
+    const { user, system } = process.cpuUsage();
+    return { cpuUs: user + system, ...syscalls() };
+  },
+  until,
   memory,
   run,
   stop,

@@ -14,6 +14,8 @@
 //
 // Options (env or CLI `--name=value`): BENCH_REPS=3 BENCH_CONNS=1000 BENCH_SUBS=1000
 //   BENCH_RESUME=5000 BENCH_MISSED=5 BENCH_INFLIGHT=1000 BENCH_PHASES=rate,resume
+//   BENCH_RESUME_VARIANT=wardcast-base with BENCH_BASE_SERVER=<another build's dist/index.js>: the
+//   reconnect storm against that build's hub (A/B)
 //   BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
 import os from 'node:os';
 import { killAll, spawnChild } from './children.mjs';
@@ -35,7 +37,11 @@ async function serve(name) {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  const variant = createVariant(name, http);
+  // wardcast-base: the hub of another build (BENCH_BASE_SERVER=<its dist/index.js>), for an A/B run.
+  const base = process.env.BENCH_BASE_SERVER;
+  const { pathToFileURL } = await import('node:url');
+  const Hub = name === 'wardcast-base' && base ? (await import(pathToFileURL(base).href)).NotificationHub : undefined;
+  const variant = createVariant(name, http, Hub);
   let published = 0;
   const handlers = {
     count: () => ({ subscribers: variant.subscribers() }),
@@ -228,7 +234,7 @@ async function rate(env) {
 }
 
 async function resume(env) {
-  const server = await startServer('wardcast');
+  const server = await startServer(env.resumeVariant);
   const clients = Array.from({ length: CLIENTS }, () => spawnChild('storm.mjs', ['--client'], [], CLIENT_CPU));
   const per = env.resume / CLIENTS;
   const { port } = server;
@@ -255,7 +261,7 @@ async function resume(env) {
   const caughtUp = rs.reduce((n, r) => n + r.caughtUp, 0);
   const unrecovered = rs.reduce((n, r) => n + r.unrecovered, 0);
   console.log(
-    `\n### Reconnect storm: ${env.resume} resuming clients (${cut} sockets cut), ${env.missed} missed notifications each, ${env.inflight} attempts in flight per client process`,
+    `\n### Reconnect storm (${env.resumeVariant}): ${env.resume} resuming clients (${cut} sockets cut), ${env.missed} missed notifications each, ${env.inflight} attempts in flight per client process`,
   );
   console.log(
     '| all caught up | p50 per client | p99 per client | caught up | not recovered |\n|---:|---:|---:|---:|---:|',
@@ -279,6 +285,7 @@ async function main() {
     resume: num('BENCH_RESUME', 5000),
     missed: num('BENCH_MISSED', 5),
     inflight: num('BENCH_INFLIGHT', 1000),
+    resumeVariant: process.env.BENCH_RESUME_VARIANT ?? 'wardcast',
   };
   const phases = (process.env.BENCH_PHASES ?? 'rate,resume').split(',');
   process.on('exit', killAll);

@@ -1,5 +1,7 @@
 // The server variants (wardcast-nocoalesce: the hub with `coalesceWrites: false`, one write per
-// frame as before coalescing). Each attaches to an http.Server and returns
+// frame as before coalescing; wardcast-base: the hub class passed as `Hub`, e.g. another build of
+// @wardcast/server for an A/B run; ws-wardcast-shape: bare ws answering Wardcast's connect frames,
+// for `pnpm bench:connect` only). Each attaches to an http.Server and returns
 // { subscribers(): number, publish(payload, id): void | Promise<void> }.
 import { NotificationHub } from '@wardcast/server';
 import { Server as SocketIOServer } from 'socket.io';
@@ -26,8 +28,8 @@ function envelopeMaker() {
   });
 }
 
-function wardcast(http, coalesceWrites) {
-  const hub = new NotificationHub({
+function wardcast(http, coalesceWrites, Hub = NotificationHub) {
+  const hub = new Hub({
     coalesceWrites,
     authenticate: ({ token }) => (token ? { userId: token } : null),
     authorize: () => true,
@@ -58,6 +60,43 @@ function plainWs(http, sendAll) {
   });
   const envelope = envelopeMaker();
   return { subscribers: () => clients.size, publish: (payload, id) => sendAll(clients, envelope(payload, id)) };
+}
+
+/**
+ * The floor under Wardcast's connect: bare `ws` speaking the shape of Wardcast's connect (the
+ * client's address read for admission, `welcome` on open, `authenticated` for the `auth` frame,
+ * `subscribed` for the `subscribe` frame, written as the hub writes them) with no hub behind it:
+ * no session, limits, authorization, history or events.
+ */
+function wardcastShapedWs(http) {
+  const wss = new WebSocketServer({ server: http, perMessageDeflate: false, clientTracking: false });
+  const clients = new Set();
+  const position = { epoch: 'bench', seq: 0 };
+  // As the hub does: the `101` response and `welcome` in one write, the replies to the frames of
+  // one turn in one write (corked until the end of the turn).
+  const holdTurn = (socket) => {
+    if (socket.writableCorked > 0) return;
+    socket.cork();
+    setImmediate(() => socket.uncork());
+  };
+  wss.on('headers', (_headers, req) => holdTurn(req.socket));
+  wss.on('connection', (ws, req) => {
+    const address = req.socket.remoteAddress;
+    ws.send(JSON.stringify({ type: 'welcome', protocol: 1, sessionId: address, authenticated: false }));
+    ws.on('message', (data) => {
+      holdTurn(req.socket);
+      const frame = JSON.parse(data.toString());
+      if (frame.type === 'auth') ws.send(JSON.stringify({ type: 'authenticated', userId: frame.token }));
+      else if (frame.type === 'subscribe') {
+        clients.add(ws);
+        const topics = frame.topics.map(({ topic }) => ({ topic, status: 'ok', recovered: false, position }));
+        ws.send(JSON.stringify({ type: 'subscribed', topics }));
+      }
+    });
+    ws.on('close', () => clients.delete(ws));
+    ws.on('error', () => {});
+  });
+  return { subscribers: () => clients.size, publish: () => {} };
 }
 
 /** Frame once with ws's own Sender.frame, write the same buffer to every TCP socket. */
@@ -91,10 +130,13 @@ function socketio(http) {
   };
 }
 
-export function createVariant(name, http) {
+export function createVariant(name, http, Hub = undefined) {
   switch (name) {
     case 'wardcast':
       return wardcast(http, true);
+    case 'wardcast-base':
+      if (Hub === undefined) throw new Error('wardcast-base needs the hub class of the other build');
+      return wardcast(http, true, Hub);
     case 'wardcast-nocoalesce':
       return wardcast(http, false);
     case 'ws-frame-once':
@@ -103,6 +145,8 @@ export function createVariant(name, http) {
       return plainWs(http, stringifyEach);
     case 'socket.io':
       return socketio(http);
+    case 'ws-wardcast-shape':
+      return wardcastShapedWs(http);
     default:
       throw new Error(`unknown variant ${name}`);
   }

@@ -1,14 +1,25 @@
-import { type ParseResult, parseServerFrame, SERVER_FRAME_SCHEMAS, SERVER_FRAME_TYPES } from '@wardcast/protocol';
+import {
+  CLIENT_FRAME_SCHEMAS,
+  CLIENT_FRAME_TYPES,
+  decodeClientFrame,
+  LEAN_CLIENT_FRAMES,
+  type ParseResult,
+  parseClientFrame,
+  parseServerFrame,
+  SERVER_FRAME_SCHEMAS,
+  SERVER_FRAME_TYPES,
+} from '@wardcast/protocol';
 import { decodeServerFrame, LEAN_SERVER_FRAMES, type LeanObject, type LeanSpec } from '@wardcast/protocol/lean';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The lean decoder (`@wardcast/protocol/lean`, what the browser client ships) against the zod
- * schemas (the protocol's source of truth):
+ * The lean decoders (`decodeServerFrame` of `@wardcast/protocol/lean`, what the browser client
+ * ships, and `decodeClientFrame`, the hub's fast path) against the zod schemas (the protocol's
+ * source of truth), each direction the same way:
  *
  * 1. its table is the zod schemas restated: derived here from the schemas' definitions, it must
- *    equal `LEAN_SERVER_FRAMES` field by field and in the same order;
+ *    equal `LEAN_SERVER_FRAMES` (`LEAN_CLIENT_FRAMES`) field by field and in the same order;
  * 2. on frames generated from the schemas (valid by construction) both accept and return the
  *    same frame;
  * 3. on those frames with one field replaced, removed or added, and on arbitrary frame-shaped
@@ -20,6 +31,34 @@ import { describe, expect, it } from 'vitest';
  */
 
 const RUNS = 500;
+
+/** One direction of the protocol: its zod schemas and parser, and the lean table and decoder. */
+interface Direction {
+  readonly name: string;
+  readonly schemas: Readonly<Record<string, unknown>>;
+  readonly types: readonly string[];
+  readonly table: Readonly<Record<string, LeanObject>>;
+  readonly parse: (data: unknown) => ParseResult<unknown>;
+  readonly decode: (data: unknown) => ParseResult<unknown>;
+}
+
+const SERVER: Direction = {
+  name: 'server',
+  schemas: SERVER_FRAME_SCHEMAS,
+  types: SERVER_FRAME_TYPES,
+  table: LEAN_SERVER_FRAMES,
+  parse: parseServerFrame,
+  decode: decodeServerFrame,
+};
+
+const CLIENT: Direction = {
+  name: 'client',
+  schemas: CLIENT_FRAME_SCHEMAS,
+  types: CLIENT_FRAME_TYPES,
+  table: LEAN_CLIENT_FRAMES,
+  parse: parseClientFrame,
+  decode: decodeClientFrame,
+};
 
 // ---- zod definitions, as far as the server frames use them --------------------------------------
 
@@ -87,9 +126,14 @@ function specOf(schema: unknown): LeanSpec {
       return ['e', ...Object.values(def.entries ?? {})];
     case 'optional':
       return ['?', specOf(def.innerType)];
-    case 'array':
-      if (checks.length > 0) return unsupported(def, ' with checks');
-      return ['a', specOf(def.element)];
+    case 'array': {
+      if (checks.length === 0) return ['a', specOf(def.element)];
+      const [a, b] = checks;
+      if (checks.length === 2 && a?.check === 'min_length' && b?.check === 'max_length') {
+        return ['a', specOf(def.element), a.minimum as number, b.maximum as number];
+      }
+      return unsupported(def, ` with checks ${checks.map((c) => c.check).join(', ')}`);
+    }
     case 'object': {
       const out: Record<string, LeanSpec> = {};
       for (const [key, field] of Object.entries(def.shape ?? {})) out[key] = specOf(field);
@@ -101,8 +145,8 @@ function specOf(schema: unknown): LeanSpec {
 }
 
 /** The spec of a frame schema, without its `type` literal (implied by the table's key). */
-function frameSpecOf(type: string): LeanObject {
-  const shape = defOf(SERVER_FRAME_SCHEMAS[type as keyof typeof SERVER_FRAME_SCHEMAS]).shape ?? {};
+function frameSpecOf(d: Direction, type: string): LeanObject {
+  const shape = defOf(d.schemas[type]).shape ?? {};
   const typeDef = defOf(shape.type);
   expect(typeDef.type, `${type}: type is a literal`).toBe('literal');
   expect(typeDef.values).toEqual([type]);
@@ -150,8 +194,10 @@ function arbitraryOf(schema: unknown): fc.Arbitrary<unknown> {
       return fc.constantFrom(...(def.values ?? []));
     case 'optional':
       return arbitraryOf(def.innerType);
-    case 'array':
-      return fc.array(arbitraryOf(def.element), { maxLength: 4 });
+    case 'array': {
+      const min = checks.find((c) => c.check === 'min_length')?.minimum ?? 0;
+      return fc.array(arbitraryOf(def.element), { minLength: min, maxLength: Math.max(min, 4) });
+    }
     case 'object': {
       const shape = def.shape ?? {};
       const model: Record<string, fc.Arbitrary<unknown>> = {};
@@ -167,9 +213,8 @@ function arbitraryOf(schema: unknown): fc.Arbitrary<unknown> {
   }
 }
 
-const validFrame = fc
-  .constantFrom(...SERVER_FRAME_TYPES)
-  .chain((type) => arbitraryOf(SERVER_FRAME_SCHEMAS[type])) as fc.Arbitrary<Record<string, unknown>>;
+const validFrame = (d: Direction): fc.Arbitrary<Record<string, unknown>> =>
+  fc.constantFrom(...d.types).chain((type) => arbitraryOf(d.schemas[type])) as fc.Arbitrary<Record<string, unknown>>;
 
 // ---- invalid and odd values -----------------------------------------------------------------------
 
@@ -266,13 +311,14 @@ function mutate(frame: Record<string, unknown>, m: Mutation): Record<string, unk
   return copy;
 }
 
-const FIELD_NAMES = [
-  ...new Set(Object.values(LEAN_SERVER_FRAMES).flatMap((spec) => pathsIn(spec).map((p) => p[p.length - 1] as string))),
-].filter((k) => typeof k === 'string' && !/^\d+$/.test(k));
+const fieldNames = (d: Direction): string[] =>
+  [...new Set(Object.values(d.table).flatMap((spec) => pathsIn(spec).map((p) => p[p.length - 1] as string)))].filter(
+    (k) => typeof k === 'string' && !/^\d+$/.test(k),
+  );
 
 /** The spec (derived from zod) of the value at `path` in a frame of `type`, if the path is in the schema. */
-function specAt(type: string, path: Path): LeanSpec | undefined {
-  let spec: LeanSpec | undefined = frameSpecOf(type);
+function specAt(d: Direction, type: string, path: Path): LeanSpec | undefined {
+  let spec: LeanSpec | undefined = frameSpecOf(d, type);
   for (const key of path) {
     while (Array.isArray(spec) && spec[0] === '?') spec = spec[1] as LeanSpec;
     if (spec === undefined || typeof spec === 'string') return undefined;
@@ -309,8 +355,12 @@ function edges(spec: LeanSpec | undefined): unknown[] {
     }
     case '?':
       return [null, ...edges(a as LeanSpec)];
-    case 'a':
-      return [[], ...edges(a as LeanSpec).map((v) => [v]), 'x', {}, null];
+    case 'a': {
+      const bounds = spec.length === 4 ? [spec[2] as number, spec[3] as number] : [];
+      const ofLength = bounds.flatMap((n) => [n - 1, n, n + 1]).filter((n) => n >= 0);
+      const item = edges(a as LeanSpec)[0];
+      return [[], ...edges(a as LeanSpec).map((v) => [v]), ...ofLength.map((n) => Array(n).fill(item)), 'x', {}, null];
+    }
     default:
       return [];
   }
@@ -319,50 +369,52 @@ function edges(spec: LeanSpec | undefined): unknown[] {
 /** Every path into a frame except those inside its `payload` (which both decoders pass through unread). */
 const mutablePaths = (frame: unknown): Path[] => pathsIn(frame).filter((p) => !(p[0] === 'payload' && p.length > 1));
 
-const mutatedFrame = validFrame.chain((frame) => {
-  const type = frame.type as string;
-  const paths = mutablePaths(frame);
-  const objects = objectsIn(frame).filter((p) => p[0] !== 'payload');
-  /** A replacement for the value at `path`: half the time an edge of its own spec, else anything. */
-  const replacement = (path: Path): fc.Arbitrary<unknown> =>
-    fc.oneof(fc.constantFrom(...edges(specAt(type, path))), junk);
-  const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-    {
-      weight: 4,
-      arbitrary: fc
-        .constantFrom(...paths)
-        .chain((path) => replacement(path).map((value) => ({ op: 'set' as const, path, value }))),
-    },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), path: fc.constantFrom(...paths) }) },
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        op: fc.constant('add' as const),
-        path: fc.constantFrom(...objects),
-        key: fc.oneof(fc.constantFrom(...FIELD_NAMES, '__proto__', 'constructor'), fc.string({ maxLength: 6 })),
-        value: junk,
-      }),
-    },
-  );
-  return fc.tuple(fc.constant(frame), mutation).map(([f, m]) => mutate(f, m));
-});
+const mutatedFrame = (d: Direction): fc.Arbitrary<Record<string, unknown>> =>
+  validFrame(d).chain((frame) => {
+    const type = frame.type as string;
+    const paths = mutablePaths(frame);
+    const objects = objectsIn(frame).filter((p) => p[0] !== 'payload');
+    /** A replacement for the value at `path`: half the time an edge of its own spec, else anything. */
+    const replacement = (path: Path): fc.Arbitrary<unknown> =>
+      fc.oneof(fc.constantFrom(...edges(specAt(d, type, path))), junk);
+    const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc
+          .constantFrom(...paths)
+          .chain((path) => replacement(path).map((value) => ({ op: 'set' as const, path, value }))),
+      },
+      { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), path: fc.constantFrom(...paths) }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          op: fc.constant('add' as const),
+          path: fc.constantFrom(...objects),
+          key: fc.oneof(fc.constantFrom(...fieldNames(d), '__proto__', 'constructor'), fc.string({ maxLength: 6 })),
+          value: junk,
+        }),
+      },
+    );
+    return fc.tuple(fc.constant(frame), mutation).map(([f, m]) => mutate(f, m));
+  });
 
 /** A frame of a known (or unknown) type whose fields are drawn from every frame's field names. */
-const frameShaped = fc
-  .tuple(
-    fc.constantFrom(...SERVER_FRAME_TYPES, 'nope', 'toString'),
-    fc.dictionary(fc.constantFrom(...FIELD_NAMES), junk, { maxKeys: 8 }),
-  )
-  .map(([type, fields]) => ({ ...fields, type }));
+const frameShaped = (d: Direction): fc.Arbitrary<Record<string, unknown>> =>
+  fc
+    .tuple(
+      fc.constantFrom(...d.types, 'nope', 'toString'),
+      fc.dictionary(fc.constantFrom(...fieldNames(d)), junk, { maxKeys: 8 }),
+    )
+    .map(([type, fields]) => ({ ...fields, type }));
 
 // ---- agreement ----------------------------------------------------------------------------------
 
-const stats = { accepted: 0, refused: 0, nested: 0 };
+type Stats = { accepted: number; refused: number; nested: number };
 
 /** Both parsers on `input`: same verdict, and the same frame or the same error code, path and ref. */
-function agree(input: unknown): void {
-  const zod = parseServerFrame(input);
-  const lean = decodeServerFrame(input);
+function agree(d: Direction, stats: Stats, input: unknown): void {
+  const zod = d.parse(input);
+  const lean = d.decode(input);
   expect(lean.ok, `verdict on ${show(input)}: zod ${verdict(zod)}`).toBe(zod.ok);
   if (zod.ok && lean.ok) {
     stats.accepted++;
@@ -389,25 +441,27 @@ function show(input: unknown): string {
   }
 }
 
-describe('lean server frame decoder', () => {
-  it('restates the zod schemas: the table derived from them equals LEAN_SERVER_FRAMES, in field order', () => {
-    expect(Object.keys(LEAN_SERVER_FRAMES).sort()).toEqual([...SERVER_FRAME_TYPES].sort());
-    for (const type of SERVER_FRAME_TYPES) {
-      expect(canonical(LEAN_SERVER_FRAMES[type]), type).toBe(canonical(frameSpecOf(type)));
+describe.each([SERVER, CLIENT])('lean $name frame decoder', (d) => {
+  const stats: Stats = { accepted: 0, refused: 0, nested: 0 };
+
+  it('restates the zod schemas: the table derived from them equals its lean table, in field order', () => {
+    expect(Object.keys(d.table).sort()).toEqual([...d.types].sort());
+    for (const type of d.types) {
+      expect(canonical(d.table[type]), type).toBe(canonical(frameSpecOf(d, type)));
     }
   });
 
   it('accepts every frame generated from the zod schemas and returns what zod returns', () => {
     fc.assert(
-      fc.property(validFrame, (frame) => {
+      fc.property(validFrame(d), (frame) => {
         const text = JSON.stringify(frame);
-        const zod = parseServerFrame(text);
-        const lean = decodeServerFrame(text);
+        const zod = d.parse(text);
+        const lean = d.decode(text);
         expect(zod.ok, `zod accepts its own generated frame ${text}`).toBe(true);
         expect(lean.ok, `lean accepts ${text}`).toBe(true);
         if (zod.ok && lean.ok) expect(lean.frame).toStrictEqual(zod.frame);
         // As a decoded object too (what `parseServerFrame` also takes): the payload is passed by reference.
-        const fromObject = decodeServerFrame(frame);
+        const fromObject = d.decode(frame);
         expect(fromObject.ok).toBe(true);
         if (fromObject.ok && frame.type === 'notification') {
           expect((fromObject.frame as { payload: unknown }).payload).toBe(frame.payload);
@@ -419,9 +473,9 @@ describe('lean server frame decoder', () => {
 
   it('agrees with zod on frames with one field replaced, removed or added (text and decoded)', () => {
     fc.assert(
-      fc.property(mutatedFrame, (frame) => {
-        agree(JSON.stringify(frame));
-        agree(frame);
+      fc.property(mutatedFrame(d), (frame) => {
+        agree(d, stats, JSON.stringify(frame));
+        agree(d, stats, frame);
       }),
       { numRuns: RUNS * 4 },
     );
@@ -433,19 +487,19 @@ describe('lean server frame decoder', () => {
     fc.assert(
       fc.property(
         fc.oneof(
-          frameShaped,
-          frameShaped.map((f) => JSON.stringify(f)),
+          frameShaped(d),
+          frameShaped(d).map((f) => JSON.stringify(f)),
           fc.jsonValue({ maxDepth: 3 }),
           fc.string({ maxLength: 40 }),
-          frameShaped.map((f) => new TextEncoder().encode(JSON.stringify(f))),
+          frameShaped(d).map((f) => new TextEncoder().encode(JSON.stringify(f))),
           fc.uint8Array({ maxLength: 32 }),
         ),
-        agree,
+        (input) => agree(d, stats, input),
       ),
       { numRuns: RUNS * 2 },
     );
     console.log(
-      `[property] lean vs zod: ${stats.accepted} accepted and ${stats.refused} refused alike (${stats.nested} on nested fields)`,
+      `[property] lean vs zod (${d.name} frames): ${stats.accepted} accepted and ${stats.refused} refused alike (${stats.nested} on nested fields)`,
     );
   });
 });

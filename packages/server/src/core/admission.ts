@@ -63,6 +63,10 @@ const MAX_KEY_LENGTH = 64;
  */
 export function addressKey(address: string | undefined): string {
   if (address === undefined || address === '') return 'unknown';
+  // The common case, an IPv4 address (or a hook's key) with no zone or colon: as it is.
+  if (address.indexOf(':') === -1 && address.indexOf('%') === -1) {
+    return address.length > MAX_KEY_LENGTH ? address.slice(0, MAX_KEY_LENGTH) : address;
+  }
   const bare = address.split('%')[0] as string;
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(bare);
   if (mapped) return mapped[1] as string;

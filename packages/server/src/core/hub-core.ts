@@ -34,26 +34,23 @@ import { escalationStage, inboxStage } from './stages.js';
 import { buildStats, type ConnectionSnapshot, type HubStats, snapshotOf } from './stats.js';
 import { TelemetryTicker } from './telemetry.js';
 import { TimerQueue } from './timers.js';
-import type { SocketHandlers, TransportSocket } from './transport.js';
+import type { SocketHandlers, TransportHost, TransportSocket } from './transport.js';
 import type { Principal, PublishInput, PublishResult, StoredNotification, UpgradeRequestLike } from './types.js';
 import { UpgradeGate } from './upgrade-gate.js';
 
 const defaultAuthorize = (principal: { userId: string }, topic: string): boolean =>
   topic === `user:${principal.userId}`;
 
+/** The transport host of each hub, for this package's transports (see {@link transportHostOf}). */
+const transportHosts = new WeakMap<HubCore, TransportHost>();
+
 /**
- * Reports a request a transport refused by a check of its own, before `admit()` (the SSE
- * transport's Fetch Metadata check): a `debug` log line and the `refused` event, with the request
- * as the hub sees it (`clientAddress` applied), as `admit()` reports its own refusals. For this
- * package's transports; not exported from the package.
+ * The {@link TransportHost} of `hub`: what this package's transports (SSE) use of it, refusal
+ * reporting included. Not exported from the package.
  */
-export let reportTransportRefusal: (
-  hub: HubCore,
-  request: UpgradeRequestLike,
-  reason: UpgradeRefusalReason,
-  status: number,
-  message: string,
-) => void;
+export function transportHostOf(hub: HubCore): TransportHost {
+  return transportHosts.get(hub) as TransportHost;
+}
 
 /**
  * The transport-agnostic heart of the hub: sessions, topics, authorization, heartbeat and
@@ -103,12 +100,6 @@ export class HubCore {
   readonly #receipts: Receipts;
   readonly #gate: UpgradeGate;
   readonly #reauthorize: ReauthorizeSweep;
-
-  static {
-    reportTransportRefusal = (hub, request, reason, status, message) => {
-      hub.#gate.refuse(hub.#gate.clientRequest(request), reason, status, message);
-    };
-  }
 
   constructor(options: HubOptions) {
     if (typeof options?.authenticate !== 'function') {
@@ -171,6 +162,15 @@ export class HubCore {
     });
     this.#heartbeat = setInterval(() => this.#tick(), this.limits.heartbeatIntervalMs);
     this.#heartbeat.unref?.();
+    transportHosts.set(this, {
+      limits: this.limits,
+      admit: (request) => this.admit(request),
+      checkOrigin: (request) => this.checkOrigin(request),
+      open: (socket, request, ticket) => this.open(socket, request, ticket),
+      reportRefusal: (request, reason, status, message) => {
+        this.#gate.refuse(this.#gate.clientRequest(request), reason, status, message);
+      },
+    });
     this.#telemetry = new TelemetryTicker(this.limits.telemetryIntervalMs, this.limits.maxBufferedBytes, () => ({
       connections: this.#sessions.size,
       broker: this.#brokerHealth(),
@@ -567,6 +567,7 @@ export class HubCore {
       s.socket.terminate();
       s.closed(1006, 'terminated at shutdown');
     }
+    this.#host.timers.clear();
     try {
       await this.#broker.close?.();
       await this.#history.close?.();
@@ -649,15 +650,19 @@ export class HubCore {
       counters: this.#counters,
       logger: this.#logger,
       emit: this.#emit,
+      wants: (event) => this.#events.listenerCount(event) > 0,
       receipt: (receipt, delivered) => this.#receipts.fromFrame(receipt, delivered),
-      audit: (type: AuditEventType, session, extra) =>
+      audit: (type: AuditEventType, session, extra) => {
+        // Checked here: no closure per call when nobody listens (as on every connect).
+        if (this.#events.listenerCount('audit') === 0) return;
         emitAudit(this.#events, this.#emit, () => ({
           type,
           at: new Date().toISOString(),
           sessionId: session.id,
           userId: session.principal?.userId,
           ...extra,
-        })),
+        }));
+      },
       watch: interest.watch,
       unwatch: interest.unwatch,
       released: (session) => {

@@ -44,7 +44,7 @@ export function joinTopic(host: SessionHost<Session>, session: Session, topic: s
   if (registry.beginSync(topic, session)) host.watch(topic);
   if (userId === undefined || before) return;
   host.cluster.post({ type: 'presence', topic, userId, present: true });
-  host.emit('presence', { topic, joined: userId });
+  if (host.wants('presence')) host.emit('presence', { topic, joined: userId });
   if (host.cluster.remote.has(topic, userId)) return;
   announce(host, topic, { type: 'presence', topic, joined: [userId] });
 }
@@ -60,7 +60,7 @@ export function leaveTopic(host: SessionHost<Session>, session: Session, topic: 
   if (registry.unsubscribe(topic, session)) host.unwatch(topic);
   if (userId === undefined || !before || isPresent(registry, topic, userId)) return;
   host.cluster.post({ type: 'presence', topic, userId, present: false });
-  host.emit('presence', { topic, left: userId });
+  if (host.wants('presence')) host.emit('presence', { topic, left: userId });
   if (host.cluster.remote.has(topic, userId)) return;
   announce(host, topic, { type: 'presence', topic, left: [userId] });
 }

@@ -56,6 +56,9 @@ export interface SessionHost<S> {
   readonly counters: Counters;
   readonly logger: Logger;
   emit<K extends keyof HubEvents>(event: K, ...args: HubEvents[K]): void;
+  /** Whether `event` has a listener: an event nobody listens to is not built (nor emitted). */
+  wants(event: keyof HubEvents): boolean;
+  /** Emits an `audit` record, built only when someone listens. */
   audit(
     type: AuditEventType,
     session: S,

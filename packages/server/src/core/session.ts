@@ -3,8 +3,9 @@ import {
   type AuthFrame,
   type ClientFrame,
   CloseCode,
+  decodeClientFrame,
   ErrorCode,
-  PROTOCOL_VERSION,
+  type ParseResult,
   parseClientFrame,
   type ReadFrame,
   type ServerFrame,
@@ -14,7 +15,8 @@ import {
   WardcastError,
 } from '@wardcast/protocol';
 import type { AdmissionTicket } from './admission.js';
-import { runAuthenticate } from './authenticate.js';
+import { authenticateNow } from './authenticate.js';
+import { encodeAuthenticated, encodeSubscribed, encodeWelcome } from './connect-frames.js';
 import type { ConnectionInfo, ConnectionRefusalReason } from './events.js';
 import { encodeFrame } from './frames.js';
 import { leaveTopic, watchPresence } from './presence.js';
@@ -107,7 +109,7 @@ export class Session implements SocketHandlers {
     this.#ticket = ticket;
     this.#tokens = host.limits.maxFramesPerSecond * 2;
     this.#tokensAt = this.connectedAt;
-    host.emit('connection', this.info());
+    if (host.wants('connection')) host.emit('connection', this.info());
     host.audit('connection.opened', this);
     this.#authTimer = host.timers.add(host.limits.authTimeoutMs, this, Session.#authTimeout);
     // `#start` runs now, up to its first await, as the first task of the chain.
@@ -218,7 +220,7 @@ export class Session implements SocketHandlers {
       this.#invalid(ErrorCode.BinaryNotSupported, 'binary frames are not supported', undefined);
       return;
     }
-    const parsed = parseClientFrame(data);
+    const parsed = readClientFrame(data);
     if (!parsed.ok) {
       this.#invalid(parsed.error.code, parsed.error.message, parsed.error.ref);
       return;
@@ -254,18 +256,44 @@ export class Session implements SocketHandlers {
     return next;
   }
 
-  /** Runs one task of the chain; back to {@link SETTLED} once the last queued task is done. */
-  async #run(task: () => Promise<void> | void): Promise<void> {
+  /**
+   * Runs one task of the chain; back to {@link SETTLED} once the last queued task is done. A task
+   * that finishes without returning a promise (an `auth` with a synchronous `authenticate`) is done
+   * at once, without a turn of the microtask queue.
+   */
+  #run(task: () => Promise<void> | void): Promise<void> {
+    let result: Promise<void> | void;
     try {
-      await task();
+      result = task();
     } catch (cause) {
-      const error = new WardcastError(ErrorCode.Internal, 'unexpected error while serving a connection', { cause });
-      this.#host.logger.error({ sessionId: this.id, err: cause }, 'wardcast: session error');
-      this.#host.emit('error', error);
-      this.close(CloseCode.InternalError, 'internal error');
-    } finally {
-      if (--this.#queued === 0) this.#chain = SETTLED;
+      this.#failed(cause);
+      this.#finished();
+      return SETTLED;
     }
+    if (result === undefined) {
+      this.#finished();
+      return SETTLED;
+    }
+    return result.then(
+      () => this.#finished(),
+      (cause: unknown) => {
+        this.#failed(cause);
+        this.#finished();
+      },
+    );
+  }
+
+  /** A task of the chain threw: logged, reported, and the session closed. */
+  #failed(cause: unknown): void {
+    const error = new WardcastError(ErrorCode.Internal, 'unexpected error while serving a connection', { cause });
+    this.#host.logger.error({ sessionId: this.id, err: cause }, 'wardcast: session error');
+    this.#host.emit('error', error);
+    this.close(CloseCode.InternalError, 'internal error');
+  }
+
+  /** A task of the chain is done. */
+  #finished(): void {
+    if (--this.#queued === 0) this.#chain = SETTLED;
   }
 
   /** Counts a frame received before the session opened; `true` once past `maxPreAuthFrames`/`maxPreAuthBytes`. */
@@ -333,7 +361,9 @@ export class Session implements SocketHandlers {
     this.#phase = 'closed';
     this.#host.released(this);
     const final = this.#closeSent ?? { code, reason };
-    this.#host.emit('disconnect', { ...this.info(), code: final.code, reason: final.reason });
+    if (this.#host.wants('disconnect')) {
+      this.#host.emit('disconnect', { ...this.info(), code: final.code, reason: final.reason });
+    }
     this.#host.audit('connection.closed', this, { code: final.code });
   }
 
@@ -430,27 +460,15 @@ export class Session implements SocketHandlers {
       this.#refuse('bad_frames', CloseCode.BadFrame, 'too many bad frames');
   }
 
-  #authenticate(token: string | undefined): Promise<Principal | undefined> {
-    return runAuthenticate(this.#host, this.request, token, this.#phase === 'open', { sessionId: this.id });
+  /** The application's verdict on `token`: itself when `authenticate` answered synchronously. */
+  #authenticate(token: string | undefined): Principal | undefined | Promise<Principal | undefined> {
+    return authenticateNow(this.#host, this.request, token, this.#phase === 'open', this.id);
   }
 
   async #start(): Promise<void> {
     const principal = await this.#authenticate(undefined);
     if (this.#phase !== 'authenticating') return;
-    const { limits } = this.#host;
-    this.send({
-      type: 'welcome',
-      protocol: PROTOCOL_VERSION,
-      sessionId: this.id,
-      heartbeatMs: limits.heartbeatIntervalMs,
-      authenticated: principal !== undefined,
-      limits: {
-        maxFrameBytes: limits.maxFrameBytes,
-        maxFramesPerSecond: limits.maxFramesPerSecond,
-        maxSubscriptions: limits.maxSubscriptions,
-        authTimeoutMs: limits.authTimeoutMs,
-      },
-    });
+    this.write(encodeWelcome(this.#host.limits, this.id, principal !== undefined), false);
     if (principal) {
       await this.#admit(principal, undefined);
       return;
@@ -460,15 +478,21 @@ export class Session implements SocketHandlers {
 
   /**
    * Before accepting a new principal (not a refresh), takes a connection slot across instances when
-   * the broker counts them (`reserveConnection`); synchronous with a broker that does not.
+   * the broker counts them (`reserveConnection`); synchronous (no promise) with a broker that does not.
    */
-  async #admit(principal: Principal, ref: string | undefined): Promise<void> {
+  #admit(principal: Principal, ref: string | undefined): void | Promise<void> {
     const host = this.#host;
     const max = host.limits.maxConnectionsPerUser;
     const local = host.registry.connectionCount(principal.userId);
     if (this.#phase === 'open' || local >= max) return this.#accept(principal, ref, false);
     const pending = host.cluster.reserve(principal.userId, this.id, max);
-    const ok = pending === true || (await pending);
+    if (typeof pending === 'boolean') return this.#reserve(principal, ref, pending);
+    return pending.then((ok) => this.#reserve(principal, ref, ok));
+  }
+
+  /** The cross-instance slot was taken (`ok`) or refused. */
+  #reserve(principal: Principal, ref: string | undefined, ok: boolean): void {
+    const host = this.#host;
     const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') {
       if (ok) host.cluster.release(principal.userId, this.id);
@@ -511,17 +535,12 @@ export class Session implements SocketHandlers {
             this.close(CloseCode.TokenExpired, 'token expired'),
           );
     this.#open(principal, cancelExpiry);
-    this.send({
-      type: 'authenticated',
-      userId: principal.userId,
-      ...(expiresAt === undefined ? {} : { expiresAt }),
-      ...(ref === undefined ? {} : { ref }),
-    });
-    this.#host.emit('authenticated', { ...this.info(), expiresAt, refresh });
+    this.write(encodeAuthenticated(principal.userId, expiresAt, ref), false);
+    if (this.#host.wants('authenticated')) this.#host.emit('authenticated', { ...this.info(), expiresAt, refresh });
     this.#host.audit('auth.succeeded', this);
   }
 
-  async #handle(frame: Exclude<ClientFrame, { type: 'ping' }>): Promise<void> {
+  #handle(frame: Exclude<ClientFrame, { type: 'ping' }>): void | Promise<void> {
     const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') return;
     if (frame.type === 'auth') return this.#onAuth(frame);
@@ -536,10 +555,21 @@ export class Session implements SocketHandlers {
     return this.#onReceipt(frame);
   }
 
-  async #onAuth(frame: AuthFrame): Promise<void> {
+  #onAuth(frame: AuthFrame): void | Promise<void> {
     const before = this.principal;
     const refresh = this.#phase === 'open';
-    const principal = await this.#authenticate(frame.token);
+    const principal = this.#authenticate(frame.token);
+    if (principal instanceof Promise) return principal.then((p) => this.#onVerdict(frame, before, refresh, p));
+    return this.#onVerdict(frame, before, refresh, principal);
+  }
+
+  /** What `authenticate` said about an `auth` frame's token. */
+  #onVerdict(
+    frame: AuthFrame,
+    before: Principal | undefined,
+    refresh: boolean,
+    principal: Principal | undefined,
+  ): void | Promise<void> {
     const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') return;
     if (!principal) {
@@ -560,9 +590,10 @@ export class Session implements SocketHandlers {
       this.close(CloseCode.Forbidden, 'user mismatch');
       return;
     }
-    await this.#admit(principal, frame.ref);
+    const admitted = this.#admit(principal, frame.ref);
     // A refreshed token may carry other claims (a care team changed): every subscription is re-checked.
-    if (refresh) await this.#reauthorize();
+    if (!refresh) return admitted;
+    return admitted === undefined ? this.#reauthorize() : admitted.then(() => this.#reauthorize());
   }
 
   async #reauthorize(): Promise<void> {
@@ -581,7 +612,8 @@ export class Session implements SocketHandlers {
     const results = await subscribeTopics(this.#host, this, principal, frame.topics);
     this.#checkIdle();
     if (results === undefined) return;
-    this.send({ type: 'subscribed', topics: results, ...refOf(frame) });
+    this.write(encodeSubscribed(results, frame.ref), false);
+    if (!frame.topics.some((t) => t.presence === true)) return;
     // Last entry wins for a topic named twice, as in subscribeTopics.
     const wanted = new Map(frame.topics.map((t) => [t.topic, t.presence === true]));
     for (const r of results) if (r.status === 'ok' && wanted.get(r.topic)) watchPresence(this.#host, this, r.topic);
@@ -627,6 +659,15 @@ export class Session implements SocketHandlers {
     }
     this.send({ type: 'receipt', id: frame.id, action: frame.type, ...refOf(frame) });
   }
+}
+
+/**
+ * A client frame, decoded by the lean decoder; one it refuses is parsed again by the zod schemas,
+ * which refuse it too (the protocol's tests hold the two to the same verdict) and name the problem.
+ */
+function readClientFrame(data: string | Uint8Array): ParseResult<ClientFrame> {
+  const decoded = decodeClientFrame(data);
+  return decoded.ok ? decoded : parseClientFrame(data);
 }
 
 /** UTF-8 length of `text` in bytes, without encoding it. */

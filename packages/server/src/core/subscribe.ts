@@ -30,60 +30,73 @@ function denied(topic: string, code: string): SubscriptionResult {
 
 const RANK: Readonly<Record<PhiLevel, number>> = { full: 2, 'id-only': 1, empty: 0 };
 
+/** Anything with a `then` method, as `await` sees it. */
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+/** A policy hook threw (or its promise rejected): logged at `warn` with what happens then. */
+function hookThrew(host: SessionHost<Session>, hook: string, topic: string, thrown: string, cause: unknown): undefined {
+  host.logger.warn({ topic, err: cause }, `wardcast: ${hook} threw; ${thrown}`);
+  return undefined;
+}
+
+/** `policy` as a level: `empty` for an unknown one (logged at `warn`). */
+function levelOf(host: SessionHost<Session>, topic: string, policy: unknown): PhiLevel {
+  if (policy === 'full' || policy === 'id-only' || policy === 'empty') return policy;
+  host.logger.warn({ topic }, 'wardcast: phiLevel returned an unknown level; using empty');
+  return 'empty';
+}
+
 /**
  * What `phiLevel` allows; `empty` for an unknown level, `undefined` when it threw (logged at
- * `warn` with what happens then: `thrown`).
+ * `warn` with what happens then: `thrown`). A promise only when `phiLevel` returned one.
  */
-async function policyLevel(
+function policyLevel(
   host: SessionHost<Session>,
   principal: Principal,
   topic: string,
   thrown: string,
-): Promise<PhiLevel | undefined> {
+): PhiLevel | undefined | Promise<PhiLevel | undefined> {
   try {
-    const policy = await host.phiLevel(principal, topic);
-    if (policy === 'full' || policy === 'id-only' || policy === 'empty') return policy;
-    host.logger.warn({ topic }, 'wardcast: phiLevel returned an unknown level; using empty');
-    return 'empty';
+    const policy = host.phiLevel(principal, topic);
+    if (!isThenable(policy)) return levelOf(host, topic, policy);
+    return Promise.resolve(policy).then(
+      (p) => levelOf(host, topic, p),
+      (cause: unknown) => hookThrew(host, 'phiLevel', topic, thrown, cause),
+    );
   } catch (cause) {
-    host.logger.warn({ topic, err: cause }, `wardcast: phiLevel threw; ${thrown}`);
-    return undefined;
+    return hookThrew(host, 'phiLevel', topic, thrown, cause);
   }
 }
 
 /** The lower of what the client asked for and what policy allows (`empty` when the policy threw). */
-async function grantedLevel(
-  host: SessionHost<Session>,
-  principal: Principal,
-  topic: string,
-  requested: PhiLevel | undefined,
-): Promise<PhiLevel> {
-  const allowedLevel = (await policyLevel(host, principal, topic, 'using empty')) ?? 'empty';
+function lowerLevel(allowedLevel: PhiLevel | undefined, requested: PhiLevel | undefined): PhiLevel {
+  const allowed = allowedLevel ?? 'empty';
   const wanted = requested ?? 'full';
-  return RANK[wanted] < RANK[allowedLevel] ? wanted : allowedLevel;
+  return RANK[wanted] < RANK[allowed] ? wanted : allowed;
 }
 
 /**
  * What `authorize` says: `true`, `false`, or `undefined` when it threw (logged at `warn` with
- * what happens then: `thrown`).
+ * what happens then: `thrown`). A promise only when `authorize` returned one.
  */
-async function authorizes(
+function authorizes(
   host: SessionHost<Session>,
   principal: Principal,
   topic: string,
   thrown: string,
-): Promise<boolean | undefined> {
+): boolean | undefined | Promise<boolean | undefined> {
   try {
-    return (await host.authorize(principal, topic)) === true;
+    const verdict = host.authorize(principal, topic);
+    if (!isThenable(verdict)) return verdict === true;
+    return Promise.resolve(verdict).then(
+      (v) => v === true,
+      (cause: unknown) => hookThrew(host, 'authorize', topic, thrown, cause),
+    );
   } catch (cause) {
-    host.logger.warn({ topic, err: cause }, `wardcast: authorize threw; ${thrown}`);
-    return undefined;
+    return hookThrew(host, 'authorize', topic, thrown, cause);
   }
-}
-
-/** A subscribe fails closed: an `authorize` that throws denies. */
-async function allowed(host: SessionHost<Session>, principal: Principal, topic: string): Promise<boolean> {
-  return (await authorizes(host, principal, topic, 'denying')) === true;
 }
 
 /**
@@ -114,7 +127,9 @@ export async function subscribeTopics(
       host.emit('denied', { ...session.info(), topic, code: ErrorCode.TooManySubscriptions });
       continue;
     }
-    if (!(await allowed(host, principal, topic))) {
+    // A subscribe fails closed: an `authorize` that throws denies.
+    const verdict = authorizes(host, principal, topic, 'denying');
+    if ((isThenable(verdict) ? await verdict : verdict) !== true) {
       if (!session.isOpen) return undefined;
       if (session.topics.delete(topic)) leaveTopic(host, session, topic);
       results[index] = denied(topic, ErrorCode.TopicDenied);
@@ -122,7 +137,8 @@ export async function subscribeTopics(
       host.audit('subscribe.denied', session, { topic, code: ErrorCode.TopicDenied });
       continue;
     }
-    const level = await grantedLevel(host, principal, topic, phi);
+    const policy = policyLevel(host, principal, topic, 'using empty');
+    const level = lowerLevel(isThenable(policy) ? await policy : policy, phi);
     if (!session.isOpen) return undefined;
     session.topics.set(topic, level);
     joinTopic(host, session, topic);
@@ -169,7 +185,8 @@ export async function subscribeTopics(
       position,
       ...(a.level === 'full' ? {} : { phi: a.level }),
     };
-    host.emit('subscribe', { ...session.info(), topic: a.topic, recovered: read.recovered });
+    if (host.wants('subscribe'))
+      host.emit('subscribe', { ...session.info(), topic: a.topic, recovered: read.recovered });
   }
   return results;
 }

@@ -44,7 +44,7 @@ class Entry<T> implements QueuedTimer {
  * Many timers on one `setTimeout`: a binary min-heap of due times with a single unref'd timer
  * armed for the earliest. For the per-connection timers of the hub (authentication timeout, idle
  * check): a pending entry costs one small object instead of a `Timeout`, a closure and its
- * context per connection, and a cancelled one is gone at once. `fire` should be a shared function
+ * context per connection, and a cancelled one is gone from the heap at once. `fire` should be a shared function
  * (a static method) so that nothing is allocated per timer beyond the entry. Adding and
  * cancelling are O(log n). Due times use `Date.now()`, like fake timers in tests. Internal to the hub.
  */
@@ -71,7 +71,12 @@ export class TimerQueue {
     return entry;
   }
 
-  /** Cancels `timer` (no-op when `undefined`, fired or cancelled already). */
+  /**
+   * Cancels `timer` (no-op when `undefined`, fired or cancelled already). The shared timer stays
+   * armed when the queue empties: a connection that authenticates and subscribes at once adds and
+   * cancels two entries, and re-arming `setTimeout` for each would cost more than the one early
+   * wake-up (which finds nothing due) it saves.
+   */
   cancel(timer: QueuedTimer | undefined): void {
     if (timer === undefined) return;
     const entry = timer as Entry<unknown>;
@@ -87,10 +92,9 @@ export class TimerQueue {
       this.#down(at);
       this.#up(last.index);
     }
-    if (heap.length === 0) this.#disarm();
   }
 
-  /** Cancels every timer. */
+  /** Cancels every timer and disarms the shared one. */
   clear(): void {
     for (const entry of this.#heap) {
       entry.index = -1;

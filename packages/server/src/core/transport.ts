@@ -1,3 +1,6 @@
+import type { AdmissionTicket, AdmitResult } from './admission.js';
+import type { UpgradeRefusalReason } from './events.js';
+import type { HubLimits } from './options.js';
 import type { UpgradeRequestLike } from './types.js';
 
 /**
@@ -84,4 +87,27 @@ export interface SocketHandlers {
 export interface TransportConnection {
   readonly socket: TransportSocket;
   readonly request: UpgradeRequestLike;
+}
+
+/**
+ * What a transport adapter of this package needs from its hub: the limits, the admission decision,
+ * adopting a socket, and reporting a request the transport refused by a check of its own. The hub
+ * core implements it (see `transportHostOf`); a transport depends on this interface, not on the
+ * hub's class. Internal to the package.
+ */
+export interface TransportHost {
+  /** The hub's limits, defaults filled in. */
+  readonly limits: Readonly<Required<HubLimits>>;
+  /** See `HubCore.admit`. */
+  admit(request: UpgradeRequestLike): AdmitResult;
+  /** See `HubCore.checkOrigin`. */
+  checkOrigin(request: UpgradeRequestLike): boolean;
+  /** See `HubCore.open`. */
+  open(socket: TransportSocket, request: UpgradeRequestLike, ticket?: AdmissionTicket): SocketHandlers;
+  /**
+   * Reports a request the transport refused before `admit()` (the SSE transport's Fetch Metadata
+   * check): a `debug` log line and the `refused` event, with the request as the hub sees it
+   * (`clientAddress` applied), as `admit()` reports its own refusals.
+   */
+  reportRefusal(request: UpgradeRequestLike, reason: UpgradeRefusalReason, status: number, message: string): void;
 }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { type HubCore, reportTransportRefusal } from '../core/hub-core.js';
-import type { SocketHandlers } from '../core/transport.js';
+import { type HubCore, transportHostOf } from '../core/hub-core.js';
+import type { SocketHandlers, TransportHost } from '../core/transport.js';
 import type { UpgradeRequestLike } from '../core/types.js';
 import { type SseSink, SseSocket } from './socket.js';
 
@@ -70,10 +70,10 @@ const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
  * connection's key, which only the stream's reader knows (so another site cannot inject frames).
  */
 export class SseTransport {
-  readonly #hub: HubCore;
+  readonly #hub: TransportHost;
   readonly #connections = new Map<string, Connection>();
 
-  constructor(hub: HubCore) {
+  constructor(hub: TransportHost) {
     this.#hub = hub;
   }
 
@@ -101,7 +101,7 @@ export class SseTransport {
     const site = header(request, 'sec-fetch-site');
     if (mode !== undefined && mode !== 'cors' && mode !== 'same-origin' && site !== 'same-origin') {
       // Reported as an origin refusal: a page of another site, whose request carries no `Origin`.
-      reportTransportRefusal(this.#hub, request, 'origin', 403, 'cross-site request refused');
+      this.#hub.reportRefusal(request, 'origin', 403, 'cross-site request refused');
       return refusal(403, 'forbidden', 'cross-site request refused');
     }
     const verdict = this.#hub.admit(request);
@@ -175,7 +175,7 @@ const transports = new WeakMap<HubCore, SseTransport>();
 export function sseTransportOf(hub: HubCore): SseTransport {
   let transport = transports.get(hub);
   if (transport === undefined) {
-    transport = new SseTransport(hub);
+    transport = new SseTransport(transportHostOf(hub));
     transports.set(hub, transport);
   }
   return transport;

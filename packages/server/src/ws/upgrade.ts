@@ -152,21 +152,26 @@ export class WsTransport {
       return;
     }
     const { request, ticket } = verdict;
-    // Until the hub has the connection, the socket's end is the ground truth: a failed handshake
-    // (ws answers 400 itself) gives its slot back here. From then on the session releases it.
-    const release = (): void => ticket.release();
-    socket.once('close', release);
     // The `101` response and the `welcome` frame go out together, at the end of this turn (a
     // handshake ws refuses is ended, which writes what is corked).
     const cork = this.#coalescer !== undefined && !this.#compressed;
     if (cork) socket.cork();
+    let adopted = false;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      socket.removeListener('close', release);
+      adopted = true;
       const hubWs = ws as HubWebSocket;
       const transport = new WsSocket(ws, this.#compressed, this.#coalescer);
       if (cork) transport.holdTurn(true);
       hubWs.transport = transport;
       hubWs.handlers = this.#hub.open(transport, request, ticket);
+    });
+    // From `open()` on, the session releases the slot. `ws` completes a handshake within
+    // `handleUpgrade` (there is no `verifyClient`), so an adopted connection needs no listener
+    // here. Otherwise `ws` refused it (answering 400 or 503, then ending the socket): the socket's
+    // end gives the slot back, unless the hub adopted the connection meanwhile.
+    if (adopted) return;
+    socket.once('close', () => {
+      if (!adopted) ticket.release();
     });
   }
 

@@ -34,7 +34,8 @@ const PREPARED_BY_WS = {};
 
 /**
  * Wraps a `ws` socket for the hub core. Fan-out frames are framed once per publish and written
- * straight to each TCP socket, which is what `ws` itself does for an uncompressed text frame.
+ * straight to each TCP socket, which is what `ws` itself does for an uncompressed text frame;
+ * frames for this socket alone are framed the same way.
  * With a {@link WriteCoalescer}, the first frame of a turn is written at once and the socket is
  * corked from its second write to the end of the turn, so the rest of a burst goes out in one
  * `writev`; everything written meanwhile (`ws`'s own control and close frames included) keeps
@@ -56,10 +57,16 @@ export class WsSocket implements TransportSocket, HeldSocket {
     this.#coalescer = this.#raw === undefined ? undefined : coalescer;
   }
 
+  /** Frames `text` as {@link prepare} does and writes it to the TCP socket (through `ws.send` when compressed). */
   send(text: string): void {
     if (this.#ws.readyState !== OPEN) return;
+    const raw = this.#raw;
+    if (raw === undefined) {
+      this.#ws.send(text);
+      return;
+    }
     this.#hold();
-    this.#ws.send(text);
+    raw.write(prepare(text));
     this.#flushIfLarge();
   }
 

@@ -1,0 +1,79 @@
+import { PROTOCOL_VERSION, type SubscriptionResult } from '@wardcast/protocol';
+import type { HubLimits } from './options.js';
+
+/**
+ * The frames every connection is sent as it connects (`welcome`, `authenticated`, `subscribed`), serialised
+ * from templates instead of through `JSON.stringify` of a new object: the text is the same, byte
+ * for byte, as `JSON.stringify` of the frame object with its fields in the order the protocol
+ * lists them (the tests compare them). Internal to the hub.
+ */
+
+/** The parts of a hub's `welcome` frame around `sessionId` and `authenticated`. */
+interface WelcomeTemplate {
+  readonly head: string;
+  readonly middle: string;
+  readonly tail: string;
+}
+
+/** One template per hub (its resolved limits object), built on its first connection. */
+const welcomeTemplates = new WeakMap<object, WelcomeTemplate>();
+
+function welcomeTemplate(limits: Readonly<Required<HubLimits>>): WelcomeTemplate {
+  let template = welcomeTemplates.get(limits);
+  if (template === undefined) {
+    const advertised = {
+      maxFrameBytes: limits.maxFrameBytes,
+      maxFramesPerSecond: limits.maxFramesPerSecond,
+      maxSubscriptions: limits.maxSubscriptions,
+      authTimeoutMs: limits.authTimeoutMs,
+    };
+    template = {
+      head: `{"type":"welcome","protocol":${JSON.stringify(PROTOCOL_VERSION)},"sessionId":`,
+      middle: `,"heartbeatMs":${JSON.stringify(limits.heartbeatIntervalMs)},"authenticated":`,
+      tail: `,"limits":${JSON.stringify(advertised)}}`,
+    };
+    welcomeTemplates.set(limits, template);
+  }
+  return template;
+}
+
+/**
+ * The `welcome` frame of a session of the hub with these `limits`: protocol version, session id,
+ * heartbeat interval, whether the upgrade request authenticated it, and the limits a client must
+ * respect.
+ */
+export function encodeWelcome(
+  limits: Readonly<Required<HubLimits>>,
+  sessionId: string,
+  authenticated: boolean,
+): string {
+  const { head, middle, tail } = welcomeTemplate(limits);
+  return `${head}${JSON.stringify(sessionId)}${middle}${authenticated ? 'true' : 'false'}${tail}`;
+}
+
+/** The `authenticated` frame: `userId`, then `expiresAt` and `ref` when set. */
+export function encodeAuthenticated(userId: string, expiresAt: number | undefined, ref: string | undefined): string {
+  const expires = expiresAt === undefined ? '' : `,"expiresAt":${JSON.stringify(expiresAt)}`;
+  const refPart = ref === undefined ? '' : `,"ref":${JSON.stringify(ref)}`;
+  return `{"type":"authenticated","userId":${JSON.stringify(userId)}${expires}${refPart}}`;
+}
+
+/** A member of an object, `"key":value`, after a comma; nothing when `value` is `undefined`. */
+function member(key: string, value: unknown): string {
+  return value === undefined ? '' : `,"${key}":${JSON.stringify(value)}`;
+}
+
+/**
+ * The `subscribed` frame: one result per topic (`topic`, `status`, `recovered`, then `position`,
+ * `code` and `phi` when set: the order `subscribeTopics` builds them in), then `ref` when set.
+ */
+export function encodeSubscribed(results: readonly SubscriptionResult[], ref: string | undefined): string {
+  let topics = '';
+  for (const r of results) {
+    topics +=
+      `${topics === '' ? '' : ','}{"topic":${JSON.stringify(r.topic)}${member('status', r.status)}` +
+      `${member('recovered', r.recovered)}${member('position', r.position)}${member('code', r.code)}` +
+      `${member('phi', r.phi)}}`;
+  }
+  return `{"type":"subscribed","topics":[${topics}]${member('ref', ref)}}`;
+}
