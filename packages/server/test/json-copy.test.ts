@@ -73,4 +73,21 @@ describe('copyJson', () => {
     expect(copyJson(value)).toEqual({ a: 1 });
     expect(reads).toBe(1);
   });
+
+  it('gives up while Object.prototype has an enumerable key (for...in would list it)', () => {
+    let copy: unknown;
+    Object.defineProperty(Object.prototype, 'polluted', {
+      value: 1,
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+    try {
+      copy = copyJson({ a: 1 });
+    } finally {
+      delete (Object.prototype as { polluted?: unknown }).polluted;
+    }
+    expect(copy).toBe(NOT_COPIED);
+    expect(copyJson({ a: 1 })).toEqual({ a: 1 });
+  });
 });

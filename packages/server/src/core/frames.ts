@@ -30,7 +30,7 @@ export function encodeNotification(
     isPlain(topic) &&
     isPlain(epoch) &&
     isPlain(kind) &&
-    isPlain(priority) &&
+    (priority === 'routine' || priority === 'urgent' || priority === 'critical' || isPlain(priority)) &&
     isPlain(createdAt)
   ) {
     // Every member is a string JSON writes as is, between quotes (the usual case): one

@@ -24,6 +24,7 @@ import { checkOrigin } from './origin.js';
 import { presenceOf, remotePresenceChanged } from './presence.js';
 import { checkPublish } from './publish-input.js';
 import { NO_ESCALATION, PublishPipeline } from './publish-pipeline.js';
+import { randomId } from './random-id.js';
 import { ReauthorizeSweep } from './reauthorize.js';
 import { Receipts } from './receipts.js';
 import { Registry } from './registry.js';
@@ -134,7 +135,7 @@ export class HubCore {
       checkOrigin: (request) => this.checkOrigin(request),
     });
     warnInsecureOrigins(options.allowedOrigins, this.#logger);
-    this.#generateId = options.generateId ?? (() => globalThis.crypto.randomUUID());
+    this.#generateId = options.generateId ?? randomId;
     this.#emit = createSafeEmit(this.#events, this.#logger);
     this.#delivery = new Delivery(this.#registry, this.#kinds);
     this.#cluster = new Cluster(this.#broker, this.#logger, (error) => this.#emit('error', error));

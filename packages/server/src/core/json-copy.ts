@@ -7,7 +7,7 @@ export const NOT_COPIED: unique symbol = Symbol('not copied');
 /** Nesting past which {@link copyJson} gives up (the round trip handles deeper values). */
 const MAX_DEPTH = 64;
 
-const { hasOwn, getPrototypeOf } = Object;
+const { getPrototypeOf } = Object;
 const OBJECT_PROTO = Object.prototype;
 const ARRAY_PROTO = Array.prototype;
 
@@ -23,6 +23,8 @@ export function copyJson(value: unknown): unknown {
   // A `toJSON` on the shared prototypes would apply to every object: leave that to JSON.
   if ((OBJECT_PROTO as { toJSON?: unknown }).toJSON !== undefined) return NOT_COPIED;
   if ((ARRAY_PROTO as { toJSON?: unknown }).toJSON !== undefined) return NOT_COPIED;
+  // Nor an enumerable key there: `for...in` of a plain object then lists its own keys only.
+  if (hasEnumerable(OBJECT_PROTO)) return NOT_COPIED;
   return copy(value, 0);
 }
 
@@ -57,9 +59,8 @@ function copy(value: unknown, depth: number): unknown {
   if (proto !== OBJECT_PROTO && proto !== null) return NOT_COPIED;
   const source = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  // Own enumerable string keys, in the order JSON.stringify takes them.
+  // Own enumerable string keys (the prototype has none), in the order JSON.stringify takes them.
   for (const key in source) {
-    if (!hasOwn(source, key)) continue;
     // Assigning `__proto__` would set the copy's prototype instead of adding a key.
     if (key === '__proto__') return NOT_COPIED;
     const item = copy(source[key], depth + 1);
@@ -67,4 +68,9 @@ function copy(value: unknown, depth: number): unknown {
     out[key] = item;
   }
   return out;
+}
+
+function hasEnumerable(object: object): boolean {
+  for (const _ in object) return true;
+  return false;
 }
