@@ -1,4 +1,4 @@
-import { kindSchema, notificationIdSchema, prioritySchema } from '@wardcast/protocol';
+import { kindSchema, notificationIdSchema, type PhiLevel, prioritySchema } from '@wardcast/protocol';
 import { CLINICAL_KIND_SCHEMAS, type ClinicalKinds, type LabResultPayload } from '@wardcast/protocol/kinds';
 import {
   type AppendResult,
@@ -9,11 +9,13 @@ import {
   type NotificationDraft,
   type PublishStage,
   type SocketHandlers,
+  type StoredNotification,
   type TransportSocket,
 } from '@wardcast/server';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { encodeNotification } from '../src/core/frames.js';
 import { isValidKind, isValidNotificationId, isValidPriority, sameJson } from '../src/core/publish-input.js';
 import { compileFastCheck } from '../src/kinds/fast-check.js';
 
@@ -466,5 +468,44 @@ describe('MemoryHistoryStore bookkeeping', () => {
     );
 
     await expect(dup).resolves.toMatchObject({ duplicate: true, notification: { id: 'id5', seq: 6 } });
+  });
+});
+
+describe('encodeNotification', () => {
+  const text = fc.oneof(
+    fc.string(),
+    fc.string({ unit: 'binary' }),
+    fc.constantFrom('"', '\\', '\u0000', '\ud800', 'é'),
+  );
+  const stored = fc.record({
+    id: text,
+    topic: text,
+    epoch: text,
+    seq: fc.oneof(fc.nat(), fc.double()),
+    kind: text,
+    priority: text,
+    createdAt: text,
+    payload: fc.jsonValue(),
+  });
+
+  it('writes the text JSON.stringify writes for the whole frame, at every PHI level', () => {
+    fc.assert(
+      fc.property(stored, fc.constantFrom('full', 'id-only', 'empty') as fc.Arbitrary<PhiLevel>, (n, level) => {
+        const payload = level === 'full' ? n.payload : null;
+        const expected = JSON.stringify({
+          type: 'notification',
+          id: n.id,
+          topic: n.topic,
+          epoch: n.epoch,
+          seq: n.seq,
+          kind: n.kind,
+          priority: n.priority,
+          createdAt: n.createdAt,
+          payload,
+          ...(level === 'full' ? {} : { phi: level }),
+        });
+        expect(encodeNotification(n as unknown as StoredNotification, payload, level)).toBe(expected);
+      }),
+    );
   });
 });

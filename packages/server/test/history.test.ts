@@ -322,4 +322,33 @@ describe('MemoryHistoryStore two-phase append and commit', () => {
     put(store, draft('b'));
     expect(() => store.commit(reserved)).toThrow(expect.objectContaining({ code: 'store_unavailable' }));
   });
+
+  it('makes an append with commit: true visible at once; its commit then changes nothing', () => {
+    const store = new MemoryHistoryStore();
+    const n = (store.append(draft('t'), { commit: true }) as AppendResult).notification;
+    expect(store.position('t')).toEqual({ epoch: n.epoch, seq: 1 });
+    expect(store.read('t', { epoch: n.epoch, seq: 0 }).notifications).toEqual([n]);
+    expect(store.commit(n)).toBeUndefined();
+    expect(store.position('t').seq).toBe(1);
+    expect(store.abort(n)).toBe(false);
+    expect((store.append(draft('t', n.id), { commit: true }) as AppendResult).duplicate).toBe(true);
+  });
+
+  it('keeps an append with commit: true behind an earlier reservation invisible until that one settles', () => {
+    const store = new MemoryHistoryStore();
+    const one = (store.append(draft('t')) as AppendResult).notification;
+    const two = (store.append(draft('t'), { commit: true }) as AppendResult).notification;
+    expect(two.seq).toBe(2);
+    expect(store.position('t').seq).toBe(0);
+    store.commit(two);
+    store.commit(one);
+    expect(store.read('t', { epoch: one.epoch, seq: 0 }).notifications.map((n) => n.seq)).toEqual([1, 2]);
+  });
+
+  it('keeps maxPerTopic with appends committed at once', () => {
+    const store = new MemoryHistoryStore({ maxPerTopic: 2 });
+    const ids = [1, 2, 3].map(() => (store.append(draft('t'), { commit: true }) as AppendResult).notification);
+    expect(store.read('t', { epoch: ids[0]?.epoch ?? '', seq: 1 }).notifications.map((n) => n.seq)).toEqual([2, 3]);
+    expect(store.read('t', { epoch: ids[0]?.epoch ?? '', seq: 0 }).recovered).toBe(false);
+  });
 });

@@ -32,19 +32,23 @@ export class Delivery {
   }
 
   /**
-   * Remembers that `payload` serialises to `json` until the returned function is called (when
-   * the publish settled). Only objects are remembered: a primitive costs nothing to serialise.
+   * Remembers that `payload` serialises to `json` until {@link Delivery.forget} (when the publish
+   * settled). Only objects are remembered (a primitive costs nothing to serialise): returns
+   * whether it was.
    */
-  expect(payload: unknown, json: string): (() => void) | undefined {
-    if (typeof payload !== 'object' || payload === null) return undefined;
+  expect(payload: unknown, json: string): boolean {
+    if (typeof payload !== 'object' || payload === null) return false;
     this.#expectedPayload = payload;
     this.#expectedJson = json;
-    return () => {
-      if (this.#expectedPayload === payload) {
-        this.#expectedPayload = undefined;
-        this.#expectedJson = '';
-      }
-    };
+    return true;
+  }
+
+  /** Forgets the text of `payload` remembered by {@link Delivery.expect}, unless a later publish replaced it. */
+  forget(payload: unknown): void {
+    if (this.#expectedPayload === payload) {
+      this.#expectedPayload = undefined;
+      this.#expectedJson = '';
+    }
   }
 
   /** Delivers `n` to the live subscribers of its topic and buffers it for the syncing ones; returns how many got it. */

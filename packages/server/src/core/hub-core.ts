@@ -23,7 +23,8 @@ import { type HubLimits, type HubOptions, resolveLimits } from './options.js';
 import { checkOrigin } from './origin.js';
 import { presenceOf, remotePresenceChanged } from './presence.js';
 import { checkPublish } from './publish-input.js';
-import { PublishPipeline } from './publish-pipeline.js';
+import { NO_ESCALATION, PublishPipeline } from './publish-pipeline.js';
+import { randomId } from './random-id.js';
 import { ReauthorizeSweep } from './reauthorize.js';
 import { Receipts } from './receipts.js';
 import { Registry } from './registry.js';
@@ -125,7 +126,7 @@ export class HubCore {
       checkOrigin: (request) => this.checkOrigin(request),
     });
     warnInsecureOrigins(options.allowedOrigins, this.#logger);
-    this.#generateId = options.generateId ?? (() => globalThis.crypto.randomUUID());
+    this.#generateId = options.generateId ?? randomId;
     this.#emit = createSafeEmit(this.#events, this.#logger);
     this.#delivery = new Delivery(this.#registry, this.#kinds);
     this.#cluster = new Cluster(this.#broker, this.#logger, (error) => this.#emit('error', error));
@@ -317,16 +318,20 @@ export class HubCore {
       this.#generateId,
       this.#kinds,
     );
-    const escalation =
-      input.escalation === undefined ? undefined : checkEscalation(input.escalation, draft.priority, draft.id);
+    const context =
+      input.escalation === undefined
+        ? NO_ESCALATION
+        : { escalation: checkEscalation(input.escalation, draft.priority, draft.id) };
     // The frame reuses the payload text measured above instead of serialising the payload again.
-    const forget = payloadJson === undefined ? undefined : this.#delivery.expect(draft.payload, payloadJson);
+    const expected = payloadJson !== undefined && this.#delivery.expect(draft.payload, payloadJson);
     let result: PublishResult;
     try {
-      // Append, durable stages, commit, fan-out: see PublishPipeline.
-      result = await this.#pipeline.run(draft, { escalation });
+      // Append, durable stages, commit, fan-out: see PublishPipeline. Not awaited when it finished
+      // synchronously (memory store and broker): the publish then costs one promise, this one.
+      const running = this.#pipeline.run(draft, context);
+      result = running instanceof Promise ? await running : running;
     } finally {
-      forget?.();
+      if (expected) this.#delivery.forget(draft.payload);
     }
     if (!result.duplicate && this.#events.listenerCount('publish') > 0) {
       const { id, epoch, seq } = result;

@@ -1,6 +1,7 @@
 import { ErrorCode, isValidTopic, WardcastError } from '@wardcast/protocol';
 import { codePointLength } from '../kinds/fast-check.js';
 import type { KindRegistry } from '../kinds/kind-registry.js';
+import { copyJson, NOT_COPIED } from './json-copy.js';
 import type { NotificationDraft, PublishInput } from './types.js';
 
 /**
@@ -35,8 +36,8 @@ export interface CheckedPublish {
 
 /**
  * Checks a publish call and builds the draft notification: the envelope by hand, the payload
- * serialised once (for the size limit, and to detach it from the caller's objects), then parsed
- * by its kind's schema once. Throws a {@link WardcastError} (`invalid_topic`,
+ * detached from the caller's objects (copied, see {@link copyJson}) and serialised once (for the
+ * size limit and the frame), then parsed by its kind's schema once. Throws a {@link WardcastError} (`invalid_topic`,
  * `invalid_notification`, `payload_too_large`, `unknown_kind`, `invalid_payload`) and touches
  * nothing when the input is bad.
  */
@@ -64,9 +65,14 @@ export function checkPublish(
   if (id !== undefined && !isValidNotificationId(id)) {
     throw new WardcastError(ErrorCode.InvalidNotification, 'id must be a string of 1-128 characters');
   }
+  // The payload is detached from the caller's objects, and what JSON cannot carry dropped: by a
+  // copy of the plain JSON data (the usual case), else by a JSON round trip.
+  let copied: unknown;
   let json: string | undefined;
   try {
-    json = JSON.stringify(input.payload ?? null);
+    const payload = input.payload ?? null;
+    copied = copyJson(payload);
+    json = JSON.stringify(copied === NOT_COPIED ? payload : copied);
   } catch (cause) {
     throw new WardcastError(ErrorCode.InvalidNotification, 'payload must be JSON-serialisable', { cause });
   }
@@ -78,9 +84,8 @@ export function checkPublish(
   ) {
     throw new WardcastError(ErrorCode.PayloadTooLarge, `payload is larger than ${maxPayloadBytes} bytes`);
   }
-  // A JSON round trip detaches the payload from the caller's object and drops what JSON cannot
-  // carry; the kind's schema then validates it and strips undeclared fields.
-  const parsed = JSON.parse(json) as unknown;
+  // The kind's schema then validates the detached payload and strips undeclared fields.
+  const parsed = copied === NOT_COPIED ? (JSON.parse(json) as unknown) : copied;
   const validated = kinds.validate(kind, parsed);
   // Nothing to strip or transform (the usual case): keep the parsed value (built compactly by
   // JSON.parse; the same data as the schema's result, keys in the caller's order) and its text

@@ -52,6 +52,9 @@ export interface PublishStage {
   applies?(draft: NotificationDraft, context: PublishContext): boolean;
 }
 
+/** The context of a publish without an escalation policy (the usual case): one object for all of them. */
+export const NO_ESCALATION: PublishContext = Object.freeze({ escalation: undefined });
+
 /** What the pipeline needs from its hub. */
 export interface PipelineHost {
   readonly history: HistoryStore;
@@ -69,7 +72,8 @@ const unavailable = (message: string, cause?: unknown): WardcastError =>
   new WardcastError(ErrorCode.StoreUnavailable, message, cause === undefined ? undefined : { cause });
 
 /**
- * The one ordered path of every notification, readable top to bottom in {@link PublishPipeline.run}:
+ * The one ordered path of every notification, readable top to bottom in {@link PublishPipeline.run}
+ * and its `#step`:
  *
  * ```
  * validate (done by the caller)
@@ -103,72 +107,17 @@ export class PublishPipeline {
   }
 
   /**
-   * Runs a validated draft through every stage. A step that answers synchronously (the memory
+   * Runs a validated draft through every step. A step that answers synchronously (the memory
    * history store and broker, stages without I/O) is not awaited: a publish through them runs
-   * from append to fan-out in one go, and registers as in flight only when it has to wait.
-   * @throws {WardcastError} `store_unavailable` and stage errors
+   * from append to fan-out in one go and returns its result, not a promise; it registers as in
+   * flight, and continues asynchronously, only from the first step that has to wait.
+   * @throws {WardcastError} `store_unavailable` and stage errors (as a rejected promise once the
+   *   publish went asynchronous)
    */
-  async run(draft: NotificationDraft, context: PublishContext): Promise<PublishResult> {
-    const host = this.#host;
+  run(draft: NotificationDraft, context: PublishContext): PublishResult | Promise<PublishResult> {
     const appended = this.#append(draft, context);
-    const n = isThenable(appended) ? await appended : appended;
-    if (n.duplicate) {
-      host.counters.duplicates++;
-      return { id: n.notification.id, epoch: n.notification.epoch, seq: n.notification.seq, duplicate: true };
-    }
-    const stored = n.notification;
-    // Registered in #inFlight (`finished ??= this.#begin(stored)`) before the first await, so that
-    // every publish that starts meanwhile sees it.
-    let finished: (() => void) | undefined;
-    const done: PublishStage[] = [];
-    try {
-      const { stages } = host;
-      for (let i = 0; i < stages.length; i++) {
-        const stage = stages[i] as PublishStage;
-        try {
-          const ran = stage.run(stored, context);
-          if (isThenable(ran)) {
-            finished ??= this.#begin(stored);
-            await ran;
-          }
-        } catch (cause) {
-          throw isWardcastError(cause)
-            ? cause
-            : unavailable(`publish stage ${stage.name} failed; not published`, cause);
-        }
-        done.push(stage);
-      }
-      const earlier = this.#earlier(stored);
-      if (earlier) {
-        finished ??= this.#begin(stored);
-        await earlier;
-      }
-      const committing = this.#commit(stored, done, context);
-      if (committing) {
-        finished ??= this.#begin(stored);
-        await committing;
-      }
-      try {
-        const sent = host.broker.publish(stored);
-        if (isThenable(sent)) {
-          finished ??= this.#begin(stored);
-          await sent;
-        }
-      } catch (cause) {
-        // Committed: resuming clients get it from history; live ones may miss it until they resume.
-        throw unavailable('stored, but the broker failed to fan it out', cause);
-      }
-    } catch (cause) {
-      if (!done.includes(COMMITTED)) {
-        finished ??= this.#begin(stored);
-        await this.#abandon(stored, done, context);
-      }
-      throw isWardcastError(cause) ? cause : unavailable('publish failed; not published', cause);
-    } finally {
-      finished?.();
-    }
-    host.counters.published++;
-    return { id: stored.id, epoch: stored.epoch, seq: stored.seq, duplicate: false };
+    if (appended instanceof Promise) return appended.then((a) => this.#afterAppend(a, context));
+    return this.#afterAppend(appended, context);
   }
 
   /** Resolves once this instance has no publish to `topic` between append and fan-out that started before. */
@@ -177,10 +126,106 @@ export class PublishPipeline {
     if (pending) await Promise.all(pending.values());
   }
 
+  #afterAppend(appended: AppendResult, context: PublishContext): PublishResult | Promise<PublishResult> {
+    const { notification: n, duplicate } = appended;
+    const { counters } = this.#host;
+    if (duplicate) {
+      counters.duplicates++;
+      return { id: n.id, epoch: n.epoch, seq: n.seq, duplicate: true };
+    }
+    const p = new Publish(n, context);
+    let waiting: PromiseLike<unknown> | undefined;
+    try {
+      waiting = this.#steps(p);
+    } catch (cause) {
+      return this.#failed(p, cause);
+    }
+    if (waiting !== undefined) return this.#wait(p, waiting);
+    counters.published++;
+    return { id: n.id, epoch: n.epoch, seq: n.seq, duplicate: false };
+  }
+
+  /**
+   * Runs the steps of `p` from `p.step` on, until one has to wait: returns what to wait for
+   * (`p.step` is then that step, and the publish is registered as in flight, so that every
+   * publish that starts meanwhile sees it), or `undefined` once every step is done.
+   */
+  #steps(p: Publish): PromiseLike<unknown> | undefined {
+    for (const last = this.#host.stages.length + 2; p.step <= last; p.step++) {
+      const waiting = this.#step(p);
+      if (waiting !== undefined) {
+        p.finished ??= this.#begin(p.notification);
+        return waiting;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Runs step `p.step`: each stage in order, then waiting for this instance's earlier seqs of the
+   * topic, the commit, and the broker's fan-out. Returns what to wait for when it did not finish.
+   */
+  #step(p: Publish): PromiseLike<unknown> | undefined {
+    const { stages, broker } = this.#host;
+    const i = p.step;
+    if (i < stages.length) {
+      const ran = (stages[i] as PublishStage).run(p.notification, p.context);
+      return isThenable(ran) ? ran : undefined;
+    }
+    // Commits go in seq order: wait for this instance's publishes of lower seqs.
+    if (i === stages.length) return this.#earlier(p.notification);
+    if (i === stages.length + 1) return this.#commit(p);
+    const sent = broker.publish(p.notification);
+    return isThenable(sent) ? sent : undefined;
+  }
+
+  /** Finishes a publish that has to wait for a step: waits, then runs the steps after it. */
+  async #wait(p: Publish, waiting: PromiseLike<unknown>): Promise<PublishResult> {
+    try {
+      for (let w: PromiseLike<unknown> | undefined = waiting; w !== undefined; w = this.#steps(p)) {
+        await w;
+        p.step++;
+      }
+    } catch (cause) {
+      // Ends the in-flight registration itself, once the abandon is done.
+      return this.#failed(p, cause);
+    }
+    p.finished?.();
+    this.#host.counters.published++;
+    const n = p.notification;
+    return { id: n.id, epoch: n.epoch, seq: n.seq, duplicate: false };
+  }
+
+  /**
+   * A step of `p` threw: before the commit, nobody got the notification (the stages that ran are
+   * reverted, the seq given up); after it, the error says what is known. Always rejects.
+   */
+  async #failed(p: Publish, thrown: unknown): Promise<never> {
+    const { stages } = this.#host;
+    const stage = p.step < stages.length ? stages[p.step] : undefined;
+    let cause = thrown;
+    if (stage !== undefined && !isWardcastError(thrown)) {
+      cause = unavailable(`publish stage ${stage.name} failed; not published`, thrown);
+    } else if (p.step === stages.length + 2 && p.committed) {
+      // Committed: resuming clients get it from history; live ones may miss it until they resume.
+      cause = unavailable('stored, but the broker failed to fan it out', thrown);
+    }
+    try {
+      if (!p.committed) {
+        p.finished ??= this.#begin(p.notification);
+        await this.#abandon(p);
+      }
+    } finally {
+      p.finished?.();
+      p.finished = undefined;
+    }
+    throw isWardcastError(cause) ? cause : unavailable('publish failed; not published', cause);
+  }
+
   /** Appends in the store, once the broker started; synchronous when both are. */
   #append(draft: NotificationDraft, context: PublishContext): AppendResult | Promise<AppendResult> {
     const host = this.#host;
-    const options = host.stages.every((s) => s.applies?.(draft, context) === false) ? COMMIT_AT_ONCE : undefined;
+    const options = nothingToDo(host.stages, draft, context) ? COMMIT_AT_ONCE : undefined;
     if (!this.#brokerStarted) {
       return host.brokerReady.then(() => host.history.append(draft, options)).catch(appendFailed);
     }
@@ -197,43 +242,44 @@ export class PublishPipeline {
    * Commits in the store; `undefined` when that is done already (a synchronous store). On
    * failure, finds out whether it was delivered anyway.
    */
-  #commit(n: StoredNotification, done: PublishStage[], context: PublishContext): Promise<void> | undefined {
+  #commit(p: Publish): Promise<void> | undefined {
     const { history } = this.#host;
     let committing: void | Promise<void> | undefined;
     try {
-      committing = history.commit?.(n);
+      committing = history.commit?.(p.notification);
     } catch (cause) {
-      return this.#commitFailed(n, done, context, cause);
+      return this.#commitFailed(p, cause);
     }
     if (!isThenable(committing)) {
-      done.push(COMMITTED);
+      p.committed = true;
       return undefined;
     }
     return Promise.resolve(committing).then(
       () => {
-        done.push(COMMITTED);
+        p.committed = true;
       },
-      (cause: unknown) => this.#commitFailed(n, done, context, cause),
+      (cause: unknown) => this.#commitFailed(p, cause),
     );
   }
 
-  async #commitFailed(n: StoredNotification, done: PublishStage[], context: PublishContext, cause: unknown) {
+  async #commitFailed(p: Publish, cause: unknown): Promise<void> {
     const { history } = this.#host;
     let abandoned: boolean | undefined;
     try {
-      abandoned = (await history.abort?.(n)) !== false;
+      abandoned = (await history.abort?.(p.notification)) !== false;
     } catch {
       abandoned = undefined;
     }
+    // From here on nothing may be reverted or given up any more.
     if (abandoned === false) {
       // The commit went through after all (its answer was lost): it is delivered.
-      done.push(COMMITTED);
+      p.committed = true;
       return;
     }
-    if (abandoned === true) await this.#revert(n, done, context);
+    if (abandoned === true) await this.#revert(p);
     // Unknown: the side effects stay (an inbox row for a notification that may have gone out
     // is better than a delivered one without), and the error says so.
-    done.push(COMMITTED);
+    p.committed = true;
     throw unavailable(
       abandoned
         ? 'history store refused the commit; not published'
@@ -242,21 +288,24 @@ export class PublishPipeline {
     );
   }
 
-  /** A stage failed before the commit: nobody got the notification; undo what ran, give the seq up. */
-  async #abandon(n: StoredNotification, done: PublishStage[], context: PublishContext): Promise<void> {
-    await this.#revert(n, done, context);
+  /** A step failed before the commit: nobody got the notification; undo what ran, give the seq up. */
+  async #abandon(p: Publish): Promise<void> {
+    await this.#revert(p);
     try {
-      await this.#host.history.abort?.(n);
+      await this.#host.history.abort?.(p.notification);
     } catch (cause) {
       // The reservation expires on its own.
-      this.#host.logger.warn({ err: cause, topic: n.topic }, 'wardcast: history abort failed');
+      this.#host.logger.warn({ err: cause, topic: p.notification.topic }, 'wardcast: history abort failed');
     }
   }
 
-  async #revert(n: StoredNotification, done: PublishStage[], context: PublishContext): Promise<void> {
-    for (const stage of [...done].reverse()) {
+  /** Reverts the stages that ran for `p` (those before its current step), newest first. */
+  async #revert(p: Publish): Promise<void> {
+    const { stages } = this.#host;
+    for (let i = Math.min(p.step, stages.length) - 1; i >= 0; i--) {
+      const stage = stages[i] as PublishStage;
       try {
-        await stage.revert?.(n, context);
+        await stage.revert?.(p.notification, p.context);
       } catch (cause) {
         this.#host.logger.warn({ err: cause, stage: stage.name }, 'wardcast: publish stage revert failed');
         this.#host.error(unavailable(`publish stage ${stage.name} could not be reverted`, cause));
@@ -302,6 +351,33 @@ export class PublishPipeline {
   }
 }
 
+/** Where one appended publish is in the pipeline. */
+class Publish {
+  readonly notification: StoredNotification;
+  readonly context: PublishContext;
+  /**
+   * The step running or next to run (see `PublishPipeline#step`): stage `i` for `i` below
+   * the number of stages, then the wait for earlier seqs, the commit, the fan-out, and past those,
+   * done. The stages before it ran.
+   */
+  step = 0;
+  /** Set once the store committed the notification (or may have): nothing is reverted or given up after. */
+  committed = false;
+  /** Ends its registration in flight; set from the first step that waits. */
+  finished: (() => void) | undefined = undefined;
+
+  constructor(notification: StoredNotification, context: PublishContext) {
+    this.notification = notification;
+    this.context = context;
+  }
+}
+
+/** Whether no stage has work for the publish (every `applies` answers `false`). */
+function nothingToDo(stages: readonly PublishStage[], draft: NotificationDraft, context: PublishContext): boolean {
+  for (const stage of stages) if (stage.applies?.(draft, context) !== false) return false;
+  return true;
+}
+
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
@@ -314,6 +390,3 @@ function appendFailed(cause: unknown): never {
 
 /** No stage has work for the publish: the store may commit it at append. */
 const COMMIT_AT_ONCE = { commit: true } as const;
-
-/** Marker in the list of done stages: the store committed (nothing may be reverted any more). */
-const COMMITTED: PublishStage = { name: 'commit', run() {} };

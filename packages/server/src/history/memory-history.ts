@@ -1,6 +1,6 @@
 import { type StreamPosition, WardcastError } from '@wardcast/protocol';
 import type { NotificationDraft, StoredNotification } from '../core/types.js';
-import type { AppendResult, HistoryStore, ReadResult } from './types.js';
+import type { AppendOptions, AppendResult, HistoryStore, ReadResult } from './types.js';
 
 /**
  * Options of {@link MemoryHistoryStore}.
@@ -172,13 +172,17 @@ class TopicStream {
       reserved.shift();
       this.unindex(r);
       if (reserved.length === 0) this.#reservedIds = undefined;
-      if (r.state === 'ready') {
-        this.notes.push(r.notification);
-        this.ats.push(now);
-        this.ids.set(r.notification.id, r.notification);
-      }
+      if (r.state === 'ready') this.show(r.notification, now);
       r.settle();
     }
+  }
+
+  /** Makes the notification of seq `end + 1` visible; `end` must have been moved over it already, or is here. */
+  show(n: StoredNotification, now: number): void {
+    if (this.end < n.seq) this.end = n.seq;
+    this.notes.push(n);
+    this.ats.push(now);
+    this.ids.set(n.id, n);
   }
 
   /** Index in `notes` of the first notification with a seq above `seq`. */
@@ -290,7 +294,11 @@ export class MemoryHistoryStore implements HistoryStore {
     stream.newer = undefined;
   }
 
-  append(draft: NotificationDraft): AppendResult | Promise<AppendResult> {
+  /**
+   * Reserves the next seq of the topic for `draft`, or, with `commit: true` and no earlier seq
+   * still reserved, makes it visible at once (no reservation: `commit` then has nothing to do).
+   */
+  append(draft: NotificationDraft, options?: AppendOptions): AppendResult | Promise<AppendResult> {
     const stream = this.#stream(draft.topic, true);
     const now = this.#now();
     stream.trim(this.#maxPerTopic, now - this.#maxAgeMs);
@@ -300,7 +308,7 @@ export class MemoryHistoryStore implements HistoryStore {
     if (reservation) {
       // Committed and waiting for an earlier seq: a duplicate. Pending: wait for its publish to settle.
       if (reservation.state === 'ready') return { notification: reservation.notification, duplicate: true };
-      return reservation.settled.then(() => this.append(draft));
+      return reservation.settled.then(() => this.append(draft, options));
     }
     stream.seq += 1;
     // Field by field, not `{ ...draft }`: objects built by spreading cost several times the memory.
@@ -315,7 +323,10 @@ export class MemoryHistoryStore implements HistoryStore {
       epoch: stream.epoch,
       seq: stream.seq,
     };
-    stream.reserve(new Reservation(notification));
+    if (options?.commit === true && stream.reserved.length === 0) {
+      stream.show(notification, now);
+      stream.trim(this.#maxPerTopic, now - this.#maxAgeMs);
+    } else stream.reserve(new Reservation(notification));
     return { notification, duplicate: false };
   }
 
@@ -326,6 +337,8 @@ export class MemoryHistoryStore implements HistoryStore {
   commit(notification: StoredNotification): void | Promise<void> {
     const stream = this.#topics.get(notification.topic);
     const r = stream?.epoch === notification.epoch ? stream.reservation(notification.seq) : undefined;
+    // Committed at append (`commit: true`): nothing left to do.
+    if (!r && stream?.epoch === notification.epoch && stream.ids.get(notification.id) === notification) return;
     if (!stream || !r || r.notification.id !== notification.id || r.state === 'aborted') {
       throw new WardcastError('store_unavailable', 'the reservation of this notification was lost');
     }
