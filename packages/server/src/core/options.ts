@@ -263,7 +263,7 @@ export interface HubOptions extends HubLimits {
   readonly clientAddress?: (request: UpgradeRequestLike) => string | undefined;
   /** A pino-compatible logger. Nothing is logged per message. @default no logging */
   readonly logger?: Logger;
-  /** Generates notification and session ids. @default crypto.randomUUID */
+  /** Generates notification and session ids. @default a random (version 4) UUID, from `crypto.getRandomValues` bytes drawn in batches */
   readonly generateId?: () => string;
 }
 
