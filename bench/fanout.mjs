@@ -216,6 +216,7 @@ async function runScenario(scenario) {
       const entry = summary.variants.get(row.variant) ?? {
         ...idle.get(row.variant),
         connectsPerSec: median(connects.get(row.variant).map((r) => r.connectsPerSec)),
+        connectCpuUs: median(connects.get(row.variant).map((r) => r.serverCpuUs)),
       };
       entry[phase] = row;
       summary.variants.set(row.variant, entry);
