@@ -27,7 +27,7 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { connect as tcp } from 'node:net';
 import os from 'node:os';
-import { allExited, canPin, killAll, spawnChild } from './children.mjs';
+import { allExited, canPin, guardRun, killAll, spawnChild } from './children.mjs';
 import { benchId, KIND, makePayload, now, PRIORITY, TOPIC } from './payload.mjs';
 import { median } from './stats.mjs';
 
@@ -233,19 +233,7 @@ const load = () =>
     .join(' / ');
 
 async function main() {
-  const watchdog = setTimeout(() => {
-    console.error(`FAIL: backplane benchmark still running after ${WATCHDOG_MS / 1000}s; killing it`);
-    killAll();
-    process.exit(2);
-  }, WATCHDOG_MS);
-  watchdog.unref();
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.on(signal, () => {
-      killAll();
-      process.exit(130);
-    });
-  }
-  process.on('exit', killAll);
+  guardRun('backplane benchmark', WATCHDOG_MS);
 
   const cpus = os.cpus();
   console.log('backplane benchmark: `node bench/backplanes.mjs`');

@@ -83,3 +83,25 @@ export function killAll() {
   for (const child of live) child.kill('SIGKILL');
   live.clear();
 }
+
+/**
+ * Bounds a benchmark run: after `ms` it says `what` is still running, kills every child and exits
+ * 2; Ctrl-C and SIGTERM kill the children too, and so does the process's exit. Returns the
+ * (unref'd) watchdog timer.
+ */
+export function guardRun(what, ms) {
+  const watchdog = setTimeout(() => {
+    console.error(`FAIL: ${what} still running after ${ms / 1000} s; killing it`);
+    killAll();
+    process.exit(2);
+  }, ms);
+  watchdog.unref();
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+  process.on('exit', killAll);
+  return watchdog;
+}

@@ -9,7 +9,7 @@
 // Env: BENCH_BURST_SUBS=1000  BENCH_BURST_MESSAGES=200  BENCH_BURST_REPS=3
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { allExited, killAll, spawnChild } from './children.mjs';
+import { allExited, guardRun, killAll, spawnChild } from './children.mjs';
 import { now } from './payload.mjs';
 
 const SUBS = Number(process.env.BENCH_BURST_SUBS ?? 1000);
@@ -17,13 +17,7 @@ const MESSAGES = Number(process.env.BENCH_BURST_MESSAGES ?? 200);
 const REPS = Number(process.env.BENCH_BURST_REPS ?? 3);
 const WATCHDOG_MS = 120_000;
 
-const watchdog = setTimeout(() => {
-  console.error(`FAIL: burst benchmark still running after ${WATCHDOG_MS / 1000}s; killing it`);
-  killAll();
-  process.exit(2);
-}, WATCHDOG_MS);
-watchdog.unref();
-process.on('exit', killAll);
+guardRun('burst benchmark', WATCHDOG_MS);
 
 const median = (xs) => {
   const v = xs.filter(Number.isFinite).sort((a, b) => a - b);

@@ -8,7 +8,7 @@
 // Env overrides: BENCH_CLUSTER_SUBS=1000  BENCH_CLUSTER_MESSAGES=100  BENCH_CLUSTER_REPS=3
 import { connect as tcp } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { allExited, killAll, spawnChild } from './children.mjs';
+import { allExited, guardRun, killAll, spawnChild } from './children.mjs';
 import { now } from './payload.mjs';
 import { median, quantile } from './stats.mjs';
 
@@ -20,19 +20,7 @@ const WARMUP = 5;
 const WATCHDOG_MS = 85_000;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const watchdog = setTimeout(() => {
-  console.error(`FAIL: cluster benchmark still running after ${WATCHDOG_MS / 1000}s; killing it`);
-  killAll();
-  process.exit(2);
-}, WATCHDOG_MS);
-watchdog.unref();
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-process.on('exit', killAll);
+guardRun('cluster benchmark', WATCHDOG_MS);
 
 function redisReachable(url) {
   const { hostname, port } = new URL(url);

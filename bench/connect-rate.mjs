@@ -16,7 +16,7 @@
 //   BENCH_BASE_SERVER=<path to another build's packages/server/dist/index.js>: adds `wardcast-base`
 //   BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
 import os from 'node:os';
-import { allExited, canPin, killAll, spawnChild } from './children.mjs';
+import { allExited, canPin, guardRun, killAll, spawnChild } from './children.mjs';
 import { connectRep, connectTable, summarizeConnects } from './connect-phase.mjs';
 
 const SERVER_CPU = 0;
@@ -41,19 +41,7 @@ const variants = (process.env.BENCH_VARIANTS ?? 'wardcast,ws-frame-once,socket.i
   .filter(Boolean);
 if (process.env.BENCH_BASE_SERVER && !variants.includes('wardcast-base')) variants.splice(1, 0, 'wardcast-base');
 
-const watchdog = setTimeout(() => {
-  console.error(`FAIL: connect benchmark still running after ${WATCHDOG_MS / 1000}s; killing it`);
-  killAll();
-  process.exit(2);
-}, WATCHDOG_MS);
-watchdog.unref();
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-process.on('exit', killAll);
+guardRun('connect benchmark', WATCHDOG_MS);
 
 async function startServer(variant) {
   const args = ['--expose-gc', ...(process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [])];

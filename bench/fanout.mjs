@@ -17,7 +17,7 @@
 import { execSync } from 'node:child_process';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { allExited, canPin, killAll, spawnChild } from './children.mjs';
+import { allExited, canPin, guardRun, killAll, spawnChild } from './children.mjs';
 import { connectRep, connectTable, summarizeConnects } from './connect-phase.mjs';
 import { printSummary, writeDocs } from './report.mjs';
 import { median, mergeSorted, quantile, table } from './stats.mjs';
@@ -58,19 +58,7 @@ const scenarios = (envList('BENCH_SUBS')?.map(Number) ?? [1000, 5000]).map((subs
   };
 });
 
-const watchdog = setTimeout(() => {
-  console.error(`FAIL: benchmark still running after ${WATCHDOG_MS / 1000}s; killing it`);
-  killAll();
-  process.exit(2);
-}, WATCHDOG_MS);
-watchdog.unref();
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-process.on('exit', killAll);
+guardRun('benchmark', WATCHDOG_MS);
 
 let runCounter = 0;
 

@@ -18,7 +18,7 @@
 import { request as httpRequest } from 'node:http';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { canPin, killAll, spawnChild } from './children.mjs';
+import { canPin, guardRun, spawnChild } from './children.mjs';
 import { benchId, KIND, makePayload, PRIORITY, parseBenchId, TOPIC } from './payload.mjs';
 import { median } from './stats.mjs';
 
@@ -251,19 +251,7 @@ async function main() {
   const reps = Number(process.env.BENCH_REPS ?? 3);
   const burst = Number(process.env.BENCH_BURST ?? 20);
   const bursts = Number(process.env.BENCH_BURSTS ?? 3);
-  const watchdog = setTimeout(() => {
-    console.error(`FAIL: still running after ${WATCHDOG_MS / 1000} s; killing it`);
-    killAll();
-    process.exit(2);
-  }, WATCHDOG_MS);
-  watchdog.unref();
-  process.on('exit', killAll);
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.on(signal, () => {
-      killAll();
-      process.exit(130);
-    });
-  }
+  guardRun('benchmark', WATCHDOG_MS);
   const load = () =>
     os
       .loadavg()
