@@ -77,6 +77,12 @@ export class NotificationClient<M extends object = NotificationMap> {
   #generation = 0;
   #attempt = 0;
   #authenticated = false;
+  /**
+   * The socket's `subscribe` frame went out right behind its `auth` frame, without waiting for
+   * `authenticated`: one round trip and one server read fewer per (re)connect. The hub handles a
+   * connection's frames in order, and drops the subscribe if the auth fails (it closes).
+   */
+  #subscribeSent = false;
   #latencyMs: number | undefined;
   #refreshes = 0;
   #timers = new Map<'retry' | 'ping' | 'deadline' | 'refresh' | 'fallback', ReturnType<typeof setTimeout>>();
@@ -181,7 +187,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#topics.add(topic);
     if (presence) this.#presence.add(topic);
     else this.#forgetPresence(topic);
-    if (this.#authenticated) this.#sendSubscribe([topic]);
+    if (this.#authenticated || this.#subscribeSent) this.#sendSubscribe([topic]);
   }
 
   /** Removes a topic and forgets its resume point. */
@@ -189,7 +195,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     if (!this.#topics.delete(topic)) return;
     this.#forgetPresence(topic);
     this.#streams.forget(topic);
-    if (this.#authenticated) this.#send({ type: 'unsubscribe', topics: [topic] });
+    if (this.#authenticated || this.#subscribeSent) this.#send({ type: 'unsubscribe', topics: [topic] });
   }
 
   /**
@@ -217,6 +223,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     const ws = this.#ws;
     this.#ws = undefined;
     this.#authenticated = false;
+    this.#subscribeSent = false;
     if (ws) this.#detach(ws, 1000, 'client closed');
     if (this.#status.state !== 'closed' && this.#status.state !== 'idle') {
       this.#setStatus({ state: 'closed', reason: { code: 1000, reason: 'client closed', fatal: true } });
@@ -271,6 +278,7 @@ export class NotificationClient<M extends object = NotificationMap> {
         this.#lost(generation, { code: 1006, reason: 'no frame from the hub' }),
       );
     this.#authenticated = false;
+    this.#subscribeSent = false;
     let opened = false;
     /** HTTP status of a refused upgrade: `ws` reports it in its error, a browser never does. */
     let status: number | undefined;
@@ -314,7 +322,14 @@ export class NotificationClient<M extends object = NotificationMap> {
       if (ref === undefined) this.#lost(generation, { code: 4000, reason: 'token provider failed' });
       return;
     }
-    if (generation === this.#generation) this.#send({ type: 'auth', token, ...(ref === undefined ? {} : { ref }) });
+    if (generation !== this.#generation) return;
+    this.#send({ type: 'auth', token, ...(ref === undefined ? {} : { ref }) });
+    // Pipelined when the topics fit one frame (within any hub's pre-authentication budget).
+    const topics = this.#topics.size;
+    if (ref === undefined && topics > 0 && topics <= MAX_TOPICS_PER_FRAME) {
+      this.#sendSubscribe([...this.#topics]);
+      this.#subscribeSent = true;
+    }
   }
 
   /** The socket is gone (closed, dead or never opened): retry or stop. */
@@ -325,6 +340,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     const ws = this.#ws;
     this.#ws = undefined;
     this.#authenticated = false;
+    this.#subscribeSent = false;
     if (ws) this.#detach(ws, 4000, close.reason);
     if (cause !== undefined) this.#error('internal_error', close.reason, cause);
     // Nothing came over this transport: the next one is tried at once (WebSocket blocked, or buffered).
@@ -463,7 +479,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#authenticated = true;
     this.#attempt = 0;
     this.#setStatus({ state: 'open', sessionId: this.#sessionId, userId });
-    this.#sendSubscribe([...this.#topics]);
+    if (!this.#subscribeSent) this.#sendSubscribe([...this.#topics]);
     if (this.#o.telemetry) this.#send({ type: 'telemetry', enabled: true });
     for (const item of this.#outbox.items()) this.#sendReceipt(item);
     this.#ping(generation);
