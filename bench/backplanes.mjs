@@ -25,10 +25,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { connect as tcp } from 'node:net';
 import os from 'node:os';
-import { allExited, canPin, guardRun, killAll, spawnChild } from './children.mjs';
+import { allExited, answerParent, canPin, guardRun, killAll, spawnChild } from './children.mjs';
 import { benchId, KIND, makePayload, now, PRIORITY, TOPIC } from './payload.mjs';
+import { redisReachable } from './redis-probe.mjs';
 import { median } from './stats.mjs';
 
 const SUBS = Number(process.env.BENCH_BP_SUBS ?? 1000);
@@ -132,32 +132,10 @@ async function hubMain(mode, instanceId, where) {
       return {};
     },
   };
-  process.on('message', async (msg) => {
-    try {
-      process.send({ id: msg.id, ok: true, ...(await handlers[msg.type](msg)) });
-    } catch (err) {
-      process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
+  answerParent(handlers);
 }
 
 // ---- main --------------------------------------------------------------------------------------
-
-function redisReachable(url) {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = tcp({ host: hostname, port: Number(port || 6379) });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-  });
-}
 
 /** A migrated schema of its own on DATABASE_URL, or undefined (with the reason) when unreachable. */
 async function postgresSchema() {

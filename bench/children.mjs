@@ -105,3 +105,18 @@ export function guardRun(what, ms) {
   process.on('exit', killAll);
   return watchdog;
 }
+
+/**
+ * In a child: answers the parent's requests (`spawnChild(...).request(type, fields)`) with
+ * `handlers[type](fields)`, and exits when the parent goes away.
+ */
+export function answerParent(handlers) {
+  process.on('message', async (msg) => {
+    try {
+      process.send({ id: msg.id, ok: true, ...(await handlers[msg.type](msg)) });
+    } catch (err) {
+      process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}

@@ -8,6 +8,8 @@
 //                                                     returns { ms, cpuUs }, then drops them (with
 //                                                     `keep`, holds them until `drop`)
 //   drop                                           -> drops the connections a `storm` kept
+
+import { answerParent } from './children.mjs';
 import { connect } from './connect.mjs';
 import { now, parseBenchId } from './payload.mjs';
 
@@ -116,11 +118,4 @@ const handlers = {
   exit: () => setImmediate(() => process.exit(0)),
 };
 
-process.on('message', async (msg) => {
-  try {
-    process.send({ id: msg.id, ok: true, ...(await handlers[msg.type](msg)) });
-  } catch (err) {
-    process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
+answerParent(handlers);

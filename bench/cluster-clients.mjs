@@ -4,6 +4,8 @@
 //   setup {ports, conns} -> connects and subscribes everything
 //   arm {run, messages}  -> resets counters; emits {event:'done'} once every delivery arrived
 //   report               -> received, expected, misordered, latency samples, last receive time
+
+import { answerParent } from './children.mjs';
 import { connect } from './connect.mjs';
 import { now, parseBenchId } from './payload.mjs';
 
@@ -61,11 +63,4 @@ function report() {
 }
 
 const handlers = { setup, arm, report, exit: () => setImmediate(() => process.exit(0)) };
-process.on('message', async (msg) => {
-  try {
-    process.send({ id: msg.id, ok: true, ...(await handlers[msg.type](msg)) });
-  } catch (err) {
-    process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
+answerParent(handlers);

@@ -6,6 +6,7 @@
 import { createServer } from 'node:http';
 import { createRedisBackplane } from '@wardcast/redis';
 import { NotificationHub } from '@wardcast/server';
+import { answerParent } from './children.mjs';
 import { benchId, KIND, makePayload, now, PRIORITY, TOPIC } from './payload.mjs';
 
 const mode = process.argv[2];
@@ -46,11 +47,4 @@ const handlers = {
   },
 };
 
-process.on('message', async (msg) => {
-  try {
-    process.send({ id: msg.id, ok: true, ...(await handlers[msg.type](msg)) });
-  } catch (err) {
-    process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
+answerParent(handlers);

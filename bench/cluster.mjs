@@ -6,10 +6,10 @@
 // medians over alternating reps. Only 127.0.0.1; bounded by a watchdog; every child is killed.
 //
 // Env overrides: BENCH_CLUSTER_SUBS=1000  BENCH_CLUSTER_MESSAGES=100  BENCH_CLUSTER_REPS=3
-import { connect as tcp } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { allExited, guardRun, killAll, spawnChild } from './children.mjs';
 import { now } from './payload.mjs';
+import { redisReachable } from './redis-probe.mjs';
 import { median, quantile } from './stats.mjs';
 
 const SUBS = Number(process.env.BENCH_CLUSTER_SUBS ?? 1000);
@@ -21,21 +21,6 @@ const WATCHDOG_MS = 85_000;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 guardRun('cluster benchmark', WATCHDOG_MS);
-
-function redisReachable(url) {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = tcp({ host: hostname, port: Number(port || 6379) });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-  });
-}
 
 async function startSetup(name, mode, instances, prefix) {
   const hubs = [];

@@ -27,7 +27,7 @@ import { setImmediate as turn } from 'node:timers/promises';
 import { writeHeapSnapshot } from 'node:v8';
 import { NotificationHub } from '@wardcast/server';
 import WebSocket, { WebSocketServer } from 'ws';
-import { allExited, canPin, killAll, spawnChild } from './children.mjs';
+import { allExited, answerParent, canPin, killAll, spawnChild } from './children.mjs';
 import { KIND, makePayload, now, PRIORITY } from './payload.mjs';
 import { median } from './stats.mjs';
 
@@ -97,14 +97,7 @@ async function serverChild(variant) {
       setImmediate(() => process.exit(0));
     },
   };
-  process.on('message', async (msg) => {
-    try {
-      process.send({ id: msg.id, ok: true, ...(await handlers[msg.type](msg)) });
-    } catch (err) {
-      process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
+  answerParent(handlers);
   http.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
     process.send({ event: 'listening', port: http.address().port });
   });
@@ -233,14 +226,7 @@ function clientChild(variant) {
     },
     exit: () => setImmediate(() => process.exit(0)),
   };
-  process.on('message', async (msg) => {
-    try {
-      process.send({ id: msg.id, ok: true, ...(await handlers[msg.type](msg)) });
-    } catch (err) {
-      process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
+  answerParent(handlers);
 }
 
 // ---- orchestrator ---------------------------------------------------------------------------

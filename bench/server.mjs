@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { answerParent } from './children.mjs';
 import { benchId, makePayload, now } from './payload.mjs';
 import { createVariant } from './variants.mjs';
 
@@ -94,14 +95,7 @@ const handlers = {
   exit: () => setImmediate(() => process.exit(0)),
 };
 
-process.on('message', async (msg) => {
-  try {
-    process.send({ id: msg.id, ok: true, ...(await handlers[msg.type](msg)) });
-  } catch (err) {
-    process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
+answerParent(handlers);
 
 http.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
   process.send({ event: 'listening', port: http.address().port });

@@ -12,7 +12,7 @@ import { createServer } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
-import { killAll, spawnChild } from './children.mjs';
+import { answerParent, killAll, spawnChild } from './children.mjs';
 
 if (process.argv[2] === '--server') await serve(process.argv[3]);
 else await main();
@@ -39,14 +39,7 @@ async function serve(name) {
       return { file };
     },
   };
-  process.on('message', async (msg) => {
-    try {
-      process.send({ id: msg.id, ok: true, ...(await handlers[msg.type](msg)) });
-    } catch (err) {
-      process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
+  answerParent(handlers);
   http.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
     process.send({ event: 'listening', port: http.address().port });
   });

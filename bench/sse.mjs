@@ -18,7 +18,7 @@
 import { request as httpRequest } from 'node:http';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { canPin, guardRun, spawnChild } from './children.mjs';
+import { answerParent, canPin, guardRun, spawnChild } from './children.mjs';
 import { benchId, KIND, makePayload, PRIORITY, parseBenchId, TOPIC } from './payload.mjs';
 import { median } from './stats.mjs';
 
@@ -34,18 +34,6 @@ const role = process.argv[2];
 if (role === '--server') await serve();
 else if (role === '--client') clientChild();
 else await main();
-
-/** Answers the orchestrator's requests with `handlers`. */
-function obey(handlers) {
-  process.on('message', async (msg) => {
-    try {
-      process.send({ id: msg.id, ok: true, ...(await handlers[msg.type](msg)) });
-    } catch (err) {
-      process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
-}
 
 // ---- server child ----------------------------------------------------------------------------
 
@@ -67,7 +55,7 @@ async function serve() {
   });
   hub.attach(http);
   let cpu;
-  obey({
+  answerParent({
     count: () => ({ subscribers: hub.stats().subscriptions }),
     memory: () => {
       for (let i = 0; i < 4; i++) globalThis.gc?.();
@@ -170,7 +158,7 @@ function clientChild() {
       req.end();
     });
   };
-  obey({
+  answerParent({
     setup: async ({ transport, port, conns, offset }) => {
       let next = offset;
       const worker = async () => {

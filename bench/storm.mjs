@@ -18,7 +18,7 @@
 //   reconnect storm against that build's hub (A/B)
 //   BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
 import os from 'node:os';
-import { killAll, spawnChild } from './children.mjs';
+import { answerParent, killAll, spawnChild } from './children.mjs';
 import { median } from './stats.mjs';
 
 const SERVER_CPU = 0;
@@ -57,14 +57,7 @@ async function serve(name) {
       return { cut: n };
     },
   };
-  process.on('message', async (msg) => {
-    try {
-      process.send({ id: msg.id, ok: true, ...(await handlers[msg.type](msg)) });
-    } catch (err) {
-      process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
+  answerParent(handlers);
   http.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
     process.send({ event: 'listening', port: http.address().port });
   });
@@ -156,14 +149,7 @@ async function client() {
       };
     },
   };
-  process.on('message', async (msg) => {
-    try {
-      process.send({ id: msg.id, ok: true, ...(await handlers[msg.type](msg)) });
-    } catch (err) {
-      process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
+  answerParent(handlers);
 }
 
 // ---- orchestrator ---------------------------------------------------------------------------

@@ -310,9 +310,7 @@ export const redisDriver: BackplaneDriver = (() => {
       }
       return {
         hubs,
-        outage: () => proxyOf(proxy).down(),
-        partition: () => proxyOf(proxy).partition(),
-        recover: () => proxyOf(proxy).up(),
+        ...proxyControls(proxy),
       };
     },
     async processCluster() {
@@ -327,6 +325,15 @@ export const redisDriver: BackplaneDriver = (() => {
 function proxyOf(proxy: TcpProxy | undefined): TcpProxy {
   if (!proxy) throw new Error('start the cluster with { outage: true } to cause an outage');
   return proxy;
+}
+
+/** A cluster's outage controls, through its proxy (they throw when it was started without one). */
+function proxyControls(proxy: TcpProxy | undefined): Pick<Cluster, 'outage' | 'partition' | 'recover'> {
+  return {
+    outage: () => proxyOf(proxy).down(),
+    partition: () => proxyOf(proxy).partition(),
+    recover: () => proxyOf(proxy).up(),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,9 +456,7 @@ export const postgresDriver: BackplaneDriver = (() => {
       }
       return {
         hubs,
-        outage: () => proxyOf(proxy).down(),
-        partition: () => proxyOf(proxy).partition(),
-        recover: () => proxyOf(proxy).up(),
+        ...proxyControls(proxy),
       };
     },
     async processCluster() {

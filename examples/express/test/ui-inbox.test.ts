@@ -1,17 +1,21 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable, screenshot } from './browser.js';
 import type { RunningDemo } from './fixture.js';
-import { openDemo, setUpWeb, signInTab, simulate, unread, WAIT, waitLive, waitUnread } from './web-fixture.js';
+import {
+  hubUnreadCount,
+  openDemo,
+  sessionToken,
+  setUpWeb,
+  signInTab,
+  simulate,
+  unread,
+  WAIT,
+  waitLive,
+  waitUnread,
+} from './web-fixture.js';
 
 const TEST_MS = 120_000;
-
-/** The demo token the page keeps in sessionStorage. */
-function sessionToken(page: Page): Promise<string> {
-  return page.evaluate(
-    () => (JSON.parse(sessionStorage.getItem('wardcast-demo:session') ?? '{}') as { token: string }).token,
-  );
-}
 
 describe.runIf(browserAvailable())('express demo in Chromium: sign-in, inbox, critical results', () => {
   let web: Awaited<ReturnType<typeof setUpWeb>>;
@@ -157,13 +161,7 @@ describe.runIf(browserAvailable())('express demo in Chromium: sign-in, inbox, cr
       await page.click('[data-testid="inbox-item"]:has-text("Bed manager") button:text-is("Mark read")');
       await waitUnread(page, 1);
       // Wait for the hub to have recorded the read before reloading.
-      const token = await sessionToken(page);
-      await expect
-        .poll(async () => {
-          const res = await fetch(`${demo.base}/v1/notifications`, { headers: { authorization: `Bearer ${token}` } });
-          return ((await res.json()) as { data: { unread_count: number } }).data.unread_count;
-        }, WAIT)
-        .toBe(1);
+      await expect.poll(() => hubUnreadCount(demo.base, page), WAIT).toBe(1);
 
       await page.reload();
       await waitLive(page);

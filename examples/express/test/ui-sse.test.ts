@@ -2,7 +2,17 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable, screenshot } from './browser.js';
 import type { RunningDemo } from './fixture.js';
-import { openDemo, setUpWeb, simulate, unread, WAIT, waitLive, waitUnread } from './web-fixture.js';
+import {
+  hubUnreadCount,
+  openDemo,
+  sessionToken,
+  setUpWeb,
+  simulate,
+  unread,
+  WAIT,
+  waitLive,
+  waitUnread,
+} from './web-fixture.js';
 
 const TEST_MS = 120_000;
 
@@ -16,13 +26,6 @@ function watchTransports(page: Page): { streams: string[]; posts: string[]; sock
   });
   page.on('websocket', (ws) => seen.sockets.push(ws.url()));
   return seen;
-}
-
-/** The demo token the page keeps in sessionStorage. */
-function sessionToken(page: Page): Promise<string> {
-  return page.evaluate(
-    () => (JSON.parse(sessionStorage.getItem('wardcast-demo:session') ?? '{}') as { token: string }).token,
-  );
 }
 
 async function signIn(context: BrowserContext, url: string, userId: string) {
@@ -68,14 +71,8 @@ describe.runIf(browserAvailable())('express demo in Chromium over Server-Sent Ev
 
     await page.click('[data-testid="inbox-item"]:has-text("C-reactive protein") button:text-is("Mark read")');
     await waitUnread(page, 0);
-    const token = await sessionToken(page);
     // The read went to the hub by POST on the stream's connection: the inbox recorded it.
-    await expect
-      .poll(async () => {
-        const res = await fetch(`${demo.base}/v1/notifications`, { headers: { authorization: `Bearer ${token}` } });
-        return ((await res.json()) as { data: { unread_count: number } }).data.unread_count;
-      }, WAIT)
-      .toBe(0);
+    await expect.poll(() => hubUnreadCount(demo.base, page), WAIT).toBe(0);
 
     await simulate(page, 'Critical result');
     const critical = '[data-testid="inbox-item"].priority-critical';
@@ -83,6 +80,7 @@ describe.runIf(browserAvailable())('express demo in Chromium over Server-Sent Ev
     await page.click(`${critical} button:text-is("Acknowledge")`);
     await page.waitForSelector(`${critical} [data-testid="escalation"]:has-text("Acknowledged")`, WAIT);
     const id = await page.getAttribute(critical, 'data-id');
+    const token = await sessionToken(page);
     await expect
       .poll(async () => {
         const res = await fetch(`${demo.base}/api/demo/escalations/${id}`, {

@@ -78,3 +78,17 @@ export async function simulate(page: Page, label: string): Promise<void> {
   await page.click(`section[aria-label="Demo controls"] button:text-is("${label}")`);
   await page.waitForSelector(`.demo-note:text-is("Sent: ${label}")`, WAIT);
 }
+
+/** The demo token the page keeps in sessionStorage. */
+export function sessionToken(page: Page): Promise<string> {
+  return page.evaluate(
+    () => (JSON.parse(sessionStorage.getItem('wardcast-demo:session') ?? '{}') as { token: string }).token,
+  );
+}
+
+/** The unread count the hub's inbox holds for the page's signed-in user (`GET /v1/notifications`). */
+export async function hubUnreadCount(base: string, page: Page): Promise<number> {
+  const token = await sessionToken(page);
+  const res = await fetch(`${base}/v1/notifications`, { headers: { authorization: `Bearer ${token}` } });
+  return ((await res.json()) as { data: { unread_count: number } }).data.unread_count;
+}

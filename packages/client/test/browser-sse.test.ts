@@ -2,38 +2,20 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createNodeHandler, NotificationHub } from '@wardcast/server';
-import { build } from 'esbuild';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleModule } from './helpers/bundle.js';
+import { CHROMIUM, launchChromium } from './helpers/chromium.js';
 import { closeServer, eventually, listen, testAuthenticate, useFixtures } from './helpers/fixtures.js';
 
-/** Debian's Chromium; CI installs it (browser.test.ts fails CI without it). */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const f = useFixtures();
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 /** The core and `@wardcast/client/sse`, bundled for the browser as an app would. */
-async function bundle(): Promise<string> {
-  const result = await build({
-    stdin: {
-      contents: `export * from ${JSON.stringify(here('../src/index.ts'))}; export { SseSocket } from ${JSON.stringify(here('../src/sse.ts'))};`,
-      resolveDir: here('.'),
-      loader: 'ts',
-    },
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    write: false,
-    alias: {
-      '@wardcast/protocol/lean': here('../../protocol/src/lean.ts'),
-      '@wardcast/protocol': here('../../protocol/src/index.ts'),
-    },
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0]?.text ?? '';
-}
+const bundle = () =>
+  bundleModule(
+    `export * from ${JSON.stringify(here('../src/index.ts'))}; export { SseSocket } from ${JSON.stringify(here('../src/sse.ts'))};`,
+  );
 
 const PAGE = `<!doctype html><html><body><p id="status">loading</p><ul id="list"></ul>
 <script type="module">
@@ -60,14 +42,7 @@ describe.runIf(existsSync(CHROMIUM))('browser fallback to SSE (Chromium)', () =>
   let code = '';
 
   beforeAll(async () => {
-    [code, browser] = await Promise.all([
-      bundle(),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'],
-      }),
-    ]);
+    [code, browser] = await Promise.all([bundle(), launchChromium()]);
   });
 
   afterAll(async () => {

@@ -2,13 +2,12 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { NotificationHub } from '@wardcast/server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleClient } from './helpers/bundle.js';
+import { CHROMIUM, launchChromium } from './helpers/chromium.js';
 import { closeServer, listen, testAuthenticate, useFixtures } from './helpers/fixtures.js';
 
-/** Debian's Chromium; CI installs it. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
 if (!available && !process.env.CI) {
   console.warn(`[skip] browser end-to-end test: Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
@@ -28,22 +27,7 @@ describe.runIf(available)('browser end-to-end', () => {
   let bundle = '';
 
   beforeAll(async () => {
-    [bundle, browser] = await Promise.all([
-      bundleClient('esm'),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      }),
-    ]);
+    [bundle, browser] = await Promise.all([bundleClient('esm'), launchChromium()]);
   });
 
   afterAll(async () => {

@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { NotificationHub } from '@wardcast/server';
-import { build } from 'esbuild';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleModule } from './helpers/bundle.js';
+import { CHROMIUM, launchChromium } from './helpers/chromium.js';
 import { closeServer, custom, eventually, listen, testAuthenticate, useFixtures } from './helpers/fixtures.js';
 
 /**
@@ -12,7 +13,6 @@ import { closeServer, custom, eventually, listen, testAuthenticate, useFixtures 
  * Chromium context (one profile: shared Web Locks and BroadcastChannel), each running a
  * `NotificationsStore` with `shareAcrossTabs`, against a real hub.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 /** Generous: a busy 2-core machine runs Chromium with six renderers. */
@@ -92,41 +92,13 @@ describe.runIf(available)('one connection per browser (Chromium, shared across t
   let bundle = '';
 
   beforeAll(async () => {
-    const built = await build({
-      stdin: {
-        contents: [
-          `export { NotificationsStore } from ${JSON.stringify(here('../src/react/store.ts'))};`,
-          `export { createSharedNotificationClient } from ${JSON.stringify(here('../src/shared.ts'))};`,
-        ].join('\n'),
-        resolveDir: here('.'),
-        loader: 'ts',
-      },
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2022',
-      minify: true,
-      write: false,
-      alias: {
-        '@wardcast/protocol/lean': here('../../protocol/src/lean.ts'),
-        '@wardcast/protocol': here('../../protocol/src/index.ts'),
-      },
-      logLevel: 'silent',
-    });
-    bundle = built.outputFiles[0]?.text ?? '';
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    bundle = await bundleModule(
+      [
+        `export { NotificationsStore } from ${JSON.stringify(here('../src/react/store.ts'))};`,
+        `export { createSharedNotificationClient } from ${JSON.stringify(here('../src/shared.ts'))};`,
+      ].join('\n'),
+    );
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

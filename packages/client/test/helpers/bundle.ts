@@ -8,6 +8,7 @@ export const CLIENT_ENTRY = here('../../src/index.ts');
 /** `@wardcast/protocol` from source, as the tests use it (its dist may be stale). */
 const PROTOCOL_ENTRY = here('../../../protocol/src/index.ts');
 const PROTOCOL_LEAN_ENTRY = here('../../../protocol/src/lean.ts');
+const ALIAS = { '@wardcast/protocol/lean': PROTOCOL_LEAN_ENTRY, '@wardcast/protocol': PROTOCOL_ENTRY };
 
 /**
  * Bundles the client core for the browser as one minified file with every dependency inside,
@@ -23,8 +24,29 @@ export async function bundleClient(format: 'esm' | 'iife', globalName?: string):
     minify: true,
     write: false,
     legalComments: 'none',
-    alias: { '@wardcast/protocol/lean': PROTOCOL_LEAN_ENTRY, '@wardcast/protocol': PROTOCOL_ENTRY },
+    alias: ALIAS,
     ...(globalName === undefined ? {} : { globalName }),
+    logLevel: 'silent',
+  });
+  const file = result.outputFiles[0];
+  if (!file) throw new Error('esbuild produced no output');
+  return file.text;
+}
+
+/**
+ * Bundles `exports` (a module's source of `export ... from '<absolute path>'` lines) for the
+ * browser as one minified ES module, the protocol from source, as {@link bundleClient} does.
+ */
+export async function bundleModule(exports: string): Promise<string> {
+  const result = await build({
+    stdin: { contents: exports, resolveDir: here('.'), loader: 'ts' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    write: false,
+    alias: ALIAS,
     logLevel: 'silent',
   });
   const file = result.outputFiles[0];
