@@ -5,11 +5,22 @@ import { copyJson, NOT_COPIED } from '../src/core/json-copy.js';
 /** What the copy stands for: the JSON round trip. */
 const roundTrip = (value: unknown): unknown => JSON.parse(JSON.stringify(value) ?? 'null');
 
+/** Whether `value` holds an own `__proto__` key at any depth (copyJson leaves those to the round trip). */
+const hasProtoKey = (value: unknown): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  (Object.hasOwn(value, '__proto__') || Object.values(value).some(hasProtoKey));
+
 describe('copyJson', () => {
   it('equals the JSON round trip of any JSON value, key order and -0 included', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
         const copy = copyJson(value);
+        // fast-check's JSON values include `__proto__` keys now and then: given up on, as documented.
+        if (hasProtoKey(value)) {
+          expect(copy).toBe(NOT_COPIED);
+          return;
+        }
         expect(copy).not.toBe(NOT_COPIED);
         expect(copy).toStrictEqual(roundTrip(value));
         expect(JSON.stringify(copy)).toBe(JSON.stringify(value));
