@@ -2,15 +2,21 @@
 // once the connection is subscribed; onNotification(notification) gets each parsed notification.
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
-import { TOPIC } from './payload.mjs';
+import { SESSION_COOKIE, TOPIC } from './payload.mjs';
 
 const WS_OPTIONS = { perMessageDeflate: false };
 
-function wardcast(port, userId, onNotification) {
+/**
+ * Wardcast's connect: `auth` and `subscribe` sent as the socket opens; with `cookie`, the session
+ * cookie authenticates the upgrade request instead (as a browser's cookie session does) and only
+ * `subscribe` is sent.
+ */
+function wardcast(port, userId, onNotification, cookie = false) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/ws/notifications`, WS_OPTIONS);
+    const options = cookie ? { ...WS_OPTIONS, headers: { cookie: `${SESSION_COOKIE}=${userId}` } } : WS_OPTIONS;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/ws/notifications`, options);
     ws.on('open', () => {
-      ws.send(JSON.stringify({ type: 'auth', token: userId }));
+      if (!cookie) ws.send(JSON.stringify({ type: 'auth', token: userId }));
       ws.send(JSON.stringify({ type: 'subscribe', topics: [{ topic: TOPIC }] }));
     });
     ws.on('message', (data) => {
@@ -53,6 +59,7 @@ function socketio(port, _userId, onNotification) {
 }
 
 export function connect(variant, port, userId, onNotification) {
+  if (variant === 'wardcast-cookie') return wardcast(port, userId, onNotification, true);
   if (variant.startsWith('wardcast') || variant === 'ws-wardcast-shape') return wardcast(port, userId, onNotification);
   if (variant === 'socket.io') return socketio(port, userId, onNotification);
   return plainWs(port, userId, onNotification);

@@ -5,6 +5,8 @@
 
 export const TOPIC = 'patient:p1';
 export const PRIORITY = 'critical';
+/** The bench's session cookie: `wardcast-cookie` clients send `Cookie: wc_session=<userId>` on the upgrade. */
+export const SESSION_COOKIE = 'wc_session';
 
 /**
  * BENCH_SIZE=<bytes> (inherited by the children) pads every message to about that many bytes of

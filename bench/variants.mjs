@@ -6,9 +6,20 @@
 import { NotificationHub } from '@wardcast/server';
 import { Server as SocketIOServer } from 'socket.io';
 import { Sender, WebSocketServer } from 'ws';
-import { KIND, PRIORITY, TOPIC } from './payload.mjs';
+import { KIND, PRIORITY, SESSION_COOKIE, TOPIC } from './payload.mjs';
 
 export const VARIANTS = ['wardcast', 'wardcast-nocoalesce', 'ws-frame-once', 'ws-stringify', 'socket.io'];
+
+/** The user id in the upgrade request's session cookie (the bench's stand-in for a session store lookup). */
+function sessionCookie(request) {
+  const raw = request.headers.cookie;
+  const header = typeof raw === 'string' ? raw : raw?.join('; ');
+  for (const part of header?.split(';') ?? []) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
 const OPEN = 1;
 const LONG = 600_000; // heartbeats/pings far outside the measured phases
 
@@ -31,7 +42,11 @@ function envelopeMaker() {
 function wardcast(http, coalesceWrites, Hub = NotificationHub) {
   const hub = new Hub({
     coalesceWrites,
-    authenticate: ({ token }) => (token ? { userId: token } : null),
+    // A token in the `auth` frame, or (`wardcast-cookie` clients) a session cookie on the upgrade.
+    authenticate: ({ token, request }) => {
+      const userId = token ?? sessionCookie(request);
+      return userId ? { userId } : null;
+    },
     authorize: () => true,
     heartbeatIntervalMs: LONG,
     authTimeoutMs: LONG,
@@ -137,6 +152,8 @@ export function createVariant(name, http, Hub = undefined) {
     case 'wardcast-base':
       if (Hub === undefined) throw new Error('wardcast-base needs the hub class of the other build');
       return wardcast(http, true, Hub);
+    case 'wardcast-cookie':
+      return wardcast(http, true);
     case 'wardcast-nocoalesce':
       return wardcast(http, false);
     case 'ws-frame-once':
