@@ -313,17 +313,21 @@ export class NotificationClient<M extends object = NotificationMap> {
   }
 
   async #authenticate(generation: number, ref: string | undefined): Promise<void> {
-    let token: string;
-    try {
-      token = await resolve(this.#o.token);
-    } catch (cause) {
+    const provider = this.#o.token;
+    // No token: the upgrade request (a cookie, a header) authenticates; `subscribe` goes out at once.
+    if (provider !== undefined) {
+      let token: string;
+      try {
+        token = await resolve(provider);
+      } catch (cause) {
+        if (generation !== this.#generation) return;
+        this.#error('auth_failed', 'token provider failed', cause);
+        if (ref === undefined) this.#lost(generation, { code: 4000, reason: 'token provider failed' });
+        return;
+      }
       if (generation !== this.#generation) return;
-      this.#error('auth_failed', 'token provider failed', cause);
-      if (ref === undefined) this.#lost(generation, { code: 4000, reason: 'token provider failed' });
-      return;
+      this.#send({ type: 'auth', token, ...(ref === undefined ? {} : { ref }) });
     }
-    if (generation !== this.#generation) return;
-    this.#send({ type: 'auth', token, ...(ref === undefined ? {} : { ref }) });
     // Pipelined when the topics fit one frame (within any hub's pre-authentication budget).
     const topics = this.#topics.size;
     if (ref === undefined && topics > 0 && topics <= MAX_TOPICS_PER_FRAME) {
@@ -446,6 +450,10 @@ export class NotificationClient<M extends object = NotificationMap> {
       }
       case 'welcome':
         this.#sessionId = frame.sessionId;
+        if (!frame.authenticated && this.#o.token === undefined) {
+          this.#error('auth_failed', 'the upgrade request did not authenticate and no token is set');
+          this.#lost(generation, { code: 4401, reason: 'not authenticated' }, undefined, true);
+        }
         return;
       case 'presence':
         this.#onPresence(frame);

@@ -184,8 +184,18 @@ export interface StorageLike {
 export interface ClientOptions {
   /** Hub URL (`wss://host/v1/ws/notifications`), or a function returning it. */
   readonly url: Provider<string>;
-  /** Token sent in the first frame; a function is called on every (re)connect and before expiry. */
-  readonly token: Provider<string>;
+  /**
+   * Token sent in the first frame; a function is called on every (re)connect and before expiry.
+   *
+   * Leave it out when the upgrade request itself authenticates the connection: a session cookie
+   * the browser sends with the upgrade (same site), or a header your `WebSocket` constructor adds
+   * (Node). The hub's `authenticate` reads it from `request`. The client then sends no `auth`
+   * frame, and its `subscribe` goes out as soon as the socket opens: one frame each way after the
+   * upgrade. If the hub's `welcome` says the upgrade did not authenticate, the client reports
+   * `auth_failed` and stops (`closed`, code `4401`, fatal), as it does for a refused token.
+   * @default none: the upgrade request authenticates
+   */
+  readonly token?: Provider<string>;
   /** Topics to subscribe to on every connect. @default [] */
   readonly topics?: readonly string[];
   /** WebSocket implementation. @default globalThis.WebSocket (pass `ws` in Node < 22) */

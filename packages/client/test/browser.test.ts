@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { NotificationHub } from '@wardcast/server';
+import { type Authenticate, NotificationHub } from '@wardcast/server';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleClient } from './helpers/bundle.js';
@@ -37,12 +37,21 @@ describe.runIf(available)('browser end-to-end', () => {
   /** One HTTP server for the page, the bundle and the hub: the page's WebSocket is same-origin. */
   async function serve() {
     const html = await readFile(PAGE, 'utf8');
-    const hub = new NotificationHub({ authenticate: testAuthenticate, closeTimeoutMs: 500 });
+    // The `auth` frame's token, or the session cookie `/?cookie` sets (`sid=s-<userId>`).
+    const tokens: (string | undefined)[] = [];
+    const authenticate: Authenticate = (ctx) => {
+      tokens.push(ctx.token);
+      const sid = /(?:^|;\s*)sid=s-([^;]+)/.exec(String(ctx.request.headers.cookie ?? ''))?.[1];
+      return ctx.token === undefined && sid ? { userId: sid } : testAuthenticate(ctx);
+    };
+    const hub = new NotificationHub({ authenticate, closeTimeoutMs: 500 });
     const connections: string[] = [];
     hub.on('connection', (info) => connections.push(info.sessionId));
     const server = createServer((req, res) => {
-      if (req.url === '/') {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      if (req.url === '/' || req.url === '/?cookie') {
+        const cookie =
+          req.url === '/?cookie' ? { 'set-cookie': 'sid=s-browser-user; HttpOnly; SameSite=Strict; Path=/' } : {};
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...cookie });
         res.end(html);
       } else if (req.url === '/client.js') {
         res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
@@ -61,7 +70,7 @@ describe.runIf(available)('browser end-to-end', () => {
       await hub.close();
       await closeServer(server);
     });
-    return { hub, server, connections, origin: `http://127.0.0.1:${port}` };
+    return { hub, server, connections, tokens, origin: `http://127.0.0.1:${port}` };
   }
 
   async function openPage(origin: string): Promise<Page> {
@@ -108,6 +117,20 @@ describe.runIf(available)('browser end-to-end', () => {
     );
     expect(await listed(page)).toEqual(['b1: hello from the hub']);
     expect(connections).toHaveLength(1);
+  });
+
+  it('authenticates with an HttpOnly session cookie: no token in the page, no auth frame', async () => {
+    const { hub, connections, tokens, origin } = await serve();
+    const page = await openPage(`${origin}/?cookie`);
+    await statusIs(page, 'open');
+    // The page's script cannot read the session.
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    await hub.publish('user:browser-user', { kind: 'custom', payload: { text: 'by cookie' }, id: 'c1' });
+    await page.waitForFunction(() => document.querySelectorAll('#list li').length === 1, null, { timeout: 15_000 });
+    expect(await listed(page)).toEqual(['c1: by cookie']);
+    expect(connections).toHaveLength(1);
+    // `authenticate` ran once, for the upgrade request: no `auth` frame came.
+    expect(tokens).toEqual([undefined]);
   });
 
   it('resumes in the browser after closing and connecting again, with nothing missed', async () => {

@@ -1,7 +1,7 @@
 import type { TelemetryFrame, WardcastError } from '@wardcast/protocol';
 import { createNotificationClient, type NotificationClient } from '../client.js';
 import type { SharedClientOptions } from '../shared/client.js';
-import type { ClientNotification, ClientStatus, NotificationMap } from '../types.js';
+import type { ClientNotification, ClientStatus, NotificationMap, Provider } from '../types.js';
 
 /**
  * Read and acknowledgement state of one listed notification, as this client knows it: marked
@@ -166,7 +166,8 @@ export class NotificationsStore<M extends object = NotificationMap> {
       ...initial,
       // Read through the getter so new callbacks from re-renders are used without reconnecting.
       url: () => resolveValue(this.#options().url),
-      token: () => resolveValue(this.#options().token),
+      // A token provider only when the options have one (none: the upgrade request authenticates).
+      ...(initial.token === undefined ? {} : { token: () => resolveValue(this.#options().token as Provider<string>) }),
       autoConnect: false,
     });
     this.#client = client;

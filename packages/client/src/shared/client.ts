@@ -125,7 +125,9 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
     const support = supportFor(options);
     // Not shared: the base class is this tab's own client. Shared: it stays idle (the leader tab's Leader has the socket).
     super(
-      support ? { url: options.url, token: options.token, autoConnect: false } : { ...options, autoConnect: false },
+      support
+        ? { url: options.url, ...(options.token === undefined ? {} : { token: options.token }), autoConnect: false }
+        : { ...options, autoConnect: false },
     );
     this.#o = options;
     this.#support = support;
