@@ -4,14 +4,15 @@
 // turn (order rotated per rep), BENCH_CONNS new connections (half from each client process, 100
 // in flight each) that connect and subscribe, are held while the server's CPU time is read, then
 // are dropped (see connect-phase.mjs). For Wardcast a connect is upgrade + `auth` + `subscribe`
-// (two replies); for ws-frame-once an upgrade and one frame each way; for Socket.IO its handshake
+// (two replies); for wardcast-cookie (a session cookie authenticates the upgrade, as with a client
+// created without a token) upgrade + `subscribe`; for ws-frame-once an upgrade and one frame each way; for Socket.IO its handshake
 // and a room join. Printed: connects/s (wall clock), server CPU µs per connect and connects per
 // server CPU-second, each ratio against ws-frame-once computed within the rep, medians over reps.
 // The first BENCH_WARMUP reps warm the JIT of both sides and are not counted.
 //
 // Options, as env or CLI (`node bench/connect-rate.mjs --reps=9`):
 //   BENCH_REPS=7  BENCH_WARMUP=1  BENCH_CONNS=1000  BENCH_SUBS=1000
-//   BENCH_VARIANTS=wardcast,ws-frame-once,socket.io (also: ws-wardcast-shape, bare ws answering
+//   BENCH_VARIANTS=wardcast,wardcast-cookie,ws-frame-once,socket.io (also: ws-wardcast-shape, bare ws answering
 //   Wardcast's connect frames with no hub behind it: the floor under Wardcast's connect)
 //   BENCH_BASE_SERVER=<path to another build's packages/server/dist/index.js>: adds `wardcast-base`
 //   BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
@@ -35,7 +36,7 @@ const reps = num('BENCH_REPS', 7);
 const warmup = num('BENCH_WARMUP', 1);
 const conns = num('BENCH_CONNS', 1000);
 const subs = num('BENCH_SUBS', 1000);
-const variants = (process.env.BENCH_VARIANTS ?? 'wardcast,ws-frame-once,socket.io')
+const variants = (process.env.BENCH_VARIANTS ?? 'wardcast,wardcast-cookie,ws-frame-once,socket.io')
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);
