@@ -12,6 +12,7 @@ import { Emitter } from './emitter.js';
 import { watchEnvironment } from './environment.js';
 import { Outbox, type OutboxItem } from './outbox.js';
 import { StreamTracker } from './streams.js';
+import { TransportChoice } from './transports.js';
 import type {
   ClientEvents,
   ClientNotification,
@@ -28,8 +29,6 @@ const OPEN = 1;
 const MAX_RETRY_AFTER_MS = 300_000;
 /** Numbers the `ref`s of acks and reads (module-level: a minifier shortens it, not a private field). */
 let receiptRefs = 0;
-/** How long the transport that worked is tried first, ms. */
-const TRANSPORT_MEMORY_MS = 900_000;
 const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p === 'function' ? (p as () => T | Promise<T>)() : p);
 
 /**
@@ -61,15 +60,7 @@ export class NotificationClient<M extends object = NotificationMap> {
   readonly #outbox = new Outbox();
   readonly #retryDelay: (attempt: number) => number;
   readonly #shouldRetry: (close: CloseInfo) => boolean;
-  readonly #WebSocket: WebSocketConstructor | undefined;
-  /** Transports in the order tried, and their names. */
-  readonly #transports: WebSocketConstructor[] = [];
-  readonly #names: string[] = [];
-  /** Index of the current socket's transport; how many fell back in a row. */
-  #current = 0;
-  #fallbacks = 0;
-  /** The transport that worked lately (index), until when (ms since epoch). */
-  #worked: [number, number] | undefined;
+  readonly #transports: TransportChoice;
   /** A frame came on the current socket. */
   #gotFrame = false;
   #status: ClientStatus = { state: 'idle' };
@@ -101,14 +92,10 @@ export class NotificationClient<M extends object = NotificationMap> {
     const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.#retryDelay = options.retryDelay ?? ((attempt) => backoffDelay(attempt, backoff));
     this.#shouldRetry = options.shouldRetry ?? defaultShouldRetry;
-    this.#WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    for (const name of options.transports ?? ['websocket', 'sse']) {
-      const T = name === 'sse' ? options.SSE : this.#WebSocket;
-      if (T && !this.#names.includes(name)) {
-        this.#transports.push(T);
-        this.#names.push(name);
-      }
-    }
+    this.#transports = new TransportChoice(
+      options,
+      options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket,
+    );
     if (options.autoConnect !== false) this.connect();
   }
 
@@ -161,7 +148,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     if (state === 'connecting' || state === 'open' || state === 'reconnecting') return;
     this.#attempt = 0;
     this.#notBefore = 0;
-    this.#fallbacks = 0;
+    this.#transports.reset();
     this.#unwatch ??= watchEnvironment({
       online: () => this.#onOnline(),
       offline: () => this.#onOffline(),
@@ -254,18 +241,16 @@ export class NotificationClient<M extends object = NotificationMap> {
       return;
     }
     if (generation !== this.#generation) return;
-    const n = this.#transports.length;
-    if (n === 0) {
+    const transports = this.#transports;
+    if (transports.size === 0) {
       this.#setStatus({ state: 'closed', reason: { code: 1006, reason: 'no WebSocket implementation', fatal: true } });
       this.#error('websocket_unavailable', 'no WebSocket implementation: pass the WebSocket option (ws)');
       return;
     }
-    // A fallback in progress goes on; otherwise the transport that worked lately comes first.
-    if (this.#fallbacks === 0) this.#current = this.#remembered();
     this.#gotFrame = false;
     let ws: WebSocketLike;
     try {
-      ws = new (this.#transports[this.#current] as WebSocketConstructor)(url);
+      ws = new (transports.next())(url);
     } catch (cause) {
       this.#lost(generation, { code: 1006, reason: 'could not open socket' }, cause);
       return;
@@ -273,7 +258,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#ws = ws;
     // Covers a connection that never opens or never authenticates; every frame re-arms it.
     this.#armLiveness(generation);
-    if (this.#fallbacks < n - 1)
+    if (transports.canFallBack)
       this.#timer('fallback', this.#o.fallbackTimeoutMs ?? 5_000, () =>
         this.#lost(generation, { code: 1006, reason: 'no frame from the hub' }),
       );
@@ -348,13 +333,12 @@ export class NotificationClient<M extends object = NotificationMap> {
     if (ws) this.#detach(ws, 4000, close.reason);
     if (cause !== undefined) this.#error('internal_error', close.reason, cause);
     // Nothing came over this transport: the next one is tried at once (WebSocket blocked, or buffered).
-    if (ws && !this.#gotFrame && !this.#offline && this.#fallbacks < this.#transports.length - 1) {
-      this.#fallbacks++;
-      this.#current = (this.#current + 1) % this.#transports.length;
+    if (ws && !this.#gotFrame && !this.#offline && this.#transports.canFallBack) {
+      this.#transports.fallBack();
       void this.#open();
       return;
     }
-    this.#fallbacks = 0;
+    this.#transports.reset();
     if (fatal || !this.#shouldRetry(close)) {
       this.#setStatus({ state: 'closed', reason: { ...close, fatal: true } });
       return;
@@ -594,40 +578,9 @@ export class NotificationClient<M extends object = NotificationMap> {
   /** The first frame on this socket: its transport works; remembered when it is a fallback. */
   #transportWorks(): void {
     this.#gotFrame = true;
-    this.#fallbacks = 0;
     clearTimeout(this.#timers.get('fallback'));
     this.#timers.delete('fallback');
-    if (this.#transports.length < 2) return;
-    const until = Date.now() + TRANSPORT_MEMORY_MS;
-    this.#worked = [this.#current, until];
-    try {
-      this.#storage()?.setItem(this.#transportKey(), `${this.#names[this.#current]} ${until}`);
-    } catch {
-      // Storage full or denied: remembered in memory only.
-    }
-  }
-
-  /** Index of the transport to try first: the one that worked lately, else the first. */
-  #remembered(): number {
-    if (this.#transports.length < 2) return 0;
-    let worked = this.#worked;
-    if (!worked) {
-      try {
-        const [name, until] = (this.#storage()?.getItem(this.#transportKey()) ?? '').split(' ');
-        worked = [this.#names.indexOf(name as string), Number(until)];
-      } catch {
-        // No usable storage.
-      }
-    }
-    return worked && worked[0] >= 0 && worked[1] > Date.now() ? worked[0] : 0;
-  }
-
-  #storage(): { getItem(k: string): string | null; setItem(k: string, v: string): void } | undefined {
-    return this.#o.storage ?? (globalThis as { localStorage?: Storage }).localStorage;
-  }
-
-  #transportKey(): string {
-    return `${this.#o.storageKey ?? 'wardcast'}:transport`;
+    this.#transports.works();
   }
 
   #timer(name: 'retry' | 'ping' | 'deadline' | 'refresh' | 'fallback', ms: number, fn: () => void): void {
