@@ -250,6 +250,29 @@ describe('useNotifications', () => {
 });
 
 describe('NotificationsStore', () => {
+  it('connects without a token when the upgrade request authenticates (a header, as a cookie would)', async () => {
+    // The hub accepts only the upgrade's `x-session` header; an `auth` frame would be refused.
+    const server = await f.hub({
+      authenticate: ({ request, token }) =>
+        token === undefined && request.headers['x-session'] === 's-u1' ? { userId: 'u1' } : null,
+    });
+    class WithSession extends WS {
+      constructor(url: string) {
+        super(url, { headers: { 'x-session': 's-u1' } } as never);
+      }
+    }
+    const { token: _token, ...rest } = optionsFor(server, { WebSocket: WithSession });
+    const store = new NotificationsStore(() => rest);
+    f.defer(store.start());
+    await eventually(() => store.getSnapshot().status.state === 'open', 'the store reports open');
+    await eventually(() => server.hub.stats().subscriptions === 1, 'subscribed');
+    await server.hub.publish('user:u1', custom('n1'));
+    await eventually(() => store.getSnapshot().notifications.length === 1, 'the notification');
+    // No `auth` frame went out (the hub would count it as invalid, or refuse it).
+    expect(server.hub.stats().drops).toMatchObject({ invalidFrames: 0, authFailures: 0 });
+    expect(store.getSnapshot().error).toBeUndefined();
+  });
+
   it('closes its client and frees it when the function start() returned is called', async () => {
     const server = await f.hub();
     const store = new NotificationsStore(() => optionsFor(server));
