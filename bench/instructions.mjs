@@ -13,7 +13,9 @@
 // which is one `write` per socket per publish for every variant here.
 //
 // Options, as env or CLI (`node bench/instructions.mjs --subs=2000`):
-//   BENCH_SUBS=1000  BENCH_MESSAGES=20  BENCH_WARMUP=30  BENCH_REPS=3
+//   BENCH_SUBS=1000  BENCH_MESSAGES=100  BENCH_WARMUP=300  BENCH_REPS=3 (the warm-up fills each
+//   connection's recent-deliveries ring, 256 by default, so that what is counted is the steady
+//   state of a long-lived connection, and lets V8 optimise the fan-out code)
 //   BENCH_VARIANTS=wardcast,ws-frame-once
 //   BENCH_VALGRIND_OUT=/tmp/wardcast-callgrind (directory of the callgrind files, kept for
 //   callgrind_annotate)  BENCH_NODE_FLAGS="--perf-basic-prof" (more flags for the server's node;
@@ -31,8 +33,8 @@ for (const arg of process.argv.slice(2)) {
   process.env[`BENCH_${m[1].toUpperCase().replaceAll('-', '_')}`] = m[2];
 }
 const subscribers = Number(process.env.BENCH_SUBS ?? 1000);
-const messages = Number(process.env.BENCH_MESSAGES ?? 20);
-const warmup = Number(process.env.BENCH_WARMUP ?? 30);
+const messages = Number(process.env.BENCH_MESSAGES ?? 100);
+const warmup = Number(process.env.BENCH_WARMUP ?? 300);
 const reps = Number(process.env.BENCH_REPS ?? 3);
 const variants = process.env.BENCH_VARIANTS?.split(',').map((s) => s.trim()) ?? ['wardcast', 'ws-frame-once'];
 const outDir = process.env.BENCH_VALGRIND_OUT ?? '/tmp/wardcast-callgrind';
