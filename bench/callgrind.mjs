@@ -12,8 +12,12 @@ export function readDump(file) {
   let callCost = false;
   let total = 0;
   let compiler = 0;
+  // A cost line is its positions (`line`, or `instr line` with --dump-instr=yes), then the cost.
+  let costAt = 1;
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line.startsWith('fn=')) {
+    if (line.startsWith('positions:')) {
+      costAt = line.split(' ').filter(Boolean).length - 1;
+    } else if (line.startsWith('fn=')) {
       // `fn=(12) name` defines id 12; `fn=(12)` refers to it.
       const m = /^fn=\((\d+)\)(?: (.*))?$/.exec(line);
       const name = m ? (m[2] ?? names.get(m[1]) ?? '') : line.slice(3);
@@ -29,7 +33,7 @@ export function readDump(file) {
         callCost = false;
         continue;
       }
-      const cost = Number(line.split(' ')[1] ?? 0);
+      const cost = Number(line.split(' ')[costAt] ?? 0);
       total += cost;
       if (compiling) compiler += cost;
     }

@@ -19,7 +19,8 @@
 //   BENCH_VARIANTS=wardcast,ws-frame-once
 //   BENCH_VALGRIND_OUT=/tmp/wardcast-callgrind (directory of the callgrind files, kept for
 //   callgrind_annotate)  BENCH_NODE_FLAGS="--perf-basic-prof" (more flags for the server's node;
-//   that one names the JIT code's addresses in /tmp/perf-<pid>.map)
+//   that one names the JIT code's addresses in /tmp/perf-<pid>.map)  BENCH_VALGRIND_FLAGS="--dump-instr=yes"
+//   (more flags for callgrind)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,8 +39,10 @@ const warmup = Number(process.env.BENCH_WARMUP ?? 300);
 const reps = Number(process.env.BENCH_REPS ?? 3);
 const variants = process.env.BENCH_VARIANTS?.split(',').map((s) => s.trim()) ?? ['wardcast', 'ws-frame-once'];
 const outDir = process.env.BENCH_VALGRIND_OUT ?? '/tmp/wardcast-callgrind';
-// V8's background threads (concurrent compilation and GC) would add work that depends on timing.
-const NODE_FLAGS = ['--single-threaded', ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
+// Node as it runs in production: no --single-threaded, under which V8 (compiling on the main
+// thread) never moves long-lived literals to the old generation at allocation, as it does here.
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+const VALGRIND_FLAGS = process.env.BENCH_VALGRIND_FLAGS?.split(' ').filter(Boolean) ?? [];
 
 guardRun('instruction count', 3_600_000);
 mkdirSync(outDir, { recursive: true });
@@ -62,7 +65,13 @@ async function publishOne(server, client, run, i) {
 /** Counts one variant: instructions per delivery of each rep, and of the IPC round trips subtracted. */
 async function count(variant) {
   const file = join(outDir, `${variant}.${process.pid}.out`);
-  const valgrind = ['--tool=callgrind', `--callgrind-out-file=${file}`, process.execPath, ...NODE_FLAGS];
+  const valgrind = [
+    '--tool=callgrind',
+    `--callgrind-out-file=${file}`,
+    ...VALGRIND_FLAGS,
+    process.execPath,
+    ...NODE_FLAGS,
+  ];
   const ctl = spawnChild('server.mjs', [variant], valgrind, undefined, 'valgrind');
   const { port } = await ctl.once('listening');
   const server = { variant, ctl };
