@@ -27,7 +27,7 @@ import { reauthorizeTopics, subscribeTopics } from './subscribe.js';
 import { type QueuedTimer, schedule } from './timers.js';
 import { TopicLevels } from './topic-levels.js';
 import type { EncodedFrame, SocketHandlers, TransportSocket } from './transport.js';
-import type { Principal, StoredNotification, UpgradeRequestLike } from './types.js';
+import type { Principal, UpgradeRequestLike } from './types.js';
 
 /** Where a session is in its life (a snapshot: the session keeps it in plain fields). */
 export type SessionState =
@@ -173,11 +173,12 @@ export class Session implements SocketHandlers {
   /**
    * Writes a notification frame (live, replayed or from the inbox) through {@link Session.write}
    * and remembers its id, so that an `ack` or `read` of it is accepted without asking a store.
+   * `handle` is the notification's in the hub's `NotificationHandles`, held by the caller.
    */
-  deliver(frame: string | EncodedFrame, n: StoredNotification): boolean {
+  deliver(frame: string | EncodedFrame, handle: number): boolean {
     if (!this.write(frame, true)) return false;
-    this.#recent ??= new RecentDeliveries(this.#host.limits.maxRecentDeliveries);
-    this.#recent.add(n.id, n.topic);
+    this.#recent ??= new RecentDeliveries(this.#host.limits.maxRecentDeliveries, this.#host.handles);
+    this.#recent.add(handle);
     return true;
   }
 
@@ -443,6 +444,8 @@ export class Session implements SocketHandlers {
       this.#cancelExpiry = undefined;
     }
     this.#host.telemetry(this, false);
+    // Nothing is delivered nor acknowledged on this connection any more.
+    this.#recent?.clear();
     for (const topic of this.topics.keys()) leaveTopic(this.#host, this, topic);
     this.topics.clear();
     const userId = this.#principal?.userId;
