@@ -4,6 +4,7 @@ import { encodeNotification } from './frames.js';
 import type { NotificationHandles } from './notification-handles.js';
 import type { Registry, TopicSubscribers } from './registry.js';
 import type { Session } from './session.js';
+import type { Counters } from './session-host.js';
 import { EncodedFrame } from './transport.js';
 import type { StoredNotification } from './types.js';
 
@@ -26,13 +27,16 @@ export class Delivery {
    */
   #expectedPayload: object | undefined;
   #expectedJson = '';
-  /** Where the connections' recent-deliveries rings find a fan-out's id and topic. */
+
   readonly #handles: NotificationHandles;
 
-  constructor(registry: Registry<Session>, kinds: KindRegistry, handles: NotificationHandles) {
+  readonly #counters: Counters;
+
+  constructor(registry: Registry<Session>, kinds: KindRegistry, handles: NotificationHandles, counters: Counters) {
     this.#registry = registry;
     this.#kinds = kinds;
     this.#handles = handles;
+    this.#counters = counters;
   }
 
   /**
@@ -96,7 +100,11 @@ export class Delivery {
   #fanOut(sessions: ReadonlySet<Session>, frame: EncodedFrame, handle: number): number {
     let sent = 0;
     // Cutting off a slow consumer deletes it from the set: safe while iterating a Set.
-    for (const s of sessions) if (s.deliver(frame, handle)) sent++;
+    for (const s of sessions) if (s.deliverShared(frame, handle)) sent++;
+    // Counted once per fan-out rather than once per frame (`deliverShared` leaves it to us).
+    const counters = this.#counters;
+    counters.framesOut += sent;
+    counters.deliveries += sent;
     return sent;
   }
 }

@@ -131,7 +131,7 @@ export class HubCore {
     warnInsecureOrigins(options.allowedOrigins, this.#logger);
     this.#generateId = options.generateId ?? randomId;
     this.#emit = createSafeEmit(this.#events, this.#logger);
-    this.#delivery = new Delivery(this.#registry, this.#kinds, this.#handles);
+    this.#delivery = new Delivery(this.#registry, this.#kinds, this.#handles, this.#counters);
     this.#cluster = new Cluster(this.#broker, this.#logger, (error) => this.#emit('error', error));
     this.#host = this.#makeHost(options);
     this.#brokerReady = Promise.resolve(this.#broker.start((n) => void this.#delivery.deliver(n)));

@@ -24,7 +24,7 @@ export class RecentDeliveries {
   #slots: Int32Array;
   /** Slots in use (the ring is full at `capacity`). */
   #size = 0;
-  /** Index of the next slot to write once the ring is full. */
+  /** Index of the next slot to write: `#size` until the ring is full, then the oldest slot. */
   #next = 0;
 
   constructor(capacity: number, handles: NotificationHandles) {
@@ -35,20 +35,28 @@ export class RecentDeliveries {
 
   /** Records that the notification of `handle` (held by the caller) was sent to the connection. */
   add(handle: number): void {
-    const handles = this.#handles;
-    handles.hold(handle);
-    const size = this.#size;
-    if (size < this.#capacity) {
-      if (size === this.#slots.length) this.#grow();
-      this.#slots[size] = handle;
-      this.#size = size + 1;
+    this.#handles.hold(handle);
+    const at = this.#next;
+    if (at === this.#size) {
+      this.#append(handle);
       return;
     }
-    const at = this.#next;
-    const overwritten = this.#slots[at] as number;
-    this.#slots[at] = handle;
+    // Full: overwrite the oldest (a handle is never negative: `EMPTY` is).
+    const slots = this.#slots;
+    const overwritten = slots[at] as number;
+    slots[at] = handle;
     this.#next = at + 1 === this.#capacity ? 0 : at + 1;
-    if (overwritten !== EMPTY) handles.release(overwritten);
+    if (overwritten >= 0) this.#handles.release(overwritten);
+  }
+
+  /** Adds a slot while the ring is not full yet (apart from `add`, which runs once per delivery). */
+  #append(handle: number): void {
+    const size = this.#size;
+    if (size === this.#slots.length) this.#grow();
+    this.#slots[size] = handle;
+    this.#size = size + 1;
+    // `#next` follows `#size` until the ring is full, then wraps to the oldest slot.
+    this.#next = size + 1 === this.#capacity ? 0 : size + 1;
   }
 
   /** The topic of `id` when it is among the recorded deliveries, else `undefined`. */
