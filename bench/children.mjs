@@ -25,10 +25,12 @@ function pin(pid, cpu) {
 
 /**
  * Forks `file` and returns { child, request(type, fields), once(event) }; `cpu` pins it (and the
- * threads it starts later) to that CPU when taskset exists.
+ * threads it starts later) to that CPU when taskset exists. `execPath` runs it through another
+ * program (`valgrind`, with the node binary and its flags first in `execArgv`).
  */
-export function spawnChild(file, args = [], execArgv = [], cpu = undefined) {
+export function spawnChild(file, args = [], execArgv = [], cpu = undefined, execPath = process.execPath) {
   const child = fork(here(file), args, {
+    execPath,
     execArgv,
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -103,9 +103,12 @@ const LIMITS = `- **Server CPU per delivery** is mostly the kernel's loopback TC
   clients parse JSON, the clients are the limit, so this ratio understates the server's gain.
 - **p99 latency (paced)** is about the duration of one fan-out: the last socket written waits
   for every write before it, plus the clients' parse queue. It grows with subscribers, not with
-  the rate, while the machine keeps up. The hub's own work per delivery (1.04-1.08x the
-  frame-once loop on the same sockets, \`node bench/same-socket-ab.mjs\`) lengthens each
-  fan-out by that much; the rest of the spread between runs is the shared machine.
+  the rate, while the machine keeps up. p50 and p99 are taken over the deliveries of all reps
+  together: one fan-out slowed down by other work on the machine moves one rep's p99 by up to
+  2x. The hub's own work per delivery lengthens each fan-out: counted by callgrind
+  (\`node bench/instructions.mjs\`, repeatable where timings are not), 1.13x the user-space
+  instructions of the frame-once loop per paced delivery at 1,000 subscribers, on top of the
+  kernel's TCP send path, the same for both; the rest of the spread between runs is the machine.
 - **Idle connection RSS / heap** is the growth from the second half of the connections (so
   one-time allocations do not count), after a full GC: authenticated, one subscription. RSS
   moves by allocator pages and is noisy; heap is the steadier number.
@@ -135,8 +138,10 @@ export function writeDocs(summaries, variants, baseline, settings, machine) {
     `- Command: \`pnpm bench\` (this part: \`${settings.command}\`)`,
     `- Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.pinned}`,
     `- Load average (1/5/15 min): ${machine.loadStart.join(' / ')} at start, ${machine.loadEnd.join(' / ')} at end`,
-    `- Messages: ${settings.size}; burst: ${settings.burst} messages at once; paced: ${int(settings.rate)} deliveries/s`,
-    `- Medians of ${settings.reps} reps, variants alternated; ratios against \`${baseline}\` computed in this run`,
+    `- Messages: ${settings.size}; burst: ${settings.burst} messages at once; paced: ${int(settings.rate)} deliveries/s ` +
+      `for ${settings.pacedSeconds} s (20 messages at least)`,
+    `- Medians of ${settings.reps} reps, variants alternated (p50 and p99: over the deliveries of all reps); ` +
+      `ratios against \`${baseline}\` computed in this run`,
     '',
     `| | ${variants.map((v) => `\`${v}\``).join(' | ')} |`,
     `|---|${variants.map(() => '---:').join('|')}|`,

@@ -2,6 +2,8 @@
 //   count              -> { subscribers }
 //   run {run, messages, intervalMs, burst} -> publishes on schedule, replies when all are published
 //   stop               -> { cpuUs, blockMs, blockCpuMs } for the phase since `run`
+//   publish {run, i}   -> publishes message `i` of run `run` now; replies once it is published
+//   noop               -> {} (an IPC round trip and nothing else)
 //   memory             -> { rss, heapUsed } after a full GC (run with --expose-gc)
 //   cpu                -> { cpuUs, reads, writes }: the process's user+system CPU time so far, µs, and
 //                         its read/write system calls so far (Linux)
@@ -42,6 +44,12 @@ async function run({ run, messages, intervalMs, burst }) {
   }
   phase.lastTs = now();
   return { firstTs: phase.firstTs, publishSpanMs: phase.lastTs - phase.firstTs };
+}
+
+/** One message, published at once (instructions.mjs paces them itself). */
+async function publish({ run, i }) {
+  await variant.publish(makePayload(), benchId(run, i, now()));
+  return {};
 }
 
 function stop() {
@@ -91,6 +99,8 @@ const handlers = {
   until,
   memory,
   run,
+  publish,
+  noop: () => ({}),
   stop,
   exit: () => setImmediate(() => process.exit(0)),
 };

@@ -30,7 +30,7 @@ export function mergeSorted(arrays) {
 const fmt = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
 const thousands = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
 
-/** rows: [{ variant, deliveriesPerSec, p50, p99, cpuUs, cpuRuns, clientCpuUs, ok }], baseline variant name. */
+/** rows: [{ variant, deliveriesPerSec, p50, p99, p99Runs, cpuUs, cpuRuns, clientCpuUs, ok }], baseline variant name. */
 export function table(rows, baseline) {
   const base = rows.find((r) => r.variant === baseline)?.cpuUs;
   const head = [
@@ -38,6 +38,7 @@ export function table(rows, baseline) {
     'deliveries/s',
     'p50 ms',
     'p99 ms',
+    'p99 ms per rep',
     'CPU µs/deliv',
     `x ${baseline}`,
     'CPU µs/deliv per rep',
@@ -49,6 +50,7 @@ export function table(rows, baseline) {
     thousands(r.deliveriesPerSec),
     fmt(r.p50, 2),
     fmt(r.p99, 2),
+    r.p99Runs.map((x) => fmt(x, 1)).join(' '),
     fmt(r.cpuUs, 3),
     base ? `${fmt(r.cpuUs / base, 2)}x` : '-',
     r.cpuRuns.map((x) => fmt(x, 3)).join(' '),
@@ -57,6 +59,6 @@ export function table(rows, baseline) {
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const line = (cells) =>
-    cells.map((c, i) => (i === 0 || i === 6 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+    cells.map((c, i) => (i === 0 || i === 4 || i === 7 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }

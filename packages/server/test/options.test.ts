@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { DEFAULT_LIMITS, type HubLimits, isWardcastError, NotificationHub } from '@wardcast/server';
 import { describe, expect, it } from 'vitest';
 import { testAuthenticate, useHarness } from './helpers/harness.js';
@@ -39,6 +40,16 @@ describe('hub options', () => {
     const fx = await harness.start({ closeTimeoutMs: DEFAULT_LIMITS.closeTimeoutMs });
 
     expect(fx.hub.limits).toEqual(DEFAULT_LIMITS);
+  });
+
+  it('keeps its limits in a plain-shaped object, read with a field load on every delivery', async () => {
+    // A V8 intrinsic, compiled after the flag is set: whether the object is not a dictionary.
+    v8.setFlagsFromString('--allow-natives-syntax');
+    const hasFastProperties = new Function('o', 'return %HasFastProperties(o)') as (o: object) => boolean;
+    const fx = await harness.start({ maxBufferedBytes: 2_000_000, idleTimeoutMs: 0, maxFramesPerSecond: 2.5 });
+
+    expect(hasFastProperties(fx.hub.limits)).toBe(true);
+    expect(fx.hub.limits).toMatchObject({ maxBufferedBytes: 2_000_000, idleTimeoutMs: 0, maxFramesPerSecond: 2.5 });
   });
 
   it('announces its limits in the welcome frame', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { TestClient } from './helpers/client.js';
 import { type Fixture, tick, useHarness, waitForEvent } from './helpers/harness.js';
@@ -75,6 +76,30 @@ describe('slow consumers', () => {
     expect(before?.topics).toEqual([]);
     // Either already freed, or still closing with no more bytes queued than before.
     expect(after === undefined || after.bufferedBytes <= (before?.bufferedBytes ?? 0)).toBe(true);
+  });
+
+  it('cuts off a slow consumer of a compressed connection too (its buffer is read from ws)', async () => {
+    const fx = await harness.start({
+      perMessageDeflate: true,
+      maxBufferedBytes: MAX_BUFFERED,
+      maxPayloadBytes: 64 * 1024,
+      closeTimeoutMs: 300,
+      authorize: () => true,
+    });
+    const slow = await harness.subscriber(fx, 'slow-reader', ['broadcast']);
+    slow.pauseReading();
+    const disconnect = waitForEvent(fx.hub, 'disconnect', (e) => e.userId === 'slow-reader', 10_000);
+    // Random bytes, so that deflate cannot make the frames small.
+    let maxBuffered = 0;
+    for (let i = 0; i < MAX_PUBLISHES && fx.hub.stats().drops.slowConsumers === 0; i++) {
+      await fx.hub.publish('broadcast', { kind: 'custom', payload: randomBytes(30_000).toString('base64') });
+      for (const c of fx.hub.connections())
+        if (c.userId === 'slow-reader') maxBuffered = Math.max(maxBuffered, c.bufferedBytes);
+      await tick();
+    }
+
+    expect((await disconnect).code).toBe(4440);
+    expect(maxBuffered).toBeGreaterThan(0);
   });
 
   it('keeps delivering every notification, in order, to a client that reads normally', async () => {

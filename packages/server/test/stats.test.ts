@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TOKEN_PREFIX, useHarness } from './helpers/harness.js';
+import { TOKEN_PREFIX, tick, useHarness } from './helpers/harness.js';
 
 const harness = useHarness();
 
@@ -51,6 +51,31 @@ describe('stats()', () => {
     await Promise.all(clients.map((c) => c.notification('all')));
 
     expect(fx.hub.stats()).toMatchObject({ deliveries: 4, published: 1 });
+  });
+
+  it('counts the deliveries of a fan-out at every PHI level, leaving out the one cut off as a slow consumer', async () => {
+    const fx = await harness.start({ authorize: () => true, maxBufferedBytes: 64 * 1024, maxPayloadBytes: 64 * 1024 });
+    const full = await harness.subscriber(fx, 'full', ['broadcast']);
+    const idOnly = await harness.connectAs(fx, 'id-only');
+    idOnly.send({ type: 'subscribe', ref: 's', topics: [{ topic: 'broadcast', phi: 'id-only' }] });
+    await idOnly.nextFrame('subscribed', (f) => f.ref === 's');
+    const slow = await harness.subscriber(fx, 'slow', ['broadcast']);
+    slow.pauseReading();
+    let published = 0;
+    while (published < 500 && fx.hub.stats().drops.slowConsumers === 0) {
+      await fx.hub.publish('broadcast', { kind: 'custom', id: `big-${published}`, payload: 'p'.repeat(30_000) });
+      published++;
+      await tick();
+    }
+    await fx.hub.publish('broadcast', { kind: 'custom', id: 'last' });
+    await Promise.all([full.notification('last'), idOnly.notification('last')]);
+
+    // The slow connection was written every notification before the one that found it over the limit.
+    const toSlow = published - 1;
+    expect(fx.hub.stats().drops.slowConsumers).toBe(1);
+    expect(full.framesOf('notification')).toHaveLength(published + 1);
+    expect(idOnly.framesOf('notification')).toHaveLength(published + 1);
+    expect(fx.hub.stats().deliveries).toBe(2 * (published + 1) + toSlow);
   });
 
   it('counts replayed notifications as deliveries', async () => {

@@ -1,8 +1,10 @@
 import type { PhiLevel } from '@wardcast/protocol';
 import type { KindRegistry } from '../kinds/kind-registry.js';
 import { encodeNotification } from './frames.js';
-import type { Registry } from './registry.js';
+import type { NotificationHandles } from './notification-handles.js';
+import type { Registry, TopicSubscribers } from './registry.js';
 import type { Session } from './session.js';
+import type { Counters } from './session-host.js';
 import { EncodedFrame } from './transport.js';
 import type { StoredNotification } from './types.js';
 
@@ -26,9 +28,15 @@ export class Delivery {
   #expectedPayload: object | undefined;
   #expectedJson = '';
 
-  constructor(registry: Registry<Session>, kinds: KindRegistry) {
+  readonly #handles: NotificationHandles;
+
+  readonly #counters: Counters;
+
+  constructor(registry: Registry<Session>, kinds: KindRegistry, handles: NotificationHandles, counters: Counters) {
     this.#registry = registry;
     this.#kinds = kinds;
+    this.#handles = handles;
+    this.#counters = counters;
   }
 
   /**
@@ -55,19 +63,31 @@ export class Delivery {
   deliver(n: StoredNotification): number {
     const subs = this.#registry.subscribers(n.topic);
     if (!subs) return 0;
-    let sent = 0;
-    if (subs.live.size > 0) {
-      const json = n.payload === this.#expectedPayload ? this.#expectedJson : undefined;
-      sent += this.#fanOut(subs.live, new EncodedFrame(encodeNotification(n, n.payload, 'full', json)), n);
-    }
-    // Everyone is live at the full level (the usual case): nothing else to look at.
-    if (subs.others === 0) return sent;
-    const idOnly = subs.reduced['id-only'];
-    if (idOnly.size > 0) sent += this.#fanOut(idOnly, new EncodedFrame(this.encode(n, 'id-only')), n);
-    const empty = subs.reduced.empty;
-    if (empty.size > 0) sent += this.#fanOut(empty, new EncodedFrame(this.encode(n, 'empty')), n);
+    const sent = subs.live.size > 0 || subs.others > subs.syncing.size ? this.#deliverLive(n, subs) : 0;
     if (subs.syncing.size > 0) for (const buffer of subs.syncing.values()) buffer.push(n);
     return sent;
+  }
+
+  /** The fan-out to the live subscribers, each PHI level's frame encoded once. */
+  #deliverLive(n: StoredNotification, subs: TopicSubscribers<Session>): number {
+    // One handle for every connection sent `n`, whatever its level; held here until the end.
+    const handle = this.#handles.open(n.id, n.topic);
+    try {
+      let sent = 0;
+      if (subs.live.size > 0) {
+        const json = n.payload === this.#expectedPayload ? this.#expectedJson : undefined;
+        sent += this.#fanOut(subs.live, new EncodedFrame(encodeNotification(n, n.payload, 'full', json)), handle);
+      }
+      // Everyone is live at the full level (the usual case): nothing else to look at.
+      if (subs.others === 0) return sent;
+      const idOnly = subs.reduced['id-only'];
+      if (idOnly.size > 0) sent += this.#fanOut(idOnly, new EncodedFrame(this.encode(n, 'id-only')), handle);
+      const empty = subs.reduced.empty;
+      if (empty.size > 0) sent += this.#fanOut(empty, new EncodedFrame(this.encode(n, 'empty')), handle);
+      return sent;
+    } finally {
+      this.#handles.release(handle);
+    }
   }
 
   /** The notification frame for a subscriber at `level`. */
@@ -77,10 +97,14 @@ export class Delivery {
       : encodeNotification(n, this.#kinds.redact(n.kind, n.payload, level), level);
   }
 
-  #fanOut(sessions: ReadonlySet<Session>, frame: EncodedFrame, n: StoredNotification): number {
+  #fanOut(sessions: ReadonlySet<Session>, frame: EncodedFrame, handle: number): number {
     let sent = 0;
     // Cutting off a slow consumer deletes it from the set: safe while iterating a Set.
-    for (const s of sessions) if (s.deliver(frame, n)) sent++;
+    for (const s of sessions) if (s.deliverShared(frame, handle)) sent++;
+    // Counted once per fan-out rather than once per frame (`deliverShared` leaves it to us).
+    const counters = this.#counters;
+    counters.framesOut += sent;
+    counters.deliveries += sent;
     return sent;
   }
 }

@@ -19,6 +19,7 @@ import type { AuditEventType, HubEvents, UpgradeRefusalReason } from './events.j
 import { type HubHealth, hubHealth, probe } from './health.js';
 import { warnInsecureOrigins } from './insecure-origins.js';
 import { type Logger, silentLogger } from './logger.js';
+import { NotificationHandles } from './notification-handles.js';
 import { type HubLimits, type HubOptions, resolveLimits } from './options.js';
 import { checkOrigin } from './origin.js';
 import { presenceOf, remotePresenceChanged } from './presence.js';
@@ -79,6 +80,8 @@ export class HubCore {
   readonly #registry = new Registry<Session>();
   readonly #sessions = new Set<Session>();
   readonly #counters: Counters = newCounters();
+  /** What the connections' recent-deliveries rings refer to (see {@link NotificationHandles}). */
+  readonly #handles = new NotificationHandles();
   readonly #history: HistoryStore;
   readonly #broker: Broker;
   readonly #logger: Logger;
@@ -128,7 +131,7 @@ export class HubCore {
     warnInsecureOrigins(options.allowedOrigins, this.#logger);
     this.#generateId = options.generateId ?? randomId;
     this.#emit = createSafeEmit(this.#events, this.#logger);
-    this.#delivery = new Delivery(this.#registry, this.#kinds);
+    this.#delivery = new Delivery(this.#registry, this.#kinds, this.#handles, this.#counters);
     this.#cluster = new Cluster(this.#broker, this.#logger, (error) => this.#emit('error', error));
     this.#host = this.#makeHost(options);
     this.#brokerReady = Promise.resolve(this.#broker.start((n) => void this.#delivery.deliver(n)));
@@ -653,6 +656,7 @@ export class HubCore {
       registry: this.#registry,
       timers: new TimerQueue(),
       counters: this.#counters,
+      handles: this.#handles,
       logger: this.#logger,
       emit: this.#emit,
       wants: (event) => this.#events.listenerCount(event) > 0,

@@ -267,9 +267,14 @@ export interface HubOptions extends HubLimits {
   readonly generateId?: () => string;
 }
 
-/** Checks that every limit is a positive finite number. */
+/**
+ * Checks that every limit is a positive finite number. The result starts as a copy of
+ * {@link DEFAULT_LIMITS} whose values are then replaced, so that it keeps the literal's shape: an
+ * object built key by key ends up a dictionary, and every read of a limit on the fan-out path
+ * (`maxBufferedBytes`, once per delivery) would be a hash lookup instead of a field load.
+ */
 export function resolveLimits(options: HubLimits): Readonly<Required<HubLimits>> {
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = { ...DEFAULT_LIMITS };
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof HubLimits)[]) {
     const value = options[key] ?? DEFAULT_LIMITS[key];
     const min = OFF_AT_ZERO.has(key) ? 0 : Number.MIN_VALUE;

@@ -4,6 +4,7 @@ import type { KindRegistry } from '../kinds/kind-registry.js';
 import type { Cluster } from './cluster.js';
 import type { AuditEventType, HubEvents } from './events.js';
 import type { Logger } from './logger.js';
+import type { NotificationHandles } from './notification-handles.js';
 import type { HubLimits } from './options.js';
 import type { Receipt, ReceiptVerdict } from './receipts.js';
 import type { Registry } from './registry.js';
@@ -54,6 +55,8 @@ export interface SessionHost<S> {
   /** The per-connection timers (authentication timeout, idle check), on one shared timer. */
   readonly timers: TimerQueue;
   readonly counters: Counters;
+  /** The notifications the connections' recent-deliveries rings hold, by handle. */
+  readonly handles: NotificationHandles;
   readonly logger: Logger;
   emit<K extends keyof HubEvents>(event: K, ...args: HubEvents[K]): void;
   /** Whether `event` has a listener: an event nobody listens to is not built (nor emitted). */

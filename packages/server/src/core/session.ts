@@ -27,7 +27,7 @@ import { reauthorizeTopics, subscribeTopics } from './subscribe.js';
 import { type QueuedTimer, schedule } from './timers.js';
 import { TopicLevels } from './topic-levels.js';
 import type { EncodedFrame, SocketHandlers, TransportSocket } from './transport.js';
-import type { Principal, StoredNotification, UpgradeRequestLike } from './types.js';
+import type { Principal, UpgradeRequestLike } from './types.js';
 
 /** Where a session is in its life (a snapshot: the session keeps it in plain fields). */
 export type SessionState =
@@ -152,16 +152,12 @@ export class Session implements SocketHandlers {
 
   /**
    * The one write path of a session: every frame (live, replayed, presence, control) goes through
-   * it. It counts the frame (and the delivery), and cuts off a connection whose send buffer is
-   * over `maxBufferedBytes` instead of queueing more. Returns `false` when nothing was written.
+   * it or, for a fan-out, through {@link Session.deliverShared}. It counts the frame (and the
+   * delivery), and cuts off a connection whose send buffer is over `maxBufferedBytes` instead of
+   * queueing more. Returns `false` when nothing was written.
    */
   write(frame: string | EncodedFrame, delivery: boolean): boolean {
-    const phase = this.#phase;
-    if (phase === 'closing' || phase === 'closed') return false;
-    if (this.socket.bufferedAmount > this.#host.limits.maxBufferedBytes) {
-      this.slowConsumer();
-      return false;
-    }
+    if (!this.#writable()) return false;
     const { counters } = this.#host;
     counters.framesOut++;
     if (delivery) counters.deliveries++;
@@ -171,14 +167,49 @@ export class Session implements SocketHandlers {
   }
 
   /**
-   * Writes a notification frame (live, replayed or from the inbox) through {@link Session.write}
-   * and remembers its id, so that an `ack` or `read` of it is accepted without asking a store.
+   * Writes a notification frame (replayed or from the inbox) through {@link Session.write} and
+   * remembers its id, so that an `ack` or `read` of it is accepted without asking a store.
+   * `handle` is the notification's in the hub's `NotificationHandles`, held by the caller.
    */
-  deliver(frame: string | EncodedFrame, n: StoredNotification): boolean {
+  deliver(frame: string | EncodedFrame, handle: number): boolean {
     if (!this.write(frame, true)) return false;
-    this.#recent ??= new RecentDeliveries(this.#host.limits.maxRecentDeliveries);
-    this.#recent.add(n.id, n.topic);
+    this.#remember(handle);
     return true;
+  }
+
+  /**
+   * {@link Session.deliver} for a fan-out, frame shared by every subscriber: the same checks and
+   * write, but the caller counts the frames written (`true`), once for the whole fan-out.
+   */
+  deliverShared(frame: EncodedFrame, handle: number): boolean {
+    if (!this.#writable()) return false;
+    this.socket.sendEncoded(frame);
+    this.#remember(handle);
+    return true;
+  }
+
+  /** Whether a frame may be written: not closing, and the send buffer within `maxBufferedBytes` (else cut off). */
+  #writable(): boolean {
+    const phase = this.#phase;
+    if (phase === 'closing' || phase === 'closed') return false;
+    if (this.socket.bufferedAmount > this.#host.limits.maxBufferedBytes) {
+      this.slowConsumer();
+      return false;
+    }
+    return true;
+  }
+
+  /** Records a delivery of the notification of `handle` in the ring, created on the first. */
+  #remember(handle: number): void {
+    const recent = this.#recent;
+    if (recent === undefined) this.#firstDelivery(handle);
+    else recent.add(handle);
+  }
+
+  /** The ring, created on the first delivery (apart, so that the fan-out path stays small). */
+  #firstDelivery(handle: number): void {
+    this.#recent = new RecentDeliveries(this.#host.limits.maxRecentDeliveries, this.#host.handles);
+    this.#recent.add(handle);
   }
 
   // ---- transport callbacks -------------------------------------------------------------
@@ -443,6 +474,8 @@ export class Session implements SocketHandlers {
       this.#cancelExpiry = undefined;
     }
     this.#host.telemetry(this, false);
+    // Nothing is delivered nor acknowledged on this connection any more.
+    this.#recent?.clear();
     for (const topic of this.topics.keys()) leaveTopic(this.#host, this, topic);
     this.topics.clear();
     const userId = this.#principal?.userId;

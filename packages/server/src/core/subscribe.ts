@@ -293,12 +293,22 @@ function replay(
   let end = position;
   // Session.write checks the send buffer before every frame: a replay can never queue more than
   // one frame past the limit.
-  for (const n of missed) if (!session.deliver(host.encode(n, level), n)) return end;
+  for (const n of missed) if (!deliverOne(host, session, level, n)) return end;
   for (const n of buffered) {
     if ((n.epoch !== position.epoch || n.seq > position.seq) && !replayed?.has(n.id)) {
-      if (!session.deliver(host.encode(n, level), n)) return end;
+      if (!deliverOne(host, session, level, n)) return end;
       end = { epoch: n.epoch, seq: n.seq };
     }
   }
   return end;
+}
+
+/** Sends one replayed notification to `session` at `level`; `false` when it was not written. */
+function deliverOne(host: SessionHost<Session>, session: Session, level: PhiLevel, n: StoredNotification): boolean {
+  const handle = host.handles.open(n.id, n.topic);
+  try {
+    return session.deliver(host.encode(n, level), handle);
+  } finally {
+    host.handles.release(handle);
+  }
 }

@@ -30,9 +30,15 @@ export class WriteCoalescer {
     this.flushAtBytes = Math.max(1, Math.min(64 * 1024, Math.floor(maxBufferedBytes / 2)));
   }
 
-  /** Notes a write in this turn: the turn ends (and {@link turn} moves on) at the next flush. */
+  /**
+   * Notes a write in this turn: the turn ends (and {@link turn} moves on) at the next flush.
+   * Called for the first write of every socket in a turn, so kept small enough to be inlined.
+   */
   wrote(): void {
-    if (this.#scheduled) return;
+    if (!this.#scheduled) this.#schedule();
+  }
+
+  #schedule(): void {
     this.#scheduled = true;
     setImmediate(this.#flush);
   }

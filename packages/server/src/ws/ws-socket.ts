@@ -50,11 +50,19 @@ export class WsSocket implements TransportSocket, HeldSocket {
   #held = false;
   /** The coalescer's turn of this socket's last write. */
   #turn = -1;
+  /**
+   * The TCP socket's writable state, uncompressed only: its `length` is the bytes written and not
+   * yet handed to the kernel, which is all `ws.bufferedAmount` counts when every frame goes
+   * straight to the socket (`ws` queues bytes of its own only while compressing or reading a
+   * Blob). Kept to read on every delivery without going through two getters.
+   */
+  readonly #state: { readonly length: number } | undefined;
 
   constructor(ws: WebSocket, compressed: boolean, coalescer: WriteCoalescer | undefined) {
     this.#ws = ws;
     this.#raw = compressed ? undefined : (ws as unknown as { _socket?: Socket })._socket;
     this.#coalescer = this.#raw === undefined ? undefined : coalescer;
+    this.#state = (this.#raw as { _writableState?: { length: number } } | undefined)?._writableState;
   }
 
   /** Frames `text` as {@link prepare} does and writes it to the TCP socket (through `ws.send` when compressed). */
@@ -139,7 +147,8 @@ export class WsSocket implements TransportSocket, HeldSocket {
   }
 
   get bufferedAmount(): number {
-    return this.#ws.bufferedAmount;
+    const state = this.#state;
+    return state === undefined ? this.#ws.bufferedAmount : state.length;
   }
 
   /** The close frame is written after every frame held so far, and all of them go out now. */

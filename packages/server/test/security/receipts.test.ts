@@ -1,5 +1,6 @@
 import { type AuditEvent, MemoryEscalationStore, MemoryInbox, type Principal } from '@wardcast/server';
 import { describe, expect, it } from 'vitest';
+import { NotificationHandles } from '../../src/core/notification-handles.js';
 import { RecentDeliveries } from '../../src/core/recent-deliveries.js';
 import type { TestClient } from '../helpers/client.js';
 import { chainOf } from '../helpers/escalation.js';
@@ -236,9 +237,17 @@ describe('legitimate acks and reads', () => {
 });
 
 describe('RecentDeliveries', () => {
+  /** Opens a handle for `id`, records it in `recent`, and lets go of the opener's hold. */
+  const deliver = (handles: NotificationHandles, recent: RecentDeliveries, id: string, topic: string): void => {
+    const handle = handles.open(id, topic);
+    recent.add(handle);
+    handles.release(handle);
+  };
+
   it('holds at most its capacity, overwriting the oldest, and forgets a topic', () => {
-    const recent = new RecentDeliveries(3);
-    for (let i = 1; i <= 5; i++) recent.add(`n-${i}`, i % 2 === 0 ? 'patient:a' : 'patient:b');
+    const handles = new NotificationHandles();
+    const recent = new RecentDeliveries(3, handles);
+    for (let i = 1; i <= 5; i++) deliver(handles, recent, `n-${i}`, i % 2 === 0 ? 'patient:a' : 'patient:b');
 
     expect(recent.size).toBe(3);
     expect(['n-1', 'n-2', 'n-3', 'n-4', 'n-5'].map((id) => recent.topicOf(id))).toEqual([
@@ -250,8 +259,38 @@ describe('RecentDeliveries', () => {
     ]);
     recent.forgetTopic('patient:b');
     expect(['n-3', 'n-4', 'n-5'].map((id) => recent.topicOf(id))).toEqual([undefined, 'patient:a', undefined]);
-    recent.add('n-6', 'patient:b');
+    deliver(handles, recent, 'n-6', 'patient:b');
     expect(recent.size).toBe(3);
     expect(recent.topicOf('n-6')).toBe('patient:b');
+  });
+
+  it('holds a handle while a ring has it: shared by rings, freed by the last, reused after', () => {
+    const handles = new NotificationHandles();
+    const a = new RecentDeliveries(2, handles);
+    const b = new RecentDeliveries(2, handles);
+    const shared = handles.open('n-1', 'patient:a');
+    a.add(shared);
+    b.add(shared);
+    // The same notification twice in one ring (a replay overlapping the live stream) holds it twice.
+    a.add(shared);
+    handles.release(shared);
+
+    expect(handles.size).toBe(1);
+    deliver(handles, a, 'n-2', 'patient:a');
+    deliver(handles, a, 'n-3', 'patient:a');
+    expect(a.topicOf('n-1')).toBeUndefined();
+    expect(b.topicOf('n-1')).toBe('patient:a');
+    expect(handles.size).toBe(3);
+    b.clear();
+    expect(handles.size).toBe(2);
+    expect(handles.id(shared)).toBeUndefined();
+    const reused = handles.open('n-4', 'patient:c');
+    expect(reused).toBe(shared);
+    expect(handles.topic(reused)).toBe('patient:c');
+    handles.release(reused);
+    a.clear();
+    expect(handles.size).toBe(0);
+    expect(a.size).toBe(0);
+    expect(a.topicOf('n-3')).toBeUndefined();
   });
 });
