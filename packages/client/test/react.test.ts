@@ -1,7 +1,7 @@
 // A DOM for React, installed by a module (see helpers/dom.ts for why not the jsdom environment). Keep it the first import.
 import './helpers/dom.js';
 import { act, render, screen } from '@testing-library/react';
-import type { NotificationMap } from '@wardcast/client';
+import type { NotificationMap, WebSocketConstructor } from '@wardcast/client';
 import {
   NotificationsProvider,
   NotificationsStore,
@@ -10,6 +10,7 @@ import {
 } from '@wardcast/client/react';
 import { createElement, type ReactElement, StrictMode } from 'react';
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { custom, eventually, FAST, type HubFixture, sleep, tokenFor, useFixtures, WS } from './helpers/fixtures.js';
 import { Inbox } from './helpers/react.js';
 
@@ -256,12 +257,14 @@ describe('NotificationsStore', () => {
       authenticate: ({ request, token }) =>
         token === undefined && request.headers['x-session'] === 's-u1' ? { userId: 'u1' } : null,
     });
-    class WithSession extends WS {
+    class WithSession extends WebSocket {
       constructor(url: string) {
-        super(url, { headers: { 'x-session': 's-u1' } } as never);
+        super(url, { headers: { 'x-session': 's-u1' } });
       }
     }
-    const { token: _token, ...rest } = optionsFor(server, { WebSocket: WithSession });
+    const { token: _token, ...rest } = optionsFor(server, {
+      WebSocket: WithSession as unknown as WebSocketConstructor,
+    });
     const store = new NotificationsStore(() => rest);
     f.defer(store.start());
     await eventually(() => store.getSnapshot().status.state === 'open', 'the store reports open');
