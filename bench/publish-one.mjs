@@ -9,8 +9,9 @@
 // (yielding to I/O every BENCH_BATCH), then the orchestrator waits until the clients received
 // every one of them. Printed per user count: medians over the reps of publishes/s (server side: publishes
 // over the time to publish and flush them; end to end: up to the client's last receive), server
-// CPU µs per publish and publishes per CPU-second (what the rate would be with the core to itself:
-// the honest figure on a shared machine), the ratios wardcast / ws-map of both computed within
+// CPU µs per publish (and the kernel's part of it: system time, the TCP sends and, on loopback,
+// the receiving side's protocol work) and publishes per CPU-second (what the rate would be with
+// the core to itself: the honest figure on a shared machine), the ratios wardcast / ws-map of both computed within
 // each rep, and the flatness of each variant (at the largest user count / at the smallest).
 //
 //   node bench/publish-one.mjs            (build first: pnpm --filter @wardcast/server build)
@@ -76,6 +77,11 @@ async function serverChild(variant) {
       : await wardcastServer(http, variant === 'wardcast-alt' ? process.env.BENCH_WARDCAST_ALT : undefined);
   const handlers = {
     count: () => ({ users: server.users() }),
+    /** A full collection now (with `--expose-gc`; publish-cost.mjs starts counting after one). */
+    gc() {
+      globalThis.gc?.();
+      return {};
+    },
     async run({ users, publishes, batch, seed }) {
       const targets = [...randomUsers(users, publishes, seed)];
       const cpu = process.cpuUsage();
@@ -88,7 +94,7 @@ async function serverChild(variant) {
       }
       const spanMs = now() - start;
       const used = process.cpuUsage(cpu);
-      return { firstTs: start, spanMs, cpuUs: used.user + used.system };
+      return { firstTs: start, spanMs, cpuUs: used.user + used.system, sysUs: used.system };
     },
     exit() {
       // BENCH_HEAP_SNAPSHOT=<dir>: what the server retains after the runs (open in DevTools).
@@ -250,7 +256,7 @@ async function orchestrate() {
       `${os.cpus().length} CPUs, pinned: ${canPin ? 'server CPU 0, clients CPU 1' : 'no (taskset missing)'}; ` +
       `load average ${loadAverage()}`,
   );
-  const results = []; // { users, variant, rep, serverRate, e2eRate, cpuUs, ok }
+  const results = []; // { users, variant, rep, serverRate, e2eRate, cpuUs, sysUs, ok }
   for (const n of users) {
     const pairs = {};
     for (const variant of variants) {
@@ -278,6 +284,7 @@ async function orchestrate() {
         serverRate: count / (r.spanMs / 1000),
         e2eRate: c.lastRecv > 0 ? count / ((c.lastRecv - r.firstTs) / 1000) : Number.NaN,
         cpuUs: r.cpuUs / count,
+        sysUs: r.sysUs / count,
         ok: c.count === count && c.bad === 0,
         received: c.count,
         bad: c.bad,
@@ -335,6 +342,7 @@ function printTable(results, users, variants, reps) {
         k(median(runs.map((r) => r.e2eRate))),
         variant === BASELINE ? '1.00x' : `${median(ratios).toFixed(2)}x`,
         cpuUs.toFixed(2),
+        median(runs.map((r) => r.sysUs)).toFixed(2),
         k(1e6 / cpuUs),
         variant === BASELINE ? '1.00x' : `${median(cpuRatios).toFixed(2)}x`,
         runs.every((r) => r.ok) ? 'yes' : 'NO',
@@ -349,6 +357,7 @@ function printTable(results, users, variants, reps) {
     'end-to-end/s',
     `x ${BASELINE}`,
     'CPU µs/publish',
+    'of it kernel',
     'per CPU-s',
     `x ${BASELINE} (CPU)`,
     'all delivered',
