@@ -56,17 +56,24 @@ export class Delivery {
     const subs = this.#registry.subscribers(n.topic);
     if (!subs) return 0;
     let sent = 0;
-    if (subs.live.size > 0) {
+    const { solo, many } = subs;
+    if (solo !== undefined || (many !== undefined && many.size > 0)) {
       const json = n.payload === this.#expectedPayload ? this.#expectedJson : undefined;
-      sent += this.#fanOut(subs.live, new EncodedFrame(encodeNotification(n, n.payload, 'full', json)), n);
+      const frame = new EncodedFrame(encodeNotification(n, n.payload, 'full', json));
+      // One subscriber (a user's own topic): no set to walk.
+      if (solo !== undefined) sent += solo.deliver(frame, n) ? 1 : 0;
+      else sent += this.#fanOut(many as Set<Session>, frame, n);
     }
     // Everyone is live at the full level (the usual case): nothing else to look at.
     if (subs.others === 0) return sent;
-    const idOnly = subs.reduced['id-only'];
-    if (idOnly.size > 0) sent += this.#fanOut(idOnly, new EncodedFrame(this.encode(n, 'id-only')), n);
-    const empty = subs.reduced.empty;
-    if (empty.size > 0) sent += this.#fanOut(empty, new EncodedFrame(this.encode(n, 'empty')), n);
-    if (subs.syncing.size > 0) for (const buffer of subs.syncing.values()) buffer.push(n);
+    const { idOnly, empty, syncing } = subs;
+    if (idOnly !== undefined && idOnly.size > 0) {
+      sent += this.#fanOut(idOnly, new EncodedFrame(this.encode(n, 'id-only')), n);
+    }
+    if (empty !== undefined && empty.size > 0) {
+      sent += this.#fanOut(empty, new EncodedFrame(this.encode(n, 'empty')), n);
+    }
+    if (syncing !== undefined) for (const buffer of syncing.values()) buffer.push(n);
     return sent;
   }
 
