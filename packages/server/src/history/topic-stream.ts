@@ -37,6 +37,11 @@ export class TopicStream {
   #head = 0;
   #base: number;
   /**
+   * When the oldest visible notification became visible (as stored), while there is one: the age
+   * check of every append reads it here instead of at the far end of the array.
+   */
+  #headAt = 0;
+  /**
    * Reserved places, seqs `end + 1` to `seq` in order (a seq is handed out past `end` only by a
    * reservation); `undefined` when there are none, the usual case: a publish commits before the
    * next one appends.
@@ -107,7 +112,7 @@ export class TopicStream {
   trim(maxPerTopic: number, oldestAllowed: number): void {
     while (this.size > maxPerTopic) this.#dropOldest();
     const threshold = oldestAllowed - this.#base;
-    while (this.size > 0 && (this.#entries[2 * this.#head + 1] as number) < threshold) this.#dropOldest();
+    while (this.size > 0 && this.#headAt < threshold) this.#dropOldest();
   }
 
   /** Moves `end` over every settled reservation that follows it, in seq order. */
@@ -132,6 +137,7 @@ export class TopicStream {
       this.#rebase(now);
       at = 0;
     }
+    if (this.size === 0) this.#headAt = at;
     this.#entries.push(n, at);
     this.ids.set(n.id, n);
   }
@@ -164,6 +170,7 @@ export class TopicStream {
     this.trimmed = oldest.seq;
     this.#entries[at] = 0;
     this.#head++;
+    if (this.size > 0) this.#headAt = this.#entries[at + 3] as number;
     if (this.#head > 64 && this.#head * 4 > this.#entries.length) {
       this.#entries = this.#entries.slice(2 * this.#head);
       this.#head = 0;
@@ -175,6 +182,7 @@ export class TopicStream {
     const shift = this.#base - now;
     const entries = this.#entries;
     for (let i = 2 * this.#head + 1; i < entries.length; i += 2) entries[i] = (entries[i] as number) + shift;
+    this.#headAt += shift;
     this.#base = now;
   }
 
