@@ -15,6 +15,12 @@ export class TopicSubscribers<C> {
   solo: C | undefined = undefined;
   /** The live full-level subscribers once a second one came (kept until it is empty again). */
   many: Set<C> | undefined = undefined;
+  /**
+   * How many subscribers are not live at the full level (reduced levels and syncing): when `0`,
+   * the common case, a fan-out looks at {@link solo} and {@link many} only. Next to them, as a
+   * fan-out reads these three.
+   */
+  others = 0;
   /** Live subscribers at the `id-only` level. */
   idOnly: Set<C> | undefined = undefined;
   /** Live subscribers at the `empty` level. */
@@ -23,11 +29,6 @@ export class TopicSubscribers<C> {
   syncing: Map<C, StoredNotification[]> | undefined = undefined;
   /** Subscribers (of any of the above) that asked for `presence` frames on this topic. */
   watchers: Set<C> | undefined = undefined;
-  /**
-   * How many subscribers are not live at the full level (reduced levels and syncing): when `0`,
-   * the common case, a fan-out looks at {@link solo} and {@link many} only.
-   */
-  others = 0;
 
   /** Live subscribers at the full level. */
   get liveCount(): number {

@@ -138,8 +138,14 @@ export class WsSocket implements TransportSocket, HeldSocket {
     raw.cork();
   }
 
+  /**
+   * `ws`'s `bufferedAmount`. Uncompressed, that is what the TCP socket holds: `ws`'s own queue is
+   * used only while it compresses (or reads a Blob, which the hub never sends), so the `ws` object
+   * and its sender are not read on every write.
+   */
   get bufferedAmount(): number {
-    return this.#ws.bufferedAmount;
+    const raw = this.#raw;
+    return raw === undefined ? this.#ws.bufferedAmount : raw.writableLength;
   }
 
   /** The close frame is written after every frame held so far, and all of them go out now. */
