@@ -49,6 +49,12 @@ describe('ws transport: single-buffer frame', () => {
     });
   }
 
+  for (const [name, text] of cases) {
+    it(`frames the same bytes when told the UTF-8 length: ${name}`, () => {
+      expect(prepare(text, Buffer.byteLength(text)).equals(wsFrame(text))).toBe(true);
+    });
+  }
+
   it('is one buffer holding the header and the text', () => {
     const text = 'é'.repeat(100);
     const frame = prepare(text);

@@ -1,6 +1,6 @@
 import type { PhiLevel } from '@wardcast/protocol';
 import type { KindRegistry } from '../kinds/kind-registry.js';
-import { encodeNotification } from './frames.js';
+import { encodeNotification, notificationFrame } from './frames.js';
 import type { Registry } from './registry.js';
 import type { Session } from './session.js';
 import { EncodedFrame } from './transport.js';
@@ -59,7 +59,7 @@ export class Delivery {
     const { solo, many } = subs;
     if (solo !== undefined || (many !== undefined && many.size > 0)) {
       const json = n.payload === this.#expectedPayload ? this.#expectedJson : undefined;
-      const frame = new EncodedFrame(encodeNotification(n, n.payload, 'full', json));
+      const frame = notificationFrame(n, n.payload, 'full', json);
       // One subscriber (a user's own topic): no set to walk.
       if (solo !== undefined) sent += solo.deliver(frame, n) ? 1 : 0;
       else sent += this.#fanOut(many as Set<Session>, frame, n);
