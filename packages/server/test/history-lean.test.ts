@@ -1,10 +1,15 @@
-import { type AppendResult, MemoryHistoryStore, type NotificationDraft } from '@wardcast/server';
+import {
+  type AppendResult,
+  MemoryHistoryStore,
+  type NotificationDraft,
+  type StoredNotification,
+} from '@wardcast/server';
 import { describe, expect, it } from 'vitest';
 
 /**
  * Issue 12, target 4: the memory history keeps one small stream per topic (visible times in the
  * notifications' array, as small integers from a time base; use counts instead of a linked list
- * for least-recently-used eviction). Held to plain models of what it replaces.
+ * for least-recently-used eviction; a set of ids for dedupe). Held to plain models of what it replaces.
  */
 
 let counter = 0;
@@ -121,5 +126,42 @@ describe('MemoryHistoryStore visible times', () => {
     expect(store.read('t', { epoch, seq: oldest - 2 }).recovered).toBe(false);
     expect(put(store, draft('t', 'id3000')).duplicate).toBe(true);
     expect(put(store, draft('t', `id${oldest - 1}`)).duplicate).toBe(false);
+  });
+});
+
+describe('MemoryHistoryStore dedupe by id', () => {
+  it('returns the stored notification itself for an id still in the topic, as a map of ids would', () => {
+    const store = new MemoryHistoryStore({ maxPerTopic: 12 });
+    /** Id -> the notification stored under it, while it is kept. */
+    const kept = new Map<string, StoredNotification>();
+    const order: string[] = [];
+    let x = 9;
+    const next = (n: number) => {
+      x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return (x >>> 12) % n;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const id = `id${next(40)}`;
+      // Half the appends commit at once (as when no stage has work), half in two steps.
+      const atOnce = next(2) === 0;
+      const result = store.append(draft('t', id), atOnce ? { commit: true } : undefined) as AppendResult;
+      const before = kept.get(id);
+      if (before) {
+        expect(result).toEqual({ notification: before, duplicate: true });
+        expect(result.notification).toBe(before);
+        continue;
+      }
+      expect(result.duplicate).toBe(false);
+      // Committing again (or at all, for one committed at once) shows it once; aborting it then answers false.
+      store.commit(result.notification);
+      store.commit(result.notification);
+      expect(store.abort(result.notification)).toBe(false);
+      kept.set(id, result.notification);
+      order.push(id);
+      if (order.length > 12) kept.delete(order.shift() as string);
+    }
+    const { epoch } = store.position('t');
+    const visible = store.read('t', { epoch, seq: store.position('t').seq - 12 }).notifications;
+    expect(visible.map((n) => n.id)).toEqual(order);
   });
 });

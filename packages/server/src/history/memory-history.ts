@@ -156,7 +156,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const stream = this.#stream(draft.topic, true);
     const now = this.#now();
     stream.trim(this.#maxPerTopic, now - this.#maxAgeMs);
-    const existing = stream.ids.get(draft.id);
+    const existing = stream.visibleId(draft.id);
     if (existing) return { notification: existing, duplicate: true };
     const reservation = stream.hasReserved ? stream.reservedId(draft.id) : undefined;
     if (reservation) {
@@ -192,7 +192,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const stream = this.#topics.get(notification.topic);
     const r = stream?.epoch === notification.epoch ? stream.reservation(notification.seq) : undefined;
     // Committed at append (`commit: true`): nothing left to do.
-    if (!r && stream?.epoch === notification.epoch && stream.ids.get(notification.id) === notification) return;
+    if (!r && stream?.epoch === notification.epoch && stream.isVisible(notification)) return;
     if (!stream || !r || r.notification.id !== notification.id || r.state === 'aborted') {
       throw new WardcastError('store_unavailable', 'the reservation of this notification was lost');
     }
@@ -210,7 +210,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const stream = this.#topics.get(notification.topic);
     if (!stream || stream.epoch !== notification.epoch) return true;
     const r = stream.reservation(notification.seq);
-    if (!r || r.notification.id !== notification.id) return stream.ids.get(notification.id)?.seq !== notification.seq;
+    if (!r || r.notification.id !== notification.id) return stream.visibleId(notification.id)?.seq !== notification.seq;
     if (r.state !== 'pending') return r.state === 'aborted';
     r.state = 'aborted';
     stream.unindex(r);

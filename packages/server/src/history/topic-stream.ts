@@ -26,8 +26,11 @@ export class TopicStream {
   end = 0;
   /** Highest seq dropped by trimming: a resume point below it cannot be covered. */
   trimmed = 0;
-  /** Id -> visible notification, for dedupe. */
-  readonly ids = new Map<string, StoredNotification>();
+  /**
+   * Ids of the visible notifications, for dedupe: a set, not a map to the notification (found by a
+   * scan on the rare duplicate), so an append records one new reference in it instead of two.
+   */
+  readonly #ids = new Set<string>();
   /**
    * Visible notifications from index `2 * #head` on, each followed by the time it became visible
    * (ms after `#base`, a small integer).
@@ -139,7 +142,28 @@ export class TopicStream {
     }
     if (this.size === 0) this.#headAt = at;
     this.#entries.push(n, at);
-    this.ids.set(n.id, n);
+    this.#ids.add(n.id);
+  }
+
+  /** The visible notification with id `id`, if any. */
+  visibleId(id: string): StoredNotification | undefined {
+    if (!this.#ids.has(id)) return undefined;
+    const entries = this.#entries;
+    for (let i = entries.length - 2; i >= 2 * this.#head; i -= 2) {
+      const n = entries[i] as StoredNotification;
+      if (n.id === id) return n;
+    }
+    return undefined;
+  }
+
+  /** Whether `n` itself is visible (committed) in this stream. */
+  isVisible(n: StoredNotification): boolean {
+    const entries = this.#entries;
+    // Usually the one just appended, committed at once.
+    if (entries.length > 2 * this.#head && entries[entries.length - 2] === n) return true;
+    if (n.seq > this.end || !this.#ids.has(n.id)) return false;
+    const i = this.#indexAfter(n.seq - 1);
+    return 2 * i < entries.length && entries[2 * i] === n;
   }
 
   /** The visible notifications with a seq above `seq`, in order. */
@@ -166,7 +190,7 @@ export class TopicStream {
     const at = 2 * this.#head;
     const oldest = this.#entries[at] as StoredNotification | undefined;
     if (!oldest) return;
-    this.ids.delete(oldest.id);
+    this.#ids.delete(oldest.id);
     this.trimmed = oldest.seq;
     this.#entries[at] = 0;
     this.#head++;
