@@ -12,7 +12,9 @@
 // CPU µs per publish (and the kernel's part of it: system time, the TCP sends and, on loopback,
 // the receiving side's protocol work) and publishes per CPU-second (what the rate would be with
 // the core to itself: the honest figure on a shared machine), the ratios wardcast / ws-map of both computed within
-// each rep, and the flatness of each variant (at the largest user count / at the smallest).
+// each rep, and the flatness of each variant (at the largest user count / at the smallest), also
+// per CPU-second and per user-space CPU-second: the kernel's part grows with the number of sockets
+// for every variant alike, the user-space part is what the server's own code does.
 //
 //   node bench/publish-one.mjs            (build first: pnpm --filter @wardcast/server build)
 //   BENCH_USERS=100,1000,10000 BENCH_REPS=3 BENCH_PUBLISHES=50000 BENCH_BATCH=64
@@ -334,6 +336,7 @@ function printTable(results, users, variants, reps) {
       }
       const cpuUs = median(runs.map((r) => r.cpuUs));
       rateAt[`${variant}@${n}:cpu`] = 1e6 / cpuUs;
+      rateAt[`${variant}@${n}:user`] = 1e6 / median(runs.map((r) => r.cpuUs - r.sysUs));
       rows.push([
         String(n),
         variant,
@@ -373,9 +376,10 @@ function printTable(results, users, variants, reps) {
     for (const variant of variants) {
       const flat = rateAt[`${variant}@${hi}`] / rateAt[`${variant}@${lo}`];
       const flatCpu = rateAt[`${variant}@${hi}:cpu`] / rateAt[`${variant}@${lo}:cpu`];
+      const flatUser = rateAt[`${variant}@${hi}:user`] / rateAt[`${variant}@${lo}:user`];
       console.log(
         `flatness ${variant}: publishes/s at ${hi} users / at ${lo} users = ${flat.toFixed(2)} ` +
-          `(per CPU-second: ${flatCpu.toFixed(2)})`,
+          `(per CPU-second: ${flatCpu.toFixed(2)}; per user-space CPU-second, the kernel's TCP work left out: ${flatUser.toFixed(2)})`,
       );
     }
   }
