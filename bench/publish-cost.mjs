@@ -12,7 +12,7 @@
 // each from the smallest to the largest user count. User space only: kernel work (the TCP sends)
 // is not counted; publish-one.mjs prints it as the kernel part of the CPU time.
 //
-//   node bench/publish-cost.mjs     (build first; needs valgrind; about 1-2 minutes per user count and variant)
+//   pnpm bench:publish-cost  (node bench/publish-cost.mjs after a build; needs valgrind; 1-2 min per size and variant)
 //   BENCH_USERS=100,1000,10000 BENCH_VARIANTS=wardcast,ws-map BENCH_COUNT=10000
 //   BENCH_FILL=100000 BENCH_SETTLE=20000 BENCH_WARM=2000
 //   BENCH_WARDCAST_ALT=/path/to/other/build/dist/index.js with BENCH_VARIANTS=...,wardcast-alt (A/B)
