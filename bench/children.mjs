@@ -25,13 +25,15 @@ function pin(pid, cpu) {
 
 /**
  * Forks `file` and returns { child, request(type, fields), once(event) }; `cpu` pins it (and the
- * threads it starts later) to that CPU when taskset exists. `execPath` runs it through another
- * program (`valgrind`, with the node binary and its flags first in `execArgv`).
+ * threads it starts later) to that CPU when taskset exists. `wrapper` runs node under another
+ * program (e.g. `['valgrind', '--tool=callgrind']`): the child is then `wrapper... node execArgv... file args...`,
+ * with the same pid and IPC channel.
  */
-export function spawnChild(file, args = [], execArgv = [], cpu = undefined, execPath = process.execPath) {
+export function spawnChild(file, args = [], execArgv = [], cpu = undefined, wrapper = undefined) {
   const child = fork(here(file), args, {
-    execPath,
-    execArgv,
+    ...(wrapper
+      ? { execPath: wrapper[0], execArgv: [...wrapper.slice(1), process.execPath, ...execArgv] }
+      : { execArgv }),
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -65,14 +65,8 @@ async function publishOne(server, client, run, i) {
 /** Counts one variant: instructions per delivery of each rep, and of the IPC round trips subtracted. */
 async function count(variant) {
   const file = join(outDir, `${variant}.${process.pid}.out`);
-  const valgrind = [
-    '--tool=callgrind',
-    `--callgrind-out-file=${file}`,
-    ...VALGRIND_FLAGS,
-    process.execPath,
-    ...NODE_FLAGS,
-  ];
-  const ctl = spawnChild('server.mjs', [variant], valgrind, undefined, 'valgrind');
+  const valgrind = ['valgrind', '--tool=callgrind', `--callgrind-out-file=${file}`, ...VALGRIND_FLAGS];
+  const ctl = spawnChild('server.mjs', [variant], NODE_FLAGS, undefined, valgrind);
   const { port } = await ctl.once('listening');
   const server = { variant, ctl };
   const client = spawnChild('clients.mjs');

@@ -9,9 +9,12 @@
 // (yielding to I/O every BENCH_BATCH), then the orchestrator waits until the clients received
 // every one of them. Printed per user count: medians over the reps of publishes/s (server side: publishes
 // over the time to publish and flush them; end to end: up to the client's last receive), server
-// CPU µs per publish and publishes per CPU-second (what the rate would be with the core to itself:
-// the honest figure on a shared machine), the ratios wardcast / ws-map of both computed within
-// each rep, and the flatness of each variant (at the largest user count / at the smallest).
+// CPU µs per publish (and the kernel's part of it: system time, the TCP sends and, on loopback,
+// the receiving side's protocol work) and publishes per CPU-second (what the rate would be with
+// the core to itself: the honest figure on a shared machine), the ratios wardcast / ws-map of both computed within
+// each rep, and the flatness of each variant (at the largest user count / at the smallest), also
+// per CPU-second and per user-space CPU-second: the kernel's part grows with the number of sockets
+// for every variant alike, the user-space part is what the server's own code does.
 //
 //   node bench/publish-one.mjs            (build first: pnpm --filter @wardcast/server build)
 //   BENCH_USERS=100,1000,10000 BENCH_REPS=3 BENCH_PUBLISHES=50000 BENCH_BATCH=64
@@ -76,6 +79,11 @@ async function serverChild(variant) {
       : await wardcastServer(http, variant === 'wardcast-alt' ? process.env.BENCH_WARDCAST_ALT : undefined);
   const handlers = {
     count: () => ({ users: server.users() }),
+    /** A full collection now (with `--expose-gc`; publish-cost.mjs starts counting after one). */
+    gc() {
+      globalThis.gc?.();
+      return {};
+    },
     async run({ users, publishes, batch, seed }) {
       const targets = [...randomUsers(users, publishes, seed)];
       const cpu = process.cpuUsage();
@@ -88,7 +96,7 @@ async function serverChild(variant) {
       }
       const spanMs = now() - start;
       const used = process.cpuUsage(cpu);
-      return { firstTs: start, spanMs, cpuUs: used.user + used.system };
+      return { firstTs: start, spanMs, cpuUs: used.user + used.system, sysUs: used.system };
     },
     exit() {
       // BENCH_HEAP_SNAPSHOT=<dir>: what the server retains after the runs (open in DevTools).
@@ -250,7 +258,7 @@ async function orchestrate() {
       `${os.cpus().length} CPUs, pinned: ${canPin ? 'server CPU 0, clients CPU 1' : 'no (taskset missing)'}; ` +
       `load average ${loadAverage()}`,
   );
-  const results = []; // { users, variant, rep, serverRate, e2eRate, cpuUs, ok }
+  const results = []; // { users, variant, rep, serverRate, e2eRate, cpuUs, sysUs, ok }
   for (const n of users) {
     const pairs = {};
     for (const variant of variants) {
@@ -278,6 +286,7 @@ async function orchestrate() {
         serverRate: count / (r.spanMs / 1000),
         e2eRate: c.lastRecv > 0 ? count / ((c.lastRecv - r.firstTs) / 1000) : Number.NaN,
         cpuUs: r.cpuUs / count,
+        sysUs: r.sysUs / count,
         ok: c.count === count && c.bad === 0,
         received: c.count,
         bad: c.bad,
@@ -327,6 +336,7 @@ function printTable(results, users, variants, reps) {
       }
       const cpuUs = median(runs.map((r) => r.cpuUs));
       rateAt[`${variant}@${n}:cpu`] = 1e6 / cpuUs;
+      rateAt[`${variant}@${n}:user`] = 1e6 / median(runs.map((r) => r.cpuUs - r.sysUs));
       rows.push([
         String(n),
         variant,
@@ -335,6 +345,7 @@ function printTable(results, users, variants, reps) {
         k(median(runs.map((r) => r.e2eRate))),
         variant === BASELINE ? '1.00x' : `${median(ratios).toFixed(2)}x`,
         cpuUs.toFixed(2),
+        median(runs.map((r) => r.sysUs)).toFixed(2),
         k(1e6 / cpuUs),
         variant === BASELINE ? '1.00x' : `${median(cpuRatios).toFixed(2)}x`,
         runs.every((r) => r.ok) ? 'yes' : 'NO',
@@ -349,6 +360,7 @@ function printTable(results, users, variants, reps) {
     'end-to-end/s',
     `x ${BASELINE}`,
     'CPU µs/publish',
+    'of it kernel',
     'per CPU-s',
     `x ${BASELINE} (CPU)`,
     'all delivered',
@@ -364,9 +376,10 @@ function printTable(results, users, variants, reps) {
     for (const variant of variants) {
       const flat = rateAt[`${variant}@${hi}`] / rateAt[`${variant}@${lo}`];
       const flatCpu = rateAt[`${variant}@${hi}:cpu`] / rateAt[`${variant}@${lo}:cpu`];
+      const flatUser = rateAt[`${variant}@${hi}:user`] / rateAt[`${variant}@${lo}:user`];
       console.log(
         `flatness ${variant}: publishes/s at ${hi} users / at ${lo} users = ${flat.toFixed(2)} ` +
-          `(per CPU-second: ${flatCpu.toFixed(2)})`,
+          `(per CPU-second: ${flatCpu.toFixed(2)}; per user-space CPU-second, the kernel's TCP work left out: ${flatUser.toFixed(2)})`,
       );
     }
   }

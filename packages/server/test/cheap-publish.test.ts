@@ -15,7 +15,7 @@ import {
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { encodeNotification } from '../src/core/frames.js';
+import { encodeNotification, notificationFrame } from '../src/core/frames.js';
 import { isValidKind, isValidNotificationId, isValidPriority, sameJson } from '../src/core/publish-input.js';
 import { compileFastCheck } from '../src/kinds/fast-check.js';
 
@@ -505,6 +505,29 @@ describe('encodeNotification', () => {
           ...(level === 'full' ? {} : { phi: level }),
         });
         expect(encodeNotification(n as unknown as StoredNotification, payload, level)).toBe(expected);
+      }),
+    );
+  });
+
+  it('builds the same text as an EncodedFrame, with its exact UTF-8 length whenever it gives one', () => {
+    fc.assert(
+      fc.property(stored, fc.constantFrom('full', 'id-only', 'empty') as fc.Arbitrary<PhiLevel>, (n, level) => {
+        const stored = n as unknown as StoredNotification;
+        const payload = level === 'full' ? n.payload : null;
+        const frame = notificationFrame(stored, payload, level);
+        expect(frame.text).toBe(encodeNotification(stored, payload, level));
+        if (frame.byteLength !== undefined) expect(frame.byteLength).toBe(Buffer.byteLength(frame.text));
+      }),
+    );
+  });
+
+  it('gives the UTF-8 length of a plain envelope around any payload, non-ASCII and lone surrogates included', () => {
+    const plain = { id: 'n1', topic: 'user:u1', epoch: 'e1', seq: 1, kind: 'custom', priority: 'routine' };
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.string({ unit: 'binary' }), (payload, note) => {
+        const n = { ...plain, createdAt: '2026-12-06T10:00:00.000Z', payload: { payload, note } };
+        const frame = notificationFrame(n as StoredNotification);
+        expect(frame.byteLength).toBe(Buffer.byteLength(frame.text));
       }),
     );
   });

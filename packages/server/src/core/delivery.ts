@@ -1,10 +1,11 @@
 import type { PhiLevel } from '@wardcast/protocol';
 import type { KindRegistry } from '../kinds/kind-registry.js';
-import { encodeNotification } from './frames.js';
+import { encodeNotification, notificationFrame } from './frames.js';
 import type { NotificationHandles } from './notification-handles.js';
-import type { Registry, TopicSubscribers } from './registry.js';
+import type { Registry } from './registry.js';
 import type { Session } from './session.js';
 import type { Counters } from './session-host.js';
+import type { TopicSubscribers } from './topic-subscribers.js';
 import { EncodedFrame } from './transport.js';
 import type { StoredNotification } from './types.js';
 
@@ -63,8 +64,10 @@ export class Delivery {
   deliver(n: StoredNotification): number {
     const subs = this.#registry.subscribers(n.topic);
     if (!subs) return 0;
-    const sent = subs.live.size > 0 || subs.others > subs.syncing.size ? this.#deliverLive(n, subs) : 0;
-    if (subs.syncing.size > 0) for (const buffer of subs.syncing.values()) buffer.push(n);
+    const { solo, many, syncing } = subs;
+    const live = solo !== undefined || (many !== undefined && many.size > 0);
+    const sent = live || subs.others > (syncing?.size ?? 0) ? this.#deliverLive(n, subs) : 0;
+    if (syncing !== undefined) for (const buffer of syncing.values()) buffer.push(n);
     return sent;
   }
 
@@ -74,16 +77,23 @@ export class Delivery {
     const handle = this.#handles.open(n.id, n.topic);
     try {
       let sent = 0;
-      if (subs.live.size > 0) {
+      const { solo, many } = subs;
+      if (solo !== undefined || (many !== undefined && many.size > 0)) {
         const json = n.payload === this.#expectedPayload ? this.#expectedJson : undefined;
-        sent += this.#fanOut(subs.live, new EncodedFrame(encodeNotification(n, n.payload, 'full', json)), handle);
+        const frame = notificationFrame(n, n.payload, 'full', json);
+        // One subscriber (a user's own topic): no set to walk.
+        if (solo !== undefined) sent += this.#deliverOne(solo, frame, handle);
+        else sent += this.#fanOut(many as Set<Session>, frame, handle);
       }
       // Everyone is live at the full level (the usual case): nothing else to look at.
       if (subs.others === 0) return sent;
-      const idOnly = subs.reduced['id-only'];
-      if (idOnly.size > 0) sent += this.#fanOut(idOnly, new EncodedFrame(this.encode(n, 'id-only')), handle);
-      const empty = subs.reduced.empty;
-      if (empty.size > 0) sent += this.#fanOut(empty, new EncodedFrame(this.encode(n, 'empty')), handle);
+      const { idOnly, empty } = subs;
+      if (idOnly !== undefined && idOnly.size > 0) {
+        sent += this.#fanOut(idOnly, new EncodedFrame(this.encode(n, 'id-only')), handle);
+      }
+      if (empty !== undefined && empty.size > 0) {
+        sent += this.#fanOut(empty, new EncodedFrame(this.encode(n, 'empty')), handle);
+      }
       return sent;
     } finally {
       this.#handles.release(handle);
@@ -95,6 +105,15 @@ export class Delivery {
     return level === 'full'
       ? encodeNotification(n)
       : encodeNotification(n, this.#kinds.redact(n.kind, n.payload, level), level);
+  }
+
+  /** {@link Delivery.#fanOut} for a lone subscriber: 1 when it was sent the frame. */
+  #deliverOne(session: Session, frame: EncodedFrame, handle: number): number {
+    if (!session.deliverShared(frame, handle)) return 0;
+    const counters = this.#counters;
+    counters.framesOut++;
+    counters.deliveries++;
+    return 1;
   }
 
   #fanOut(sessions: ReadonlySet<Session>, frame: EncodedFrame, handle: number): number {

@@ -318,6 +318,8 @@ export class PublishPipeline {
    * and fan-out: commits go in seq order. `undefined` when there are none.
    */
   #earlier(n: StoredNotification): Promise<unknown> | undefined {
+    // Nothing in flight anywhere (every publish so far finished synchronously): no lookup.
+    if (this.#inFlight.size === 0) return undefined;
     const pending = this.#inFlight.get(n.topic);
     if (!pending) return undefined;
     let before: Promise<void>[] | undefined;

@@ -1,45 +1,6 @@
 import type { PhiLevel } from '@wardcast/protocol';
+import { TopicSubscribers } from './topic-subscribers.js';
 import type { StoredNotification } from './types.js';
-
-/**
- * Subscribers of one topic: live ones get frames at once (one set per PHI level, so a fan-out
- * encodes each level once), syncing ones buffer until their replay is done.
- */
-export interface TopicSubscribers<C> {
-  /** Live subscribers at the `full` level. */
-  readonly live: Set<C>;
-  /** Live subscribers at the `id-only` and `empty` levels. */
-  readonly reduced: { readonly 'id-only': Set<C>; readonly empty: Set<C> };
-  readonly syncing: Map<C, StoredNotification[]>;
-  /** Subscribers (of any of the above) that asked for `presence` frames on this topic. */
-  readonly watchers: Set<C>;
-  /**
-   * How many subscribers are not in {@link live} (reduced levels and syncing): when `0`, the
-   * common case, a fan-out touches `live` only. Kept by the registry at every change.
-   */
-  others: number;
-}
-
-function liveSet<C>(subs: TopicSubscribers<C>, level: PhiLevel): Set<C> {
-  return level === 'full' ? subs.live : subs.reduced[level];
-}
-
-function remove<C>(subs: TopicSubscribers<C>, conn: C): void {
-  subs.live.delete(conn);
-  subs.reduced['id-only'].delete(conn);
-  subs.reduced.empty.delete(conn);
-  subs.syncing.delete(conn);
-  subs.watchers.delete(conn);
-}
-
-function isEmpty<C>(subs: TopicSubscribers<C>): boolean {
-  return subs.live.size + subs.others === 0;
-}
-
-/** Recounts {@link TopicSubscribers.others} after a change. */
-function recount<C>(subs: TopicSubscribers<C>): void {
-  subs.others = subs.reduced['id-only'].size + subs.reduced.empty.size + subs.syncing.size;
-}
 
 /**
  * The hub's maps: user id -> connections, topic -> subscribers. Knows nothing about sockets;
@@ -102,45 +63,33 @@ export class Registry<C> {
     let subs = this.#topics.get(topic);
     const fresh = subs === undefined;
     if (!subs) {
-      subs = {
-        live: new Set(),
-        reduced: { 'id-only': new Set(), empty: new Set() },
-        syncing: new Map(),
-        watchers: new Set(),
-        others: 0,
-      };
+      subs = new TopicSubscribers<C>();
       this.#topics.set(topic, subs);
     }
-    remove(subs, conn);
-    subs.syncing.set(conn, []);
-    recount(subs);
+    // A subscribe again starts over: out of the live groups and the presence watch.
+    subs.remove(conn);
+    subs.startSync(conn);
     return fresh;
   }
 
   /** Moves `conn` from syncing to live at `level` and returns what was buffered meanwhile. */
   goLive(topic: string, conn: C, level: PhiLevel): StoredNotification[] {
     const subs = this.#topics.get(topic);
-    if (!subs) return [];
-    const buffered = subs.syncing.get(conn);
-    if (buffered === undefined) return [];
-    subs.syncing.delete(conn);
-    liveSet(subs, level).add(conn);
-    recount(subs);
+    const buffered = subs?.endSync(conn);
+    if (subs === undefined || buffered === undefined) return [];
+    subs.addLive(conn, level);
     return buffered;
   }
 
   /**
-   * Moves live subscriber `conn` of `topic` to the set of `level` (a re-authorization lowered
+   * Moves live subscriber `conn` of `topic` to the group of `level` (a re-authorization lowered
    * it), keeping its presence watch. Returns `false` (and changes nothing) when it is not live.
    */
   setLevel(topic: string, conn: C, level: PhiLevel): boolean {
     const subs = this.#topics.get(topic);
-    if (!subs || subs.syncing.has(conn)) return false;
-    const from = [subs.live, subs.reduced['id-only'], subs.reduced.empty].find((set) => set.has(conn));
-    if (!from) return false;
-    from.delete(conn);
-    liveSet(subs, level).add(conn);
-    recount(subs);
+    if (!subs || subs.levelOf(conn) === undefined) return false;
+    subs.removeLive(conn);
+    subs.addLive(conn, level);
     return true;
   }
 
@@ -148,9 +97,8 @@ export class Registry<C> {
   unsubscribe(topic: string, conn: C): boolean {
     const subs = this.#topics.get(topic);
     if (!subs) return false;
-    remove(subs, conn);
-    recount(subs);
-    if (isEmpty(subs)) {
+    subs.remove(conn);
+    if (subs.size === 0) {
       this.#topics.delete(topic);
       return true;
     }
@@ -159,21 +107,13 @@ export class Registry<C> {
 
   /** Whether `conn` is subscribed to `topic` (live or syncing). */
   has(topic: string, conn: C): boolean {
-    const subs = this.#topics.get(topic);
-    if (!subs) return false;
-    return (
-      subs.live.has(conn) || subs.syncing.has(conn) || subs.reduced['id-only'].has(conn) || subs.reduced.empty.has(conn)
-    );
+    return this.#topics.get(topic)?.has(conn) === true;
   }
 
   /** Every subscriber of `topic` (live or syncing). */
   *connections(topic: string): IterableIterator<C> {
     const subs = this.#topics.get(topic);
-    if (!subs) return;
-    yield* subs.live;
-    yield* subs.reduced['id-only'];
-    yield* subs.reduced.empty;
-    yield* subs.syncing.keys();
+    if (subs) yield* subs.members();
   }
 
   /**
@@ -182,15 +122,15 @@ export class Registry<C> {
    */
   watchPresence(topic: string, conn: C): boolean {
     const subs = this.#topics.get(topic);
-    if (!subs || !this.has(topic, conn)) return false;
-    subs.watchers.add(conn);
+    if (!subs?.has(conn)) return false;
+    subs.watch(conn);
     return true;
   }
 
   /** Subscriber counts of every topic, for stats. */
   *topicSizes(): IterableIterator<[string, number]> {
     for (const [topic, subs] of this.#topics) {
-      yield [topic, subs.live.size + subs.others];
+      yield [topic, subs.size];
     }
   }
 }

@@ -52,16 +52,21 @@ type Phase = SessionState['phase'];
  * on the first delivery.
  */
 export class Session implements SocketHandlers {
-  readonly id: string;
+  // The four fields a delivery reads come first, side by side: objects are laid out in the order
+  // fields are declared, and with thousands of sessions the one a publish goes to is out of cache.
+  /** Where the session is in its life (see {@link SessionState}); changed only by `#open`/`#end`. */
+  #phase: Phase = 'authenticating';
   readonly socket: TransportSocket;
+  readonly #host: SessionHost<Session>;
+  /** What this session was sent lately, for `ack`/`read` checks; created on the first delivery. */
+  #recent: RecentDeliveries | undefined;
+  readonly id: string;
   readonly request: UpgradeRequestLike;
   readonly connectedAt = Date.now();
   /** Topics this session subscribed to (live or syncing), with the PHI level granted. */
   readonly topics = new TopicLevels();
   /** Last measured WebSocket ping round trip, ms. */
   rttMs: number | undefined;
-  /** Where the session is in its life (see {@link SessionState}); changed only by `#open`/`#end`. */
-  #phase: Phase = 'authenticating';
   /** Set when the session opens; kept through `closing` and `closed`. */
   #principal: Principal | undefined;
   /** Cancels the token-expiry close of the current principal (only when it has `expiresAt`). */
@@ -82,9 +87,6 @@ export class Session implements SocketHandlers {
   /** Token bucket of `maxFramesPerSecond` (burst twice that), refilled lazily on each frame. */
   #tokens: number;
   #tokensAt: number;
-  readonly #host: SessionHost<Session>;
-  /** What this session was sent lately, for `ack`/`read` checks; created on the first delivery. */
-  #recent: RecentDeliveries | undefined;
   /** This connection's hold on the admission limits (total, unauthenticated per address). */
   readonly #ticket: AdmissionTicket;
   /** Frames and UTF-8 bytes received before the session opened (`maxPreAuthFrames`/`maxPreAuthBytes`). */

@@ -12,6 +12,12 @@ import type { UpgradeRequestLike } from './types.js';
 export class EncodedFrame {
   /** The JSON text of the frame. */
   readonly text: string;
+  /**
+   * The UTF-8 length of {@link EncodedFrame.text} in bytes, when whoever built the frame knew it
+   * without a pass over the text (the hub's notification frames: an ASCII envelope around a
+   * payload measured on its own); `undefined` otherwise.
+   */
+  readonly byteLength: number | undefined;
   // Two slots, one per transport kind (`ws` and SSE), so a fan-out over both prepares each form
   // once; a third owner (never the case with the built-in transports) takes the second slot.
   #owner: unknown;
@@ -19,18 +25,20 @@ export class EncodedFrame {
   #owner2: unknown;
   #prepared2: unknown;
 
-  constructor(text: string) {
+  constructor(text: string, byteLength?: number) {
     this.text = text;
+    this.byteLength = byteLength;
   }
 
   /**
-   * Returns the transport-specific form of this frame, building it with `build` on first use by
-   * transport `owner` (a key object of the transport). Two transports' forms are kept at once.
+   * Returns the transport-specific form of this frame, building it with `build` (given the text and
+   * {@link EncodedFrame.byteLength}) on first use by transport `owner` (a key object of the
+   * transport). Two transports' forms are kept at once.
    */
-  prepared<T>(owner: object, build: (text: string) => T): T {
+  prepared<T>(owner: object, build: (text: string, byteLength: number | undefined) => T): T {
     if (this.#owner === owner) return this.#prepared as T;
     if (this.#owner2 === owner) return this.#prepared2 as T;
-    const form = build(this.text);
+    const form = build(this.text, this.byteLength);
     if (this.#owner === undefined) {
       this.#owner = owner;
       this.#prepared = form;

@@ -1,5 +1,7 @@
 import { type StreamPosition, WardcastError } from '@wardcast/protocol';
 import type { NotificationDraft, StoredNotification } from '../core/types.js';
+import { Reservation } from './reservation.js';
+import { TopicStream } from './topic-stream.js';
 import type { AppendOptions, AppendResult, HistoryStore, ReadResult } from './types.js';
 
 /**
@@ -39,165 +41,6 @@ export const DEFAULT_MEMORY_HISTORY = {
   maxTopics: 100_000,
 } as const;
 
-/** Reserved places of one topic past which their ids are indexed in a map. */
-const INDEX_RESERVED_AT = 16;
-
-/** A place appended and not yet visible. */
-class Reservation {
-  readonly notification: StoredNotification;
-  state: 'pending' | 'ready' | 'aborted' = 'pending';
-  #settled = false;
-  #waiting: Promise<void> | undefined;
-  #resolve: (() => void) | undefined;
-
-  constructor(notification: StoredNotification) {
-    this.notification = notification;
-  }
-
-  /** Resolves when the reservation is settled (visible or abandoned); made only when someone waits. */
-  get settled(): Promise<void> {
-    if (this.#waiting === undefined) {
-      this.#waiting = this.#settled
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-            this.#resolve = resolve;
-          });
-    }
-    return this.#waiting;
-  }
-
-  settle(): void {
-    this.#settled = true;
-    this.#resolve?.();
-  }
-}
-
-/**
- * One topic's stream. Visible notifications sit in two parallel arrays from `head` on (the
- * notification, and when it became visible, for the age limit): no wrapper object per entry.
- */
-class TopicStream {
-  readonly topic: string;
-  readonly epoch: string;
-  /** Neighbours in the store's least-recently-used list. */
-  older: TopicStream | undefined;
-  newer: TopicStream | undefined;
-  /** Last seq handed out (visible or reserved). */
-  seq = 0;
-  /** Last visible seq: everything up to it was committed or abandoned. */
-  end = 0;
-  /** Highest seq dropped by trimming: a resume point below it cannot be covered. */
-  trimmed = 0;
-  notes: StoredNotification[] = [];
-  /** `Date.now()` when `notes[i]` became visible. */
-  ats: number[] = [];
-  head = 0;
-  readonly ids = new Map<string, StoredNotification>();
-  /**
-   * Reserved places, seqs `end + 1` to `seq` in order (a seq is handed out past `end` only by a
-   * reservation). Usually empty or one long: a publish commits before the next one appends.
-   */
-  readonly reserved: Reservation[] = [];
-  /** Id -> not aborted reservation, built only while many are reserved at once (a scan is cheaper below). */
-  #reservedIds: Map<string, Reservation> | undefined;
-
-  constructor(topic: string, epoch: string) {
-    this.topic = topic;
-    this.epoch = epoch;
-  }
-
-  /** The reservation of `seq`, if it is still reserved. */
-  reservation(seq: number): Reservation | undefined {
-    return seq > this.end ? this.reserved[seq - this.end - 1] : undefined;
-  }
-
-  /** The reservation (not aborted) of notification `id`. */
-  reservedId(id: string): Reservation | undefined {
-    if (this.#reservedIds) return this.#reservedIds.get(id);
-    for (const r of this.reserved) if (r.state !== 'aborted' && r.notification.id === id) return r;
-    return undefined;
-  }
-
-  reserve(r: Reservation): void {
-    const reserved = this.reserved;
-    reserved.push(r);
-    if (this.#reservedIds) this.#reservedIds.set(r.notification.id, r);
-    else if (reserved.length > INDEX_RESERVED_AT) {
-      this.#reservedIds = new Map();
-      for (const x of reserved) if (x.state !== 'aborted') this.#reservedIds.set(x.notification.id, x);
-    }
-  }
-
-  /** `r`'s id is free again (aborted, or no longer reserved). */
-  unindex(r: Reservation): void {
-    const index = this.#reservedIds;
-    if (index?.get(r.notification.id) === r) index.delete(r.notification.id);
-  }
-
-  /** Removes the last reservation (an aborted seq taken back). */
-  unreserveLast(): Reservation | undefined {
-    const r = this.reserved.pop();
-    if (this.reserved.length === 0) this.#reservedIds = undefined;
-    return r;
-  }
-
-  get size(): number {
-    return this.notes.length - this.head;
-  }
-
-  dropOldest(): void {
-    const oldest = this.notes[this.head];
-    if (!oldest) return;
-    this.ids.delete(oldest.id);
-    this.trimmed = oldest.seq;
-    this.notes[this.head] = undefined as unknown as StoredNotification;
-    this.head++;
-    if (this.head > 64 && this.head * 2 > this.notes.length) {
-      this.notes = this.notes.slice(this.head);
-      this.ats = this.ats.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  trim(maxPerTopic: number, oldestAllowed: number): void {
-    while (this.size > maxPerTopic) this.dropOldest();
-    while (this.size > 0 && (this.ats[this.head] as number) < oldestAllowed) this.dropOldest();
-  }
-
-  /** Moves `end` over every settled reservation that follows it, in seq order. */
-  advance(now: number): void {
-    const reserved = this.reserved;
-    for (let r = reserved[0]; r && r.state !== 'pending'; r = reserved[0]) {
-      this.end++;
-      reserved.shift();
-      this.unindex(r);
-      if (reserved.length === 0) this.#reservedIds = undefined;
-      if (r.state === 'ready') this.show(r.notification, now);
-      r.settle();
-    }
-  }
-
-  /** Makes the notification of seq `end + 1` visible; `end` must have been moved over it already, or is here. */
-  show(n: StoredNotification, now: number): void {
-    if (this.end < n.seq) this.end = n.seq;
-    this.notes.push(n);
-    this.ats.push(now);
-    this.ids.set(n.id, n);
-  }
-
-  /** Index in `notes` of the first notification with a seq above `seq`. */
-  indexAfter(seq: number): number {
-    let lo = this.head;
-    let hi = this.notes.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((this.notes[mid] as StoredNotification).seq <= seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-}
-
 let epochCounter = 0;
 function newEpoch(): string {
   epochCounter = (epochCounter + 1) % 1_679_616;
@@ -222,11 +65,15 @@ function newEpoch(): string {
 export class MemoryHistoryStore implements HistoryStore {
   readonly #topics = new Map<string, TopicStream>();
   /**
-   * The streams from least to most recently published to, as a linked list: touching one on
-   * every append costs a few pointer writes, where re-inserting it in the map rehashed.
+   * Counts appends (and new streams): a stream notes the count at its last one in `used`. An append
+   * then writes one field of its own stream, where a list ordered by use would also write both
+   * neighbours (two more objects a publish to a random user finds out of cache).
    */
-  #oldest: TopicStream | undefined;
-  #newest: TopicStream | undefined;
+  #uses = 0;
+  /** The streams to forget first, least recently used first, with their `used` when listed (see `#leastRecent`). */
+  #candidates: TopicStream[] = [];
+  #candidateUses: number[] = [];
+  #nextCandidate = 0;
   readonly #maxPerTopic: number;
   readonly #maxAgeMs: number;
   readonly #maxTopics: number;
@@ -256,42 +103,49 @@ export class MemoryHistoryStore implements HistoryStore {
   #stream(topic: string, touch: boolean): TopicStream {
     let stream = this.#topics.get(topic);
     if (stream) {
-      if (touch && stream !== this.#newest) {
-        this.#unlink(stream);
-        this.#link(stream);
-      }
+      if (touch) stream.used = ++this.#uses;
       return stream;
     }
-    stream = new TopicStream(topic, newEpoch());
+    stream = new TopicStream(topic, newEpoch(), this.#now(), ++this.#uses);
     this.#topics.set(topic, stream);
-    this.#link(stream);
     if (this.#topics.size > this.#maxTopics) {
-      const forgotten = this.#oldest as TopicStream;
-      this.#unlink(forgotten);
+      const forgotten = this.#leastRecent();
       this.#topics.delete(forgotten.topic);
       // Publishes in flight on it fail at commit; appends waiting for them go on.
-      for (const r of forgotten.reserved) r.settle();
+      forgotten.settleAll();
     }
     return stream;
   }
 
-  /** Makes `stream` the most recently used. */
-  #link(stream: TopicStream): void {
-    stream.older = this.#newest;
-    stream.newer = undefined;
-    if (this.#newest) this.#newest.newer = stream;
-    else this.#oldest = stream;
-    this.#newest = stream;
+  /**
+   * The stream appended to least recently. Listed in batches: one pass over every stream lists the
+   * eighth used least recently, in order; a listed stream still carrying the `used` it had then is
+   * older than every stream not listed, so the first such one is the answer. Streams used since
+   * are skipped. A new topic past `maxTopics` then costs a pass over the streams once in a while,
+   * instead of every append re-linking its stream in a list.
+   */
+  #leastRecent(): TopicStream {
+    for (;;) {
+      while (this.#nextCandidate < this.#candidates.length) {
+        const i = this.#nextCandidate++;
+        const stream = this.#candidates[i] as TopicStream;
+        if (stream.used === this.#candidateUses[i] && this.#topics.get(stream.topic) === stream) return stream;
+      }
+      this.#listCandidates();
+    }
   }
 
-  #unlink(stream: TopicStream): void {
-    const { older, newer } = stream;
-    if (older) older.newer = newer;
-    else this.#oldest = newer;
-    if (newer) newer.older = older;
-    else this.#newest = older;
-    stream.older = undefined;
-    stream.newer = undefined;
+  /** Lists the eighth of the streams used least recently (at least one), least recent first. */
+  #listCandidates(): void {
+    const streams = [...this.#topics.values()];
+    const count = Math.max(1, Math.ceil(streams.length / 8));
+    const uses = Float64Array.from(streams, (s) => s.used).sort();
+    const limit = uses[count - 1] as number;
+    // Uses are unique: exactly `count` streams are at or under the limit.
+    const listed = streams.filter((s) => s.used <= limit).sort((a, b) => a.used - b.used);
+    this.#candidates = listed;
+    this.#candidateUses = listed.map((s) => s.used);
+    this.#nextCandidate = 0;
   }
 
   /**
@@ -302,9 +156,9 @@ export class MemoryHistoryStore implements HistoryStore {
     const stream = this.#stream(draft.topic, true);
     const now = this.#now();
     stream.trim(this.#maxPerTopic, now - this.#maxAgeMs);
-    const existing = stream.ids.get(draft.id);
+    const existing = stream.visibleId(draft.id);
     if (existing) return { notification: existing, duplicate: true };
-    const reservation = stream.reserved.length === 0 ? undefined : stream.reservedId(draft.id);
+    const reservation = stream.hasReserved ? stream.reservedId(draft.id) : undefined;
     if (reservation) {
       // Committed and waiting for an earlier seq: a duplicate. Pending: wait for its publish to settle.
       if (reservation.state === 'ready') return { notification: reservation.notification, duplicate: true };
@@ -323,7 +177,7 @@ export class MemoryHistoryStore implements HistoryStore {
       epoch: stream.epoch,
       seq: stream.seq,
     };
-    if (options?.commit === true && stream.reserved.length === 0) {
+    if (options?.commit === true && !stream.hasReserved) {
       stream.show(notification, now);
       stream.trim(this.#maxPerTopic, now - this.#maxAgeMs);
     } else stream.reserve(new Reservation(notification));
@@ -338,7 +192,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const stream = this.#topics.get(notification.topic);
     const r = stream?.epoch === notification.epoch ? stream.reservation(notification.seq) : undefined;
     // Committed at append (`commit: true`): nothing left to do.
-    if (!r && stream?.epoch === notification.epoch && stream.ids.get(notification.id) === notification) return;
+    if (!r && stream?.epoch === notification.epoch && stream.isVisible(notification)) return;
     if (!stream || !r || r.notification.id !== notification.id || r.state === 'aborted') {
       throw new WardcastError('store_unavailable', 'the reservation of this notification was lost');
     }
@@ -356,7 +210,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const stream = this.#topics.get(notification.topic);
     if (!stream || stream.epoch !== notification.epoch) return true;
     const r = stream.reservation(notification.seq);
-    if (!r || r.notification.id !== notification.id) return stream.ids.get(notification.id)?.seq !== notification.seq;
+    if (!r || r.notification.id !== notification.id) return stream.visibleId(notification.id)?.seq !== notification.seq;
     if (r.state !== 'pending') return r.state === 'aborted';
     r.state = 'aborted';
     stream.unindex(r);
@@ -378,10 +232,7 @@ export class MemoryHistoryStore implements HistoryStore {
       return { recovered: false, notifications: [], position };
     }
     if (since.seq === stream.end) return { recovered: true, notifications: [], position };
-    const notifications: StoredNotification[] = [];
-    for (let i = stream.indexAfter(since.seq); i < stream.notes.length; i++) {
-      notifications.push(stream.notes[i] as StoredNotification);
-    }
+    const notifications = stream.after(since.seq);
     // An abandoned seq leaves a hole: the client sees the jump and reports a gap.
     const recovered = notifications.length === stream.end - since.seq;
     return recovered ? { recovered, notifications, position } : { recovered, notifications: [], position };
@@ -394,7 +245,8 @@ export class MemoryHistoryStore implements HistoryStore {
 
   close(): void {
     this.#topics.clear();
-    this.#oldest = undefined;
-    this.#newest = undefined;
+    this.#candidates = [];
+    this.#candidateUses = [];
+    this.#nextCandidate = 0;
   }
 }

@@ -8,10 +8,12 @@ const OPEN = 1;
 /**
  * Frames a text message once, as `ws` would (FIN, opcode 1, unmasked, no RSV bits), into one
  * buffer every socket can be written: the header and the UTF-8 text are written straight into
- * it, so the text is encoded once and copied nowhere else.
+ * it, so the text is encoded once and copied nowhere else. `byteLength`, the UTF-8 length of
+ * `text` when the caller knows it, spares measuring it; an ASCII text (as long in bytes as in
+ * characters, the usual frame) is copied as is rather than transcoded.
  */
-export function prepare(text: string): Buffer {
-  const length = Buffer.byteLength(text);
+export function prepare(text: string, byteLength: number = Buffer.byteLength(text)): Buffer {
+  const length = byteLength;
   const head = length < 126 ? 2 : length < 65_536 ? 4 : 10;
   const frame = Buffer.allocUnsafe(head + length);
   frame[0] = 0x81;
@@ -25,7 +27,9 @@ export function prepare(text: string): Buffer {
     frame.writeUInt16BE(0, 2);
     frame.writeUIntBE(length, 4, 6);
   }
-  frame.write(text, head, length, 'utf8');
+  // As many bytes as UTF-16 units: every one is below 0x80, and Latin-1 is UTF-8 there.
+  if (length === text.length) frame.write(text, head, length, 'latin1');
+  else frame.write(text, head, length, 'utf8');
   return frame;
 }
 
@@ -146,6 +150,11 @@ export class WsSocket implements TransportSocket, HeldSocket {
     raw.cork();
   }
 
+  /**
+   * `ws`'s `bufferedAmount`. Uncompressed, that is what the TCP socket holds: `ws`'s own queue is
+   * used only while it compresses (or reads a Blob, which the hub never sends), so the `ws` object
+   * and its sender are not read on every write.
+   */
   get bufferedAmount(): number {
     const state = this.#state;
     return state === undefined ? this.#ws.bufferedAmount : state.length;
