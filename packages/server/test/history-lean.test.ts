@@ -1,27 +1,12 @@
-import {
-  type AppendResult,
-  MemoryHistoryStore,
-  type NotificationDraft,
-  type StoredNotification,
-} from '@wardcast/server';
+import { type AppendResult, MemoryHistoryStore, type StoredNotification } from '@wardcast/server';
 import { describe, expect, it } from 'vitest';
+import { draft, put } from './helpers/history.js';
 
 /**
  * Issue 12, target 4: the memory history keeps one small stream per topic (visible times in the
  * notifications' array, as small integers from a time base; use counts instead of a linked list
  * for least-recently-used eviction; a set of ids for dedupe). Held to plain models of what it replaces.
  */
-
-let counter = 0;
-function draft(topic: string, id = `n${++counter}`): NotificationDraft {
-  return { id, topic, kind: 'custom', priority: 'routine', createdAt: new Date(0).toISOString(), payload: { id } };
-}
-
-function put(store: MemoryHistoryStore, d: NotificationDraft): AppendResult {
-  const result = store.append(d) as AppendResult;
-  if (!result.duplicate) store.commit(result.notification);
-  return result;
-}
 
 const DAY = 86_400_000;
 

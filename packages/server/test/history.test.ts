@@ -1,17 +1,6 @@
-import { type AppendResult, isWardcastError, MemoryHistoryStore, type NotificationDraft } from '@wardcast/server';
+import { type AppendResult, isWardcastError, MemoryHistoryStore } from '@wardcast/server';
 import { describe, expect, it } from 'vitest';
-
-let counter = 0;
-function draft(topic: string, id = `n${++counter}`): NotificationDraft {
-  return { id, topic, kind: 'custom', priority: 'routine', createdAt: new Date(0).toISOString(), payload: { id } };
-}
-
-/** Appends and commits (both synchronous on the memory store), as the hub's publish does. */
-function put(store: MemoryHistoryStore, d: NotificationDraft): AppendResult {
-  const result = store.append(d) as AppendResult;
-  if (!result.duplicate) store.commit(result.notification);
-  return result;
-}
+import { draft, put } from './helpers/history.js';
 
 /** A clock the test moves by hand. */
 function manualClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
