@@ -79,8 +79,11 @@ async function until(check: () => boolean): Promise<void> {
   expect(check()).toBe(true);
 }
 
-/** The notification frame as `JSON.stringify` of the whole frame object writes it (what the hub sent before). */
-function reference(n: Record<string, unknown>): string {
+/**
+ * The notification frame as `JSON.stringify` of the whole frame object writes it (what the hub
+ * sent before), with `payload` and, below the full level, `phi` for a reduced frame.
+ */
+function reference(n: Record<string, unknown>, payload: unknown = n.payload, level: PhiLevel = 'full'): string {
   return JSON.stringify({
     type: 'notification',
     id: n.id,
@@ -90,7 +93,8 @@ function reference(n: Record<string, unknown>): string {
     kind: n.kind,
     priority: n.priority,
     createdAt: n.createdAt,
-    payload: n.payload,
+    payload,
+    ...(level === 'full' ? {} : { phi: level }),
   });
 }
 
@@ -492,18 +496,7 @@ describe('encodeNotification', () => {
     fc.assert(
       fc.property(stored, fc.constantFrom('full', 'id-only', 'empty') as fc.Arbitrary<PhiLevel>, (n, level) => {
         const payload = level === 'full' ? n.payload : null;
-        const expected = JSON.stringify({
-          type: 'notification',
-          id: n.id,
-          topic: n.topic,
-          epoch: n.epoch,
-          seq: n.seq,
-          kind: n.kind,
-          priority: n.priority,
-          createdAt: n.createdAt,
-          payload,
-          ...(level === 'full' ? {} : { phi: level }),
-        });
+        const expected = reference(n, payload, level);
         expect(encodeNotification(n as unknown as StoredNotification, payload, level)).toBe(expected);
       }),
     );
