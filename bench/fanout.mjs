@@ -32,6 +32,8 @@ const WATCHDOG_MS = 290_000;
 const BASELINE = 'ws-frame-once';
 const SERVER_CPU = 0;
 const STORM_CONNS = 1000;
+/** The connect phase's row for the hub with cookie-session clients (no `auth` frame). */
+const COOKIE = 'wardcast-cookie';
 const CLIENT_CPU = 1;
 
 // CLI options are the env options: --subs=1000 is BENCH_SUBS=1000 (the children inherit them).
@@ -188,11 +190,16 @@ async function runScenario(scenario) {
     }
   }
   // Connects last, so the connections they drop cannot weigh on the publish phases.
+  // The hub's server is also measured with cookie-session clients (the session cookie
+  // authenticates the upgrade, then only `subscribe`: `@wardcast/client` without a `token`).
   const connects = new Map(servers.map((s) => [s.variant, []]));
+  const cookie = servers.find((s) => s.variant === 'wardcast');
+  if (cookie) connects.set(COOKIE, []);
   for (let rep = 0; rep < reps; rep++) {
     for (let k = 0; k < servers.length; k++) {
       const s = servers[(k + rep) % servers.length];
       connects.get(s.variant).push(await storm(s, clients, subscribers));
+      if (s === cookie) connects.get(COOKIE).push(await storm({ ...s, variant: COOKIE }, clients, subscribers));
     }
   }
   await Promise.all([...servers.map((s) => s.ctl), ...clients].map((c) => c.request('exit').catch(() => {})));
@@ -214,10 +221,13 @@ async function runScenario(scenario) {
     const rows = servers.map(({ variant }) => summarize(variant, results.get(variant)[phase]));
     console.log(table(rows, BASELINE));
     for (const row of rows) {
+      const cookieRuns = row.variant === 'wardcast' ? connects.get(COOKIE) : undefined;
       const entry = summary.variants.get(row.variant) ?? {
         ...idle.get(row.variant),
         connectsPerSec: median(connects.get(row.variant).map((r) => r.connectsPerSec)),
         connectCpuUs: median(connects.get(row.variant).map((r) => r.serverCpuUs)),
+        cookieConnectsPerSec: cookieRuns && median(cookieRuns.map((r) => r.connectsPerSec)),
+        cookieConnectCpuUs: cookieRuns && median(cookieRuns.map((r) => r.serverCpuUs)),
       };
       entry[phase] = row;
       summary.variants.set(row.variant, entry);
@@ -225,7 +235,8 @@ async function runScenario(scenario) {
   }
   console.log(
     `\n=== ${subs} subscribers, connect: ${STORM_CONNS.toLocaleString('en-US')} new connections per rep ` +
-      `(upgrade + auth + subscribe for Wardcast), median of ${reps} reps, ratios within each rep ===`,
+      `(upgrade + auth + subscribe for Wardcast; ${COOKIE}: the same hub, a session cookie on the upgrade, then subscribe), ` +
+      `median of ${reps} reps, ratios within each rep ===`,
   );
   console.log(connectTable(summarizeConnects(connects, BASELINE), BASELINE));
   console.log(
