@@ -382,6 +382,31 @@ function printTable(results, users, variants, reps) {
           `(per CPU-second: ${flatCpu.toFixed(2)}; per user-space CPU-second, the kernel's TCP work left out: ${flatUser.toFixed(2)})`,
       );
     }
+    // What the hub itself adds as users grow: its flatness over the bare loop's, measured alike.
+    const baseFlat = rateAt[`${BASELINE}@${hi}`] / rateAt[`${BASELINE}@${lo}`];
+    for (const variant of variants.filter((v) => v !== BASELINE)) {
+      const flat = rateAt[`${variant}@${hi}`] / rateAt[`${variant}@${lo}`];
+      console.log(
+        `flatness ${variant} / flatness ${BASELINE} = ${(flat / baseFlat).toFixed(2)} ` +
+          `(1.00: it slows down no more than the bare loop from ${lo} to ${hi} users)`,
+      );
+    }
+  }
+  // Issue 12, target 4, for `wardcast`: >= 0.7x the bare loop at every size, and flat within 15%.
+  const ratios = rows.filter((r) => r[1] === 'wardcast').map((r) => Number.parseFloat(r[5]));
+  if (ratios.length > 0) {
+    const low = Math.min(...ratios);
+    console.log(
+      `target 4, publishes/s >= 0.7x ${BASELINE} at every size: lowest ${low.toFixed(2)}x: ${low >= 0.7 ? 'met' : 'MISSED'}`,
+    );
+  }
+  if (lo !== hi && rateAt[`wardcast@${hi}`]) {
+    const flat = rateAt[`wardcast@${hi}`] / rateAt[`wardcast@${lo}`];
+    const baseFlat = rateAt[`${BASELINE}@${hi}`] / rateAt[`${BASELINE}@${lo}`];
+    console.log(
+      `target 4, flat within 15% from ${lo} to ${hi} users: ${flat.toFixed(2)}: ${flat >= 0.85 ? 'met' : 'MISSED'} ` +
+        `(${BASELINE} itself: ${baseFlat.toFixed(2)})`,
+    );
   }
 }
 
