@@ -10,7 +10,7 @@
 // every one of them. Printed per user count: medians over the reps of publishes/s (server side: publishes
 // over the time to publish and flush them; end to end: up to the client's last receive), server
 // CPU µs per publish (and the kernel's part of it: system time, the TCP sends and, on loopback,
-// the receiving side's protocol work) and publishes per CPU-second (what the rate would be with
+// the receiving side's protocol work; and minor page faults per publish, the heap's growth) and publishes per CPU-second (what the rate would be with
 // the core to itself: the honest figure on a shared machine), the ratios wardcast / ws-map of both computed within
 // each rep, and the flatness of each variant (at the largest user count / at the smallest), also
 // per CPU-second and per user-space CPU-second: the kernel's part grows with the number of sockets
@@ -87,6 +87,7 @@ async function serverChild(variant) {
     async run({ users, publishes, batch, seed }) {
       const targets = [...randomUsers(users, publishes, seed)];
       const cpu = process.cpuUsage();
+      const faults = process.resourceUsage().minorPageFault;
       const start = now();
       for (let i = 0; i < publishes; ) {
         const end = Math.min(publishes, i + batch);
@@ -96,7 +97,9 @@ async function serverChild(variant) {
       }
       const spanMs = now() - start;
       const used = process.cpuUsage(cpu);
-      return { firstTs: start, spanMs, cpuUs: used.user + used.system, sysUs: used.system };
+      // Minor page faults: the kernel's work of giving the heap fresh pages as it grows (system time).
+      const faulted = process.resourceUsage().minorPageFault - faults;
+      return { firstTs: start, spanMs, cpuUs: used.user + used.system, sysUs: used.system, faults: faulted };
     },
     exit() {
       // BENCH_HEAP_SNAPSHOT=<dir>: what the server retains after the runs (open in DevTools).
@@ -287,6 +290,7 @@ async function orchestrate() {
         e2eRate: c.lastRecv > 0 ? count / ((c.lastRecv - r.firstTs) / 1000) : Number.NaN,
         cpuUs: r.cpuUs / count,
         sysUs: r.sysUs / count,
+        faults: r.faults / count,
         ok: c.count === count && c.bad === 0,
         received: c.count,
         bad: c.bad,
@@ -346,6 +350,7 @@ function printTable(results, users, variants, reps) {
         variant === BASELINE ? '1.00x' : `${median(ratios).toFixed(2)}x`,
         cpuUs.toFixed(2),
         median(runs.map((r) => r.sysUs)).toFixed(2),
+        median(runs.map((r) => r.faults)).toFixed(3),
         k(1e6 / cpuUs),
         variant === BASELINE ? '1.00x' : `${median(cpuRatios).toFixed(2)}x`,
         runs.every((r) => r.ok) ? 'yes' : 'NO',
@@ -361,6 +366,7 @@ function printTable(results, users, variants, reps) {
     `x ${BASELINE}`,
     'CPU µs/publish',
     'of it kernel',
+    'page faults/publish',
     'per CPU-s',
     `x ${BASELINE} (CPU)`,
     'all delivered',
