@@ -1,6 +1,7 @@
 import type { StreamPosition } from '@wardcast/protocol';
-import { MemoryHistoryStore } from '@wardcast/server';
+import { DEFAULT_LIMITS, MemoryHistoryStore } from '@wardcast/server';
 import { describe, expect, it } from 'vitest';
+import { Admission } from '../src/core/admission.js';
 import { runSteps, type Steps } from '../src/core/steps.js';
 import { eventually, tokenFor, useHarness } from './helpers/harness.js';
 
@@ -216,5 +217,35 @@ describe('frames handled at once', () => {
 
     expect(code).toBe(4408);
     expect(client.framesOf('welcome')).toEqual([]);
+  });
+});
+
+/**
+ * The upgrade-rate buckets skip moving a key that is already the most recently used one (every
+ * upgrade from one busy address): the eviction order and the refill must stay as before.
+ */
+describe('per-address upgrade rate, repeated keys', () => {
+  const limits = { ...DEFAULT_LIMITS, maxUpgradesPerSecondPerAddress: 1, maxTrackedAddresses: 2 };
+  const refused = (admission: Admission, key: string) => admission.throttle(key) !== undefined;
+
+  it('evicts the least recently used address, not one used again since', () => {
+    const admission = new Admission(limits, () => 0);
+    expect([refused(admission, 'a'), refused(admission, 'a'), refused(admission, 'a')]).toEqual([false, false, true]);
+    expect(refused(admission, 'b')).toBe(false);
+    expect(refused(admission, 'a')).toBe(true); // a is the most recent again: b is the oldest
+    expect(refused(admission, 'c')).toBe(false); // evicts b
+
+    expect(admission.trackedAddresses).toBe(2);
+    expect(refused(admission, 'a')).toBe(true); // a kept its empty bucket
+    expect(refused(admission, 'b')).toBe(false); // b starts over with a full one
+  });
+
+  it('tracks an address again after its refilled bucket was dropped', () => {
+    let now = 0;
+    const admission = new Admission(limits, () => now);
+    expect(refused(admission, 'a')).toBe(false);
+    now = 10_000; // a's bucket refilled: dropped at the next upgrade, then made anew
+    expect([refused(admission, 'a'), refused(admission, 'a'), refused(admission, 'a')]).toEqual([false, false, true]);
+    expect(admission.trackedAddresses).toBe(1);
   });
 });
