@@ -2,6 +2,7 @@ import type { StreamPosition } from '@wardcast/protocol';
 import { DEFAULT_LIMITS, MemoryHistoryStore } from '@wardcast/server';
 import { describe, expect, it } from 'vitest';
 import { Admission } from '../src/core/admission.js';
+import { encodeAuthenticated, encodeSubscribed, encodeWelcome } from '../src/core/connect-frames.js';
 import { runSteps, type Steps } from '../src/core/steps.js';
 import { eventually, tokenFor, useHarness } from './helpers/harness.js';
 
@@ -247,5 +248,57 @@ describe('per-address upgrade rate, repeated keys', () => {
     now = 10_000; // a's bucket refilled: dropped at the next upgrade, then made anew
     expect([refused(admission, 'a'), refused(admission, 'a'), refused(admission, 'a')]).toEqual([false, false, true]);
     expect(admission.trackedAddresses).toBe(1);
+  });
+});
+
+/** The connect frames quote plain strings themselves; anything else still goes through JSON.stringify. */
+describe('connect frames, strings and positions JSON.stringify would escape or order otherwise', () => {
+  const odd = [
+    '',
+    'a"b',
+    'back\\slash',
+    'tab\tnew\nline',
+    '\u0000\u001f',
+    '\u007f',
+    'caf\u00e9',
+    '\u2028',
+    '\ud800',
+    '\ud83d\ude00',
+  ];
+
+  it('writes the same text as JSON.stringify', () => {
+    for (const text of odd) {
+      expect(encodeWelcome(DEFAULT_LIMITS, text, true)).toBe(
+        JSON.stringify({
+          type: 'welcome',
+          protocol: JSON.parse(encodeWelcome(DEFAULT_LIMITS, 's', true)).protocol,
+          sessionId: text,
+          heartbeatMs: DEFAULT_LIMITS.heartbeatIntervalMs,
+          authenticated: true,
+          limits: JSON.parse(encodeWelcome(DEFAULT_LIMITS, 's', true)).limits,
+        }),
+      );
+      expect(encodeAuthenticated(text, undefined, text)).toBe(
+        JSON.stringify({ type: 'authenticated', userId: text, ref: text }),
+      );
+      const results = [{ topic: text, status: 'ok' as const, recovered: false, position: { epoch: text, seq: 3 } }];
+      expect(encodeSubscribed(results, text)).toBe(JSON.stringify({ type: 'subscribed', topics: results, ref: text }));
+    }
+  });
+
+  it('leaves a position with other fields, another order or an odd seq to JSON.stringify', () => {
+    const positions = [
+      { epoch: 'e1', seq: 1, extra: true },
+      { seq: 2, epoch: 'e1' },
+      { epoch: 'e1', seq: 1.5 },
+      { epoch: 'e1', seq: -0 },
+      { epoch: 'e1', seq: Number.NaN },
+    ];
+    for (const position of positions) {
+      const results = [{ topic: 't', status: 'ok' as const, recovered: true, position }];
+      expect(encodeSubscribed(results as never, undefined)).toBe(
+        JSON.stringify({ type: 'subscribed', topics: results }),
+      );
+    }
   });
 });
