@@ -1,5 +1,4 @@
-import type { StreamPosition } from '@wardcast/protocol';
-import { DEFAULT_LIMITS, MemoryHistoryStore } from '@wardcast/server';
+import { DEFAULT_LIMITS, type HistoryStore, MemoryHistoryStore } from '@wardcast/server';
 import { describe, expect, it } from 'vitest';
 import { Admission } from '../src/core/admission.js';
 import { encodeAuthenticated, encodeSubscribed, encodeWelcome } from '../src/core/connect-frames.js';
@@ -73,27 +72,24 @@ describe('runSteps', () => {
   });
 });
 
-/** A memory history store whose reads answer with promises (as a database-backed store does). */
-class AsyncHistory extends MemoryHistoryStore {
-  override position(topic: string) {
-    return Promise.resolve(super.position(topic));
-  }
-  override read(topic: string, since: StreamPosition) {
-    return Promise.resolve(super.read(topic, since));
-  }
-}
-
-/** A history store whose reads fail: `throw` synchronously, or `reject`. */
-class FailingHistory extends MemoryHistoryStore {
-  readonly #mode: 'throw' | 'reject';
-  constructor(mode: 'throw' | 'reject') {
-    super();
-    this.#mode = mode;
-  }
-  override position(topic: string) {
-    if (this.#mode === 'throw') throw new Error(`history down for ${topic}`);
-    return Promise.reject(new Error(`history down for ${topic}`));
-  }
+/**
+ * A memory history store whose reads answer `position` and `read` with promises (as a
+ * database-backed store does), or fail: `throw` synchronously, or `reject`.
+ */
+function historyStore(reads: 'async' | 'throw' | 'reject'): HistoryStore {
+  const store = new MemoryHistoryStore();
+  const failed = (topic: string) => new Error(`history down for ${topic}`);
+  return {
+    append: (draft, options) => store.append(draft, options),
+    commit: (notification) => store.commit(notification),
+    abort: (notification) => store.abort(notification),
+    read: (topic, since) => Promise.resolve(store.read(topic, since)),
+    position: (topic) => {
+      if (reads === 'async') return Promise.resolve(store.position(topic));
+      if (reads === 'throw') throw failed(topic);
+      return Promise.reject(failed(topic));
+    },
+  };
 }
 
 describe('frames handled at once', () => {
@@ -143,7 +139,7 @@ describe('frames handled at once', () => {
   });
 
   it('subscribes as before with a history store that answers with promises', async () => {
-    const fx = await harness.start({ history: new AsyncHistory(), authorize: () => true });
+    const fx = await harness.start({ history: historyStore('async'), authorize: () => true });
     const first = await fx.hub.publish('ward:4b', { kind: 'custom', id: 'n1' });
     await fx.hub.publish('ward:4b', { kind: 'custom', id: 'n2' });
     const client = await harness.connectAs(fx, 'alice');
@@ -162,7 +158,7 @@ describe('frames handled at once', () => {
   it.each(['throw', 'reject'] as const)(
     'denies with store_unavailable when the history store fails (%s), keeping the connection',
     async (mode) => {
-      const fx = await harness.start({ history: new FailingHistory(mode), authorize: () => true });
+      const fx = await harness.start({ history: historyStore(mode), authorize: () => true });
       const errors = harness.record(fx, 'error');
       const client = await harness.connectAs(fx, 'alice');
 
