@@ -11,14 +11,15 @@
 // storm's start until every connection got its reply, and `close`, from the drop until the
 // server counts the idle subscribers again (the close frames and the session teardown, plus the
 // server's 10 ms polling in `until`). Printed per variant: median and minimum instructions per connect and per
-// close, and the ratio of connect (and connect + close) to ws-frame-once. Left out and shown
+// close, and the ratio of connect (and connect + close) to ws-frame-once, then the `settled` median
+// of connect (windows with little compiler and no mark-compact work). Left out and shown
 // apart: instructions of V8's optimizing compilers (late warm-up) and of its mark-compact
 // collector (one costs as much as ~100 connects, and whether it falls in a window is luck).
 // Scavenges stay in. User space only
 // (JavaScript, V8, libuv, system call stubs); the kernel's work is not counted.
 //
 // Options, as env or CLI (`node bench/connect-instructions.mjs --conns=500`):
-//   BENCH_CONNS=1000  BENCH_SUBS=100  BENCH_WARMUP=4  BENCH_REPS=5
+//   BENCH_CONNS=1000  BENCH_SUBS=100  BENCH_WARMUP=6  BENCH_REPS=7
 //   BENCH_VARIANTS=wardcast,wardcast-cookie,ws-frame-once (also ws-wardcast-shape)
 //   BENCH_VALGRIND_OUT=/tmp/wardcast-connect-callgrind (the dumps, kept for callgrind_annotate)
 //   BENCH_NODE_FLAGS="--perf-basic-prof"  BENCH_VALGRIND_FLAGS="--dump-instr=yes"
@@ -37,8 +38,8 @@ for (const arg of process.argv.slice(2)) {
 const num = (name, fallback) => Number(process.env[name] ?? fallback);
 const conns = num('BENCH_CONNS', 1000);
 const subs = num('BENCH_SUBS', 100);
-const warmup = num('BENCH_WARMUP', 4);
-const reps = num('BENCH_REPS', 5);
+const warmup = num('BENCH_WARMUP', 6);
+const reps = num('BENCH_REPS', 7);
 const variants = (process.env.BENCH_VARIANTS ?? 'wardcast,wardcast-cookie,ws-frame-once')
   .split(',')
   .map((s) => s.trim())
@@ -96,17 +97,20 @@ async function count(variant) {
   const closing = [];
   const compiler = [];
   const majorGc = [];
+  /** Whether the connect window ran little compiler and no mark-compact work (see `settled` below). */
+  const clean = [];
   for (let rep = 0; rep < reps; rep++) {
     const c = await window(connectStorm);
     const d = await window(close);
     const work = (w) => w.total - w.compiler - w.majorGc;
     connect.push(work(c) / conns);
+    clean.push(c.compiler + c.majorGc < 0.1 * work(c));
     closing.push(work(d) / conns);
     compiler.push((c.compiler + d.compiler) / conns);
     majorGc.push((c.majorGc + d.majorGc) / conns);
   }
   await Promise.all([ctl, client].map((c) => c.request('exit').catch(() => {})));
-  return { variant, connect, closing, compiler, majorGc };
+  return { variant, connect, closing, compiler, majorGc, clean };
 }
 
 console.log(
@@ -136,6 +140,18 @@ const row = (label, pick) => {
 };
 row('median', median);
 row('min   ', (xs) => Math.min(...xs));
+// Settled: the median over windows with under 10% of compiler plus mark-compact work (after a
+// mark-compact V8 recompiles for a while, and the code runs unoptimized meanwhile).
+for (const r of results) r.settled = r.connect.filter((_, i) => r.clean[i]);
+const settledOf = (r) => (r.settled.length > 0 ? r.settled : r.connect);
+for (const r of results) {
+  const mine = median(settledOf(r));
+  const ratio = base ? `${(median(settledOf(base)) / mine).toFixed(3)}x` : '-';
+  console.log(
+    `settled ${r.variant.padEnd(18)} connect ${k(mine).padStart(8)} per connect (median of ${r.settled.length} of ` +
+      `${r.connect.length} windows); rate vs ${BASELINE}: ${ratio}`,
+  );
+}
 for (const r of results) {
   console.log(
     `${r.variant}: connect reps ${r.connect.map(k).join(' ')}; close reps ${r.closing.map(k).join(' ')}; left out: ` +
