@@ -1,17 +1,27 @@
 // Reading a callgrind dump (the format of `valgrind --tool=callgrind`, names compressed or not):
-// the instructions it counts, and how many of them V8's optimizing compilers ran (TurboFan,
-// Maglev), which is warm-up work rather than the cost of the code being measured.
+// the instructions it counts, how many of them V8's optimizing compilers ran (TurboFan, Maglev),
+// which is warm-up work rather than the cost of the code being measured, and how many V8's major
+// (mark-compact) garbage collector ran: one collection costs as much as a hundred connects, and
+// whether it falls in a short window is luck.
 import { readFileSync } from 'node:fs';
 
 const COMPILER = /v8::internal::(compiler|maglev)::/;
+/** Mark-compact only: marking, sweeping, the full evacuation and its slot updates (not scavenges). */
+const MAJOR_GC =
+  /v8::internal::(\w+::)*\w*(Marking|Marker|MarkCompact|Sweep|FullEvacuator|Evacuator\b|LiveObjectVisitor|PointersUpdating|RecordMigratedSlot|Ephemeron)\w*/;
 
-/** { total, compiler }: instructions (Ir) of the dump at `file`, and those in compiler functions. */
+/**
+ * { total, compiler, majorGc }: instructions (Ir) of the dump at `file`, those in compiler
+ * functions and those in mark-compact functions.
+ */
 export function readDump(file) {
   const names = new Map();
   let compiling = false;
+  let collecting = false;
   let callCost = false;
   let total = 0;
   let compiler = 0;
+  let majorGc = 0;
   // A cost line is its positions (`line`, or `instr line` with --dump-instr=yes), then the cost.
   let costAt = 1;
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -23,6 +33,7 @@ export function readDump(file) {
       const name = m ? (m[2] ?? names.get(m[1]) ?? '') : line.slice(3);
       if (m?.[2] !== undefined) names.set(m[1], m[2]);
       compiling = COMPILER.test(name);
+      collecting = MAJOR_GC.test(name);
     } else if (line.startsWith('cfn=')) {
       const m = /^cfn=\((\d+)\) (.*)$/.exec(line);
       if (m) names.set(m[1], m[2]);
@@ -36,7 +47,8 @@ export function readDump(file) {
       const cost = Number(line.split(' ')[costAt] ?? 0);
       total += cost;
       if (compiling) compiler += cost;
+      if (collecting) majorGc += cost;
     }
   }
-  return { total, compiler };
+  return { total, compiler, majorGc };
 }

@@ -92,6 +92,8 @@ export class Admission {
   readonly #unauthenticated = new Map<string, number>();
   /** Upgrade-rate buckets per address key, least recently used first. */
   readonly #buckets = new Map<string, Bucket>();
+  /** The key of the last entry of {@link #buckets} (the most recently used), when known. */
+  #newest: string | undefined;
 
   constructor(limits: AdmissionLimits, now: () => number = Date.now) {
     this.#limits = limits;
@@ -127,18 +129,21 @@ export class Admission {
       bucket = { tokens: burst, last: now };
       if (this.#buckets.size >= this.#limits.maxTrackedAddresses) {
         const oldest = this.#buckets.keys().next();
-        if (!oldest.done) this.#buckets.delete(oldest.value);
+        if (!oldest.done) this.#drop(oldest.value);
       }
     } else {
-      // Most recently used last: the map's order is the eviction order.
-      this.#buckets.delete(key);
+      // Most recently used last: the map's order is the eviction order (already so for the newest).
+      if (key !== this.#newest) this.#buckets.delete(key);
       const elapsed = now - bucket.last;
       if (elapsed > 0) {
         bucket.tokens = Math.min(burst, bucket.tokens + (elapsed * rate) / 1000);
         bucket.last = now;
       }
     }
-    this.#buckets.set(key, bucket);
+    if (key !== this.#newest) {
+      this.#buckets.set(key, bucket);
+      this.#newest = key;
+    }
     if (bucket.tokens < 1) {
       return { reason: 'upgrade_rate', status: 429, retryAfterS: Math.max(1, Math.ceil((1 - bucket.tokens) / rate)) };
     }
@@ -185,8 +190,14 @@ export class Admission {
       if (first.done) return;
       const [key, bucket] = first.value;
       if (bucket.tokens + ((now - bucket.last) * rate) / 1000 < burst) return;
-      this.#buckets.delete(key);
+      this.#drop(key);
     }
+  }
+
+  /** Forgets the bucket of `key`. */
+  #drop(key: string): void {
+    this.#buckets.delete(key);
+    if (key === this.#newest) this.#newest = undefined;
   }
 }
 

@@ -1,4 +1,5 @@
 import { PROTOCOL_VERSION, type SubscriptionResult } from '@wardcast/protocol';
+import { quote } from './frames.js';
 import type { HubLimits } from './options.js';
 
 /**
@@ -48,19 +49,32 @@ export function encodeWelcome(
   authenticated: boolean,
 ): string {
   const { head, middle, tail } = welcomeTemplate(limits);
-  return `${head}${JSON.stringify(sessionId)}${middle}${authenticated ? 'true' : 'false'}${tail}`;
+  return `${head}${quote(sessionId)}${middle}${authenticated ? 'true' : 'false'}${tail}`;
 }
 
 /** The `authenticated` frame: `userId`, then `expiresAt` and `ref` when set. */
 export function encodeAuthenticated(userId: string, expiresAt: number | undefined, ref: string | undefined): string {
   const expires = expiresAt === undefined ? '' : `,"expiresAt":${JSON.stringify(expiresAt)}`;
-  const refPart = ref === undefined ? '' : `,"ref":${JSON.stringify(ref)}`;
-  return `{"type":"authenticated","userId":${JSON.stringify(userId)}${expires}${refPart}}`;
+  const refPart = ref === undefined ? '' : `,"ref":${quote(ref)}`;
+  return `{"type":"authenticated","userId":${quote(userId)}${expires}${refPart}}`;
 }
 
 /** A member of an object, `"key":value`, after a comma; nothing when `value` is `undefined`. */
 function member(key: string, value: unknown): string {
-  return value === undefined ? '' : `,"${key}":${JSON.stringify(value)}`;
+  if (value === undefined) return '';
+  return `,"${key}":${typeof value === 'string' ? quote(value) : JSON.stringify(value)}`;
+}
+
+/** `"position":{...}` after a comma, for a position of just `epoch` and `seq` without `JSON.stringify`. */
+function positionMember(position: SubscriptionResult['position']): string {
+  if (position === undefined) return '';
+  const { epoch, seq } = position;
+  // Anything else (another field or order, a seq that is not a safe integer) is left to JSON.stringify.
+  const keys = Object.keys(position);
+  if (keys.length === 2 && keys[0] === 'epoch' && typeof epoch === 'string' && Number.isSafeInteger(seq)) {
+    return `,"position":{"epoch":${quote(epoch)},"seq":${seq}}`;
+  }
+  return member('position', position);
 }
 
 /**
@@ -71,8 +85,8 @@ export function encodeSubscribed(results: readonly SubscriptionResult[], ref: st
   let topics = '';
   for (const r of results) {
     topics +=
-      `${topics === '' ? '' : ','}{"topic":${JSON.stringify(r.topic)}${member('status', r.status)}` +
-      `${member('recovered', r.recovered)}${member('position', r.position)}${member('code', r.code)}` +
+      `${topics === '' ? '' : ','}{"topic":${quote(r.topic)}${member('status', r.status)}` +
+      `${member('recovered', r.recovered)}${positionMember(r.position)}${member('code', r.code)}` +
       `${member('phi', r.phi)}}`;
   }
   return `{"type":"subscribed","topics":[${topics}]${member('ref', ref)}}`;

@@ -87,6 +87,9 @@ const utf8Length = (text: string): number => Buffer.byteLength(text);
 const PLAIN = /^[ !#-[\]-~]*$/;
 
 /** Whether `value` is a string that JSON.stringify writes as is, between quotes. */
-const isPlain = (value: unknown): value is string => typeof value === 'string' && PLAIN.test(value);
+export const isPlain = (value: unknown): value is string => typeof value === 'string' && PLAIN.test(value);
+
+/** `JSON.stringify(text)`, without calling it for a plain string (see {@link isPlain}). */
+export const quote = (text: string): string => (PLAIN.test(text) ? `"${text}"` : JSON.stringify(text));
 
 export { PROTOCOL_VERSION };

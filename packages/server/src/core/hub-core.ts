@@ -266,6 +266,8 @@ export class HubCore {
    * Adopts a socket a transport accepted. Returns the callbacks the transport must call.
    * Pass the `ticket` from {@link HubCore.admit}; without one the connection still counts
    * towards the limits (its address is `request.remoteAddress` as given) but is never refused.
+   * `socket` must take writes at once: with a synchronous `authenticate`, `welcome` (and
+   * `authenticated`) are written before this returns.
    *
    * @example
    * ```ts
@@ -284,6 +286,7 @@ export class HubCore {
     const held = ticket ?? this.#gate.untracked(request);
     const session = new Session(this.#host, this.#generateId(), socket, request, held);
     this.#sessions.add(session);
+    session.start();
     return session;
   }
 

@@ -10,6 +10,7 @@ import {
   type ReadFrame,
   type ServerFrame,
   type SubscribeFrame,
+  type SubscriptionResult,
   type TelemetryRequestFrame,
   type UnsubscribeFrame,
   WardcastError,
@@ -28,6 +29,7 @@ import { type QueuedTimer, schedule } from './timers.js';
 import { TopicLevels } from './topic-levels.js';
 import type { EncodedFrame, SocketHandlers, TransportSocket } from './transport.js';
 import type { Principal, UpgradeRequestLike } from './types.js';
+import { truncateUtf8, utf8Length } from './utf8.js';
 
 /** Where a session is in its life (a snapshot: the session keeps it in plain fields). */
 export type SessionState =
@@ -84,6 +86,11 @@ export class Session implements SocketHandlers {
   #chain: Promise<void> = SETTLED;
   /** Tasks on {@link #chain} not finished yet. */
   #queued = 0;
+  /**
+   * While `#runNow` runs a task: `null`, or what lets the tasks queued meanwhile go on once it is
+   * done; `undefined` otherwise.
+   */
+  #inline: (() => void) | null | undefined = undefined;
   /** Token bucket of `maxFramesPerSecond` (burst twice that), refilled lazily on each frame. */
   #tokens: number;
   #tokensAt: number;
@@ -113,10 +120,20 @@ export class Session implements SocketHandlers {
     this.#tokensAt = this.connectedAt;
     if (host.wants('connection')) host.emit('connection', this.info());
     host.audit('connection.opened', this);
-    this.#authTimer = host.timers.add(host.limits.authTimeoutMs, this, Session.#authTimeout);
-    // `#start` runs now, up to its first await, as the first task of the chain.
-    this.#queued = 1;
-    this.#chain = this.#run(() => this.#start());
+  }
+
+  /**
+   * Starts the session: the upgrade-time `authenticate`, then `welcome` (and, when the upgrade
+   * authenticated it, `authenticated`), as the first task of the frame chain; in this turn when
+   * `authenticate` answers synchronously. Called once by the hub, once it counts the session.
+   * The authentication timeout is armed only when the session is not open by then.
+   */
+  start(): void {
+    this.#runNow(() => this.#start());
+    const phase = this.#phase;
+    if (phase === 'authenticating' || phase === 'awaiting_token') {
+      this.#authTimer = this.#host.timers.add(this.#host.limits.authTimeoutMs, this, Session.#authTimeout);
+    }
   }
 
   static #authTimeout(session: Session): void {
@@ -281,12 +298,37 @@ export class Session implements SocketHandlers {
     return true;
   }
 
-  /** Queues `task` after every task queued before it; errors close the session (see `#run`). */
+  /**
+   * Queues `task` after every task queued before it; errors close the session (see `#run`). With
+   * nothing queued it runs at once, in this turn: a frame whose handling is synchronous (an `auth`
+   * or `subscribe` with synchronous hooks and history) is answered without a microtask turn.
+   */
   #enqueue(task: () => Promise<void> | void): Promise<void> {
+    if (this.#queued === 0) return this.#runNow(task);
     this.#queued++;
+    if (this.#inline === null) {
+      // Queued by the task running in `#runNow` (an event listener, say): it waits for that task.
+      let open: () => void = () => {};
+      this.#chain = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      this.#inline = open;
+    }
     const next = this.#chain.then(() => this.#run(task));
     this.#chain = next;
     return next;
+  }
+
+  /** Runs `task` now, as the only task of the chain; tasks it queues meanwhile wait for it. */
+  #runNow(task: () => Promise<void> | void): Promise<void> {
+    this.#queued = 1;
+    this.#inline = null;
+    const now = this.#run(task);
+    const open = this.#inline;
+    this.#inline = undefined;
+    if (open) void now.then(open);
+    else if (this.#queued > 0) this.#chain = now;
+    return now;
   }
 
   /**
@@ -500,14 +542,17 @@ export class Session implements SocketHandlers {
     return authenticateNow(this.#host, this.request, token, this.#phase === 'open', this.id);
   }
 
-  async #start(): Promise<void> {
-    const principal = await this.#authenticate(undefined);
+  #start(): void | Promise<void> {
+    const principal = this.#authenticate(undefined);
+    if (principal instanceof Promise) return principal.then((p) => this.#started(p));
+    return this.#started(principal);
+  }
+
+  /** What the upgrade-time `authenticate` said: `welcome`, then the session opens or awaits a token. */
+  #started(principal: Principal | undefined): void | Promise<void> {
     if (this.#phase !== 'authenticating') return;
     this.write(encodeWelcome(this.#host.limits, this.id, principal !== undefined), false);
-    if (principal) {
-      await this.#admit(principal, undefined);
-      return;
-    }
+    if (principal) return this.#admit(principal, undefined);
     this.#phase = 'awaiting_token';
   }
 
@@ -641,10 +686,17 @@ export class Session implements SocketHandlers {
     this.send({ type: 'unsubscribed', topics: revoked, code: ErrorCode.TopicDenied });
   }
 
-  async #onSubscribe(frame: SubscribeFrame): Promise<void> {
+  /** A `subscribe`: answered in this turn when the hooks and the history store answer synchronously. */
+  #onSubscribe(frame: SubscribeFrame): void | Promise<void> {
     const principal = this.principal;
     if (!principal) return;
-    const results = await subscribeTopics(this.#host, this, principal, frame.topics);
+    const results = subscribeTopics(this.#host, this, principal, frame.topics);
+    if (results instanceof Promise) return results.then((r) => this.#subscribed(frame, r));
+    this.#subscribed(frame, results);
+  }
+
+  /** The results of a `subscribe`: the `subscribed` reply, then presence for the topics that asked. */
+  #subscribed(frame: SubscribeFrame, results: SubscriptionResult[] | undefined): void {
     this.#checkIdle();
     if (results === undefined) return;
     this.write(encodeSubscribed(results, frame.ref), false);
@@ -703,39 +755,6 @@ export class Session implements SocketHandlers {
 function readClientFrame(data: string | Uint8Array): ParseResult<ClientFrame> {
   const decoded = decodeClientFrame(data);
   return decoded.ok ? decoded : parseClientFrame(data);
-}
-
-/** UTF-8 length of `text` in bytes, without encoding it. */
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
-  }
-  return bytes;
-}
-
-/** Cuts `text` to at most `max` UTF-8 bytes (close reasons must stay under 123). */
-function truncateUtf8(text: string, max: number): string {
-  const encoder = new TextEncoder();
-  if (encoder.encode(text).length <= max) return text;
-  let out = '';
-  let bytes = 0;
-  for (const char of text) {
-    const size = encoder.encode(char).length;
-    if (bytes + size > max) break;
-    out += char;
-    bytes += size;
-  }
-  return out;
 }
 
 function refOf(frame: { readonly ref?: string | undefined }): { ref?: string } {

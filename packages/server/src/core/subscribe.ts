@@ -10,6 +10,7 @@ import type { ReadResult } from '../history/types.js';
 import { joinTopic, leaveTopic } from './presence.js';
 import type { Session } from './session.js';
 import type { SessionHost } from './session-host.js';
+import { isThenable, runSteps, type Steps } from './steps.js';
 import type { Principal, StoredNotification } from './types.js';
 
 interface Accepted {
@@ -29,11 +30,6 @@ function denied(topic: string, code: string): SubscriptionResult {
 }
 
 const RANK: Readonly<Record<PhiLevel, number>> = { full: 2, 'id-only': 1, empty: 0 };
-
-/** Anything with a `then` method, as `await` sees it. */
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
-}
 
 /** A policy hook threw (or its promise rejected): logged at `warn` with what happens then. */
 function hookThrew(host: SessionHost<Session>, hook: string, topic: string, thrown: string, cause: unknown): undefined {
@@ -103,14 +99,26 @@ function authorizes(
  * Runs one `subscribe` frame for a session: authorizes each topic, joins it in syncing mode
  * (live notifications are buffered), reads history, then, in one synchronous step, replays
  * what the client missed, flushes the buffer and goes live. Returns the per-topic results in
- * request order, or `undefined` if the session closed meanwhile.
+ * request order, or `undefined` if the session closed meanwhile. Synchronous (no promise, no
+ * turn of the microtask queue) when `authorize`, `phiLevel` and the history store answer
+ * synchronously and no unread inbox replay is asked for; a promise as soon as one of them returns one.
  */
-export async function subscribeTopics(
+export function subscribeTopics(
   host: SessionHost<Session>,
   session: Session,
   principal: Principal,
   requested: readonly SubscribeTopic[],
-): Promise<SubscriptionResult[] | undefined> {
+): SubscriptionResult[] | undefined | Promise<SubscriptionResult[] | undefined> {
+  return runSteps(subscribeSteps(host, session, principal, requested));
+}
+
+/** {@link subscribeTopics} as steps: each `yield` is where an async function would `await`. */
+function* subscribeSteps(
+  host: SessionHost<Session>,
+  session: Session,
+  principal: Principal,
+  requested: readonly SubscribeTopic[],
+): Steps<SubscriptionResult[] | undefined> {
   // Last entry wins when a frame names a topic twice.
   const unique = new Map<string, SubscribeTopic>();
   for (const t of requested) unique.set(t.topic, t);
@@ -128,8 +136,8 @@ export async function subscribeTopics(
       continue;
     }
     // A subscribe fails closed: an `authorize` that throws denies.
-    const verdict = authorizes(host, principal, topic, 'denying');
-    if ((isThenable(verdict) ? await verdict : verdict) !== true) {
+    const verdict = yield authorizes(host, principal, topic, 'denying');
+    if (verdict !== true) {
       if (!session.isOpen) return undefined;
       if (session.topics.delete(topic)) leaveTopic(host, session, topic);
       results[index] = denied(topic, ErrorCode.TopicDenied);
@@ -137,8 +145,8 @@ export async function subscribeTopics(
       host.audit('subscribe.denied', session, { topic, code: ErrorCode.TopicDenied });
       continue;
     }
-    const policy = policyLevel(host, principal, topic, 'using empty');
-    const level = lowerLevel(isThenable(policy) ? await policy : policy, phi);
+    const policy = (yield policyLevel(host, principal, topic, 'using empty')) as PhiLevel | undefined;
+    const level = lowerLevel(policy, phi);
     if (!session.isOpen) return undefined;
     session.topics.set(topic, level);
     joinTopic(host, session, topic);
@@ -147,9 +155,11 @@ export async function subscribeTopics(
 
   for (const a of accepted) {
     try {
-      a.read = a.since
-        ? await host.history.read(a.topic, a.since)
-        : { recovered: false, notifications: [], position: await host.history.position(a.topic) };
+      a.read = (
+        a.since
+          ? yield host.history.read(a.topic, a.since)
+          : { recovered: false, notifications: [], position: yield host.history.position(a.topic) }
+      ) as ReadResult;
     } catch (cause) {
       host.logger.error({ topic: a.topic, err: cause }, 'wardcast: history read failed');
     }
@@ -157,7 +167,7 @@ export async function subscribeTopics(
     if (a.unread && a.read && !a.read.recovered) {
       // After the position read: see `unreadReplay`. A failing inbox only costs the replay.
       try {
-        a.inbox = await host.unreadReplay(principal.userId, a.topic);
+        a.inbox = (yield host.unreadReplay(principal.userId, a.topic)) as readonly StoredNotification[] | undefined;
       } catch (cause) {
         host.logger.warn({ topic: a.topic, err: cause }, 'wardcast: inbox read for the unread replay failed');
       }
@@ -165,7 +175,7 @@ export async function subscribeTopics(
     }
   }
 
-  // From here to the end nothing awaits: replay, flush and go live happen in one step.
+  // From here to the end nothing yields: replay, flush and go live happen in one step.
   for (const a of accepted) {
     if (!session.isOpen) return undefined;
     const read = a.read;
