@@ -54,7 +54,10 @@ function tableRows(summaries, variants, baseline, rate) {
       const base = (m.base ?? m.get)(entries.get(baseline) ?? {});
       const cells = variants.map((v) => {
         const x = m.get(entries.get(v) ?? {});
-        const ratio = Number.isFinite(base) && base !== 0 && v !== baseline ? ` (${(x / base).toFixed(2)}x)` : '';
+        const ratio =
+          Number.isFinite(base) && Number.isFinite(x) && base !== 0 && v !== baseline
+            ? ` (${(x / base).toFixed(2)}x)`
+            : '';
         return `${m.fmt(x)}${ratio}`;
       });
       rows.push([m.label, ...cells]);
