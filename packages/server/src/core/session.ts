@@ -25,6 +25,7 @@ import { RecentDeliveries } from './recent-deliveries.js';
 import { originOf, reportRefusal } from './refusals.js';
 import type { SessionHost } from './session-host.js';
 import { reauthorizeTopics, subscribeTopics } from './subscribe.js';
+import { TaskChain, type TaskChainOwner } from './task-chain.js';
 import { type QueuedTimer, schedule } from './timers.js';
 import { TopicLevels } from './topic-levels.js';
 import type { EncodedFrame, SocketHandlers, TransportSocket } from './transport.js';
@@ -39,9 +40,6 @@ export type SessionState =
   | { readonly phase: 'closing'; readonly principal: Principal | undefined }
   | { readonly phase: 'closed'; readonly principal: Principal | undefined };
 
-/** A promise that is settled: the chain of a session with nothing queued (shared, not one per session). */
-const SETTLED: Promise<void> = Promise.resolve();
-
 type Phase = SessionState['phase'];
 
 /**
@@ -53,7 +51,7 @@ type Phase = SessionState['phase'];
  * to a shared settled promise whenever nothing is queued, and the recent-deliveries ring created
  * on the first delivery.
  */
-export class Session implements SocketHandlers {
+export class Session implements SocketHandlers, TaskChainOwner {
   // The four fields a delivery reads come first, side by side: objects are laid out in the order
   // fields are declared, and with thousands of sessions the one a publish goes to is out of cache.
   /** Where the session is in its life (see {@link SessionState}); changed only by `#open`/`#end`. */
@@ -82,15 +80,8 @@ export class Session implements SocketHandlers {
   #closeSent: { readonly code: number; readonly reason: string } | undefined;
   /** Holds a connection slot taken from the broker (cross-instance limit); given back on release. */
   #reserved = false;
-  /** Frames handled in order: the tail of the queue, {@link SETTLED} when nothing is queued. */
-  #chain: Promise<void> = SETTLED;
-  /** Tasks on {@link #chain} not finished yet. */
-  #queued = 0;
-  /**
-   * While `#runNow` runs a task: `null`, or what lets the tasks queued meanwhile go on once it is
-   * done; `undefined` otherwise.
-   */
-  #inline: (() => void) | null | undefined = undefined;
+  /** This connection's frames (and reauthorizations), handled one at a time, in order. */
+  readonly #tasks: TaskChain = new TaskChain(this);
   /** Token bucket of `maxFramesPerSecond` (burst twice that), refilled lazily on each frame. */
   #tokens: number;
   #tokensAt: number;
@@ -129,7 +120,7 @@ export class Session implements SocketHandlers {
    * The authentication timeout is armed only when the session is not open by then.
    */
   start(): void {
-    this.#runNow(() => this.#start());
+    this.#tasks.runNow(() => this.#start());
     const phase = this.#phase;
     if (phase === 'authenticating' || phase === 'awaiting_token') {
       this.#authTimer = this.#host.timers.add(this.#host.limits.authTimeoutMs, this, Session.#authTimeout);
@@ -256,7 +247,7 @@ export class Session implements SocketHandlers {
     if (phase === 'authenticating') {
       // Nothing is answered before `welcome`: hold the frame (within the budget just checked)
       // until the upgrade-time auth is done.
-      this.#enqueue(() => this.#receive(data, binary));
+      this.#tasks.enqueue(() => this.#receive(data, binary));
       return;
     }
     this.#receive(data, binary);
@@ -281,7 +272,7 @@ export class Session implements SocketHandlers {
       return;
     }
     this.#lastActivity = Date.now();
-    this.#enqueue(() => this.#handle(frame));
+    this.#tasks.enqueue(() => this.#handle(frame));
   }
 
   /** Takes one token of the frame-rate bucket; `false` when it is empty. */
@@ -298,77 +289,12 @@ export class Session implements SocketHandlers {
     return true;
   }
 
-  /**
-   * Queues `task` after every task queued before it; errors close the session (see `#run`). With
-   * nothing queued it runs at once, in this turn: a frame whose handling is synchronous (an `auth`
-   * or `subscribe` with synchronous hooks and history) is answered without a microtask turn.
-   */
-  #enqueue(task: () => Promise<void> | void): Promise<void> {
-    if (this.#queued === 0) return this.#runNow(task);
-    this.#queued++;
-    if (this.#inline === null) {
-      // Queued by the task running in `#runNow` (an event listener, say): it waits for that task.
-      let open: () => void = () => {};
-      this.#chain = new Promise<void>((resolve) => {
-        open = resolve;
-      });
-      this.#inline = open;
-    }
-    const next = this.#chain.then(() => this.#run(task));
-    this.#chain = next;
-    return next;
-  }
-
-  /** Runs `task` now, as the only task of the chain; tasks it queues meanwhile wait for it. */
-  #runNow(task: () => Promise<void> | void): Promise<void> {
-    this.#queued = 1;
-    this.#inline = null;
-    const now = this.#run(task);
-    const open = this.#inline;
-    this.#inline = undefined;
-    if (open) void now.then(open);
-    else if (this.#queued > 0) this.#chain = now;
-    return now;
-  }
-
-  /**
-   * Runs one task of the chain; back to {@link SETTLED} once the last queued task is done. A task
-   * that finishes without returning a promise (an `auth` with a synchronous `authenticate`) is done
-   * at once, without a turn of the microtask queue.
-   */
-  #run(task: () => Promise<void> | void): Promise<void> {
-    let result: Promise<void> | void;
-    try {
-      result = task();
-    } catch (cause) {
-      this.#failed(cause);
-      this.#finished();
-      return SETTLED;
-    }
-    if (result === undefined) {
-      this.#finished();
-      return SETTLED;
-    }
-    return result.then(
-      () => this.#finished(),
-      (cause: unknown) => {
-        this.#failed(cause);
-        this.#finished();
-      },
-    );
-  }
-
-  /** A task of the chain threw: logged, reported, and the session closed. */
-  #failed(cause: unknown): void {
+  /** A task of this session's chain threw: logged, reported, and the session closed. Called by the chain. */
+  taskFailed(cause: unknown): void {
     const error = new WardcastError(ErrorCode.Internal, 'unexpected error while serving a connection', { cause });
     this.#host.logger.error({ sessionId: this.id, err: cause }, 'wardcast: session error');
     this.#host.emit('error', error);
     this.close(CloseCode.InternalError, 'internal error');
-  }
-
-  /** A task of the chain is done. */
-  #finished(): void {
-    if (--this.#queued === 0) this.#chain = SETTLED;
   }
 
   /** Counts a frame received before the session opened; `true` once past `maxPreAuthFrames`/`maxPreAuthBytes`. */
@@ -480,7 +406,7 @@ export class Session implements SocketHandlers {
    * with `code: 'topic_denied'`) and lowers PHI levels policy lowered. Never rejects.
    */
   reauthorize(): Promise<void> {
-    return this.#enqueue(() => this.#reauthorize());
+    return this.#tasks.enqueue(() => this.#reauthorize());
   }
 
   /** Closes a session that reads too slowly. */
