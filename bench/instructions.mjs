@@ -13,6 +13,8 @@
 // which is one `write` per socket per publish for every variant here.
 //
 // Options, as env or CLI (`node bench/instructions.mjs --subs=2000`):
+//   BENCH_WARMUP_BURSTS=0 (bursts of 20 messages after the paced warm-up: what a socket's write
+//   path looks like after coalesced bursts, as in `pnpm bench`, where the burst phase comes first)
 //   BENCH_SUBS=1000  BENCH_MESSAGES=100  BENCH_WARMUP=300  BENCH_REPS=3 (the warm-up fills each
 //   connection's recent-deliveries ring, 256 by default, so that what is counted is the steady
 //   state of a long-lived connection, and lets V8 optimise the fan-out code)
@@ -37,6 +39,9 @@ const subscribers = Number(process.env.BENCH_SUBS ?? 1000);
 const messages = Number(process.env.BENCH_MESSAGES ?? 100);
 const warmup = Number(process.env.BENCH_WARMUP ?? 300);
 const reps = Number(process.env.BENCH_REPS ?? 3);
+/** Bursts of BURST_SIZE messages published back to back after the paced warm-up (as `pnpm bench` runs a burst phase before its paced one). */
+const warmupBursts = Number(process.env.BENCH_WARMUP_BURSTS ?? 0);
+const BURST_SIZE = 20;
 const variants = process.env.BENCH_VARIANTS?.split(',').map((s) => s.trim()) ?? ['wardcast', 'ws-frame-once'];
 const outDir = process.env.BENCH_VALGRIND_OUT ?? '/tmp/wardcast-callgrind';
 // Node as it runs in production: no --single-threaded, under which V8 (compiling on the main
@@ -62,6 +67,18 @@ async function publishOne(server, client, run, i) {
   if (report.received !== subscribers) throw new Error(`${server.variant}: ${report.received}/${subscribers} got it`);
 }
 
+/** Publishes BURST_SIZE messages of `run` back to back and waits until every subscriber got them all. */
+async function publishBurst(server, client, run) {
+  await client.request('arm', { variant: server.variant, run, messages: BURST_SIZE, conns: subscribers });
+  const done = client.once('done');
+  await server.ctl.request('run', { run, messages: BURST_SIZE, intervalMs: 0, burst: BURST_SIZE });
+  await done;
+  const report = await client.request('report');
+  const expected = subscribers * BURST_SIZE;
+  if (report.received !== expected)
+    throw new Error(`${server.variant}: ${report.received}/${expected} burst deliveries`);
+}
+
 /** Counts one variant: instructions per delivery of each rep, and of the IPC round trips subtracted. */
 async function count(variant) {
   const file = join(outDir, `${variant}.${process.pid}.out`);
@@ -73,6 +90,7 @@ async function count(variant) {
   await client.request('setup', { servers: [{ variant, port }], conns: subscribers, tag: 'i' });
   await ctl.request('until', { subscribers });
   for (let i = 0; i < warmup; i++) await publishOne(server, client, ++runCounter, i);
+  for (let b = 0; b < warmupBursts; b++) await publishBurst(server, client, ++runCounter);
 
   let parts = 0;
   const window = async (body) => {

@@ -136,6 +136,18 @@ const LIMITS = `- **Server CPU per delivery** is mostly the kernel's loopback TC
   (\`node bench/instructions.mjs\`, repeatable where timings are not), 1.13x the user-space
   instructions of the frame-once loop per paced delivery at 1,000 subscribers, on top of the
   kernel's TCP send path, the same for both; the rest of the spread between runs is the machine.
+- **Paced right after a burst, at 5,000 subscribers**: each rep runs a variant's burst, then its
+  paced phase. In four runs of 2026-12-06 at 5,000 subscribers (two whole \`pnpm bench\` runs, two
+  with fewer variants), \`wardcast\` used 1.07-1.36x the CPU per paced delivery of
+  \`wardcast-nocoalesce\`, and its paced p99 was 1.07-1.35x \`ws-frame-once\`; at 1,000 subscribers
+  there was no such gap. With a burst of one message (\`--burst=1\`, nothing to coalesce) the two
+  cost the same (15.8 and 16.2 µs), and callgrind counts about the same user-space instructions per
+  paced delivery after coalesced bursts (\`BENCH_WARMUP_BURSTS=3 node bench/instructions.mjs\`: 3.06k
+  and 2.96k at 5,000). The likely difference is garbage collection: a coalesced burst keeps every
+  socket's queued writes alive until the end of its long turn, so they outlive young-generation
+  collections and are collected later, by mark-compacts that fall in the paced phase (over one run
+  with \`--trace-gc\`, 168 ms more of collector pauses in \`wardcast\`, about what its paced phases
+  cost more there). Not fixed yet.
 - **Idle connection RSS / heap** is the growth from the second half of the connections (so
   one-time allocations do not count), after a full GC: authenticated, one subscription. RSS
   moves by allocator pages and is noisy; heap is the steadier number.
