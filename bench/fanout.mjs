@@ -15,6 +15,7 @@
 //   BENCH_SUBS=1000,5000  BENCH_REPS=3  BENCH_VARIANTS=wardcast,ws-frame-once
 //   BENCH_BURST=20 (messages per burst)  BENCH_RATE=50000 (paced deliveries/s)
 //   BENCH_PACED_SECONDS=2 (length of a paced phase; 20 messages at least)
+//   BENCH_SETTLE_GC=1 (a full GC, not measured, between a variant's burst and its paced phase)
 //   BENCH_SIZE=<bytes> (pad messages to about that size; default ~510-byte lab_result)
 //   BENCH_DOCS=0 (do not write docs/)  BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
 import { execSync } from 'node:child_process';
@@ -53,6 +54,7 @@ const burstSize = Number(process.env.BENCH_BURST ?? 20);
 const rate = Number(process.env.BENCH_RATE ?? 50_000);
 const size = Number(process.env.BENCH_SIZE ?? 0);
 const pacedSeconds = Number(process.env.BENCH_PACED_SECONDS ?? 2);
+const settleGc = process.env.BENCH_SETTLE_GC === '1';
 
 /**
  * Burst: `burstSize` messages at once. Paced: `pacedSeconds` at `rate` deliveries/s, one message
@@ -186,6 +188,9 @@ async function runScenario(scenario) {
       const s = servers[(k + rep) % servers.length];
       const r = results.get(s.variant);
       r.burst.push(await measure(s, clients, subscribers, scenario.burst));
+      // BENCH_SETTLE_GC=1: a full collection (not measured) before the paced phase, so that the
+      // burst's garbage is not collected, and counted, in it.
+      if (settleGc) await s.ctl.request('memory');
       r.paced.push(await measure(s, clients, subscribers, scenario.paced));
     }
   }

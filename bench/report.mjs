@@ -147,7 +147,11 @@ const LIMITS = `- **Server CPU per delivery** is mostly the kernel's loopback TC
   socket's queued writes alive until the end of its long turn, so they outlive young-generation
   collections and are collected later, by mark-compacts that fall in the paced phase (over one run
   with \`--trace-gc\`, 168 ms more of collector pauses in \`wardcast\`, about what its paced phases
-  cost more there). Not fixed yet.
+  cost more there). With a full collection between each variant's burst and its paced phase
+  (\`BENCH_SETTLE_GC=1\`, not measured), the same run at 5,000 subscribers gave \`wardcast\` 10.33 µs
+  per paced delivery (0.88x \`ws-frame-once\`, 0.88x \`wardcast-nocoalesce\`) and a paced p99 of 0.81x.
+  The cost is the burst's, counted in the phase after it; the hub does not shorten those writes'
+  lives yet.
 - **Idle connection RSS / heap** is the growth from the second half of the connections (so
   one-time allocations do not count), after a full GC: authenticated, one subscription. RSS
   moves by allocator pages and is noisy; heap is the steadier number.
