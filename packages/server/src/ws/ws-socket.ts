@@ -61,6 +61,15 @@ export class WsSocket implements TransportSocket, HeldSocket {
    * Blob). Kept to read on every delivery without going through two getters.
    */
   readonly #state: { readonly length: number } | undefined;
+  /**
+   * The frames held since the second write of this turn, written into the corked TCP socket only
+   * when released: Node then creates its per-write entries and hands them to one `writev` in the
+   * same call, so they die young instead of living through the whole turn (a burst to thousands of
+   * sockets is a long turn) and being promoted, and collected later, by a mark-compact.
+   */
+  #pending: Buffer[] = [];
+  /** Bytes in {@link WsSocket.#pending}. */
+  #pendingBytes = 0;
 
   constructor(ws: WebSocket, compressed: boolean, coalescer: WriteCoalescer | undefined) {
     this.#ws = ws;
@@ -77,9 +86,7 @@ export class WsSocket implements TransportSocket, HeldSocket {
       this.#ws.send(text);
       return;
     }
-    this.#hold();
-    raw.write(prepare(text));
-    this.#flushIfLarge();
+    this.#write(raw, prepare(text));
   }
 
   sendEncoded(frame: EncodedFrame): void {
@@ -89,9 +96,33 @@ export class WsSocket implements TransportSocket, HeldSocket {
       this.#ws.send(frame.text);
       return;
     }
+    this.#write(raw, frame.prepared(PREPARED_BY_WS, prepare));
+  }
+
+  /** Writes `bytes` now (the first frame of a turn) or holds them until the end of the turn. */
+  #write(raw: Socket, bytes: Buffer): void {
     this.#hold();
-    raw.write(frame.prepared(PREPARED_BY_WS, prepare));
-    this.#flushIfLarge();
+    if (!this.#held) {
+      raw.write(bytes);
+      return;
+    }
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
+    // Past `flushAtBytes` what is held goes out at once; the socket stays corked for the rest of the turn.
+    if (this.#pendingBytes >= (this.#coalescer as WriteCoalescer).flushAtBytes) {
+      this.#writePending(raw);
+      raw.uncork();
+      raw.cork();
+    }
+  }
+
+  /** Writes the held frames into the corked TCP socket (one `writev` once it is uncorked). */
+  #writePending(raw: Socket): void {
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    for (const bytes of pending) raw.write(bytes);
   }
 
   /**
@@ -120,7 +151,18 @@ export class WsSocket implements TransportSocket, HeldSocket {
   release(): void {
     if (!this.#held) return;
     this.#held = false;
-    this.#raw?.uncork();
+    const raw = this.#raw as Socket;
+    // A connection that stopped being open meanwhile (the peer's close, answered by `ws` in the
+    // corked socket) gets no data frame after its close frame: what is held is dropped, as a
+    // browser drops what arrives once it is closing.
+    if (this.#ws.readyState === OPEN) this.#writePending(raw);
+    else this.#dropPending();
+    raw.uncork();
+  }
+
+  #dropPending(): void {
+    this.#pending = [];
+    this.#pendingBytes = 0;
   }
 
   /**
@@ -140,16 +182,6 @@ export class WsSocket implements TransportSocket, HeldSocket {
     coalescer.add(this);
   }
 
-  /** Writes what is held at once past the coalescer's `flushAtBytes`; stays corked for the rest of the turn. */
-  #flushIfLarge(): void {
-    const coalescer = this.#coalescer;
-    const raw = this.#raw;
-    if (!this.#held || coalescer === undefined || raw === undefined || raw.writableLength < coalescer.flushAtBytes)
-      return;
-    raw.uncork();
-    raw.cork();
-  }
-
   /**
    * `ws`'s `bufferedAmount`. Uncompressed, that is what the TCP socket holds: `ws`'s own queue is
    * used only while it compresses (or reads a Blob, which the hub never sends), so the `ws` object
@@ -157,12 +189,13 @@ export class WsSocket implements TransportSocket, HeldSocket {
    */
   get bufferedAmount(): number {
     const state = this.#state;
-    return state === undefined ? this.#ws.bufferedAmount : state.length;
+    return state === undefined ? this.#ws.bufferedAmount : state.length + this.#pendingBytes;
   }
 
   /** The close frame is written after every frame held so far, and all of them go out now. */
   close(code: number, reason: string): void {
     try {
+      if (this.#held && this.#ws.readyState === OPEN) this.#writePending(this.#raw as Socket);
       this.#ws.close(code, reason);
     } finally {
       this.release();
@@ -170,6 +203,7 @@ export class WsSocket implements TransportSocket, HeldSocket {
   }
 
   terminate(): void {
+    this.#dropPending();
     this.#ws.terminate();
   }
 
