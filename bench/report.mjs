@@ -154,7 +154,10 @@ const LIMITS = `- **Server CPU per delivery** is mostly the kernel's loopback TC
   it holds in a list of its own and writes them into the corked socket only at the end of the turn,
   so Node's per-write entries die young: the next run at 5,000 subscribers gave \`wardcast\` 10.19 µs
   per paced delivery against 9.37 for \`wardcast-nocoalesce\` (1.09x) and 8.73 for \`ws-frame-once\`,
-  a paced p99 of 0.77x, and 1.56 µs per burst delivery (0.15x).
+  a paced p99 of 0.77x, and 1.56 µs per burst delivery (0.15x). A whole run after it (all five
+  variants) gave 1.08x \`wardcast-nocoalesce\` in paced CPU at 5,000, but a paced p99 of 2.27x
+  \`ws-frame-once\` there (per rep 212 / 130 / 189 ms against 85 / 81 / 87) and 1.26x at 1,000: the
+  CPU gap is gone, the p99 gap is not explained yet.
 - **Idle connection RSS / heap** is the growth from the second half of the connections (so
   one-time allocations do not count), after a full GC: authenticated, one subscription. RSS
   moves by allocator pages and is noisy; heap is the steadier number.
