@@ -1,6 +1,7 @@
 import { type PhiLevel, PROTOCOL_VERSION, type ServerFrame } from '@wardcast/protocol';
 import { EncodedFrame } from './transport.js';
 import type { StoredNotification } from './types.js';
+import { utf8Length } from './utf8.js';
 
 /** Serialises a server frame. */
 export function encodeFrame(frame: ServerFrame): string {
@@ -79,9 +80,6 @@ function generalText(n: StoredNotification, payloadJson: string | undefined, lev
   const head = JSON.stringify({ type: 'notification', id, topic, epoch, seq, kind, priority, createdAt });
   return `${head.slice(0, -1)}${body}${phi}}`;
 }
-
-/** UTF-8 length of `text` (no encoding argument: Node's fast path for a flat one-byte string). */
-const utf8Length = (text: string): number => Buffer.byteLength(text);
 
 /** Printable ASCII but `"` and `\\`: what JSON.stringify writes unescaped. */
 const PLAIN = /^[ !#-[\]-~]*$/;

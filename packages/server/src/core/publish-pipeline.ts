@@ -4,6 +4,7 @@ import type { EscalationPolicy } from '../escalation/types.js';
 import type { AppendResult, HistoryStore } from '../history/types.js';
 import type { Logger } from './logger.js';
 import type { Counters } from './session-host.js';
+import { isThenable } from './steps.js';
 import type { NotificationDraft, PublishResult, StoredNotification } from './types.js';
 
 /**
@@ -378,10 +379,6 @@ class Publish {
 function nothingToDo(stages: readonly PublishStage[], draft: NotificationDraft, context: PublishContext): boolean {
   for (const stage of stages) if (stage.applies?.(draft, context) !== false) return false;
   return true;
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
 /** A history store failure at append: nothing was stored. */
