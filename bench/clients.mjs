@@ -28,7 +28,9 @@ function onNotification(variant, conn, notification) {
   if (bench.i !== a.next[conn]) a.misordered++;
   a.next[conn] = bench.i + 1;
   a.counts[conn]++;
-  a.lat[a.n++] = t - bench.ts;
+  const ms = t - bench.ts;
+  a.lat[a.n++] = ms;
+  if (ms > a.worst[bench.i]) a.worst[bench.i] = ms;
   a.lastRecv = t;
   if (a.n === a.expected) process.send({ event: 'done' });
 }
@@ -56,6 +58,7 @@ function arm({ variant, run, messages, conns }) {
     counts: new Uint32Array(conns),
     next: new Uint32Array(conns),
     lat: new Float64Array(conns * messages + 1024),
+    worst: new Float64Array(messages), // per message: its slowest delivery
     n: 0,
     expected: conns * messages,
     misordered: 0,
@@ -81,6 +84,7 @@ function report() {
     lastRecv: a.lastRecv,
     cpuUs: cpu.user + cpu.system,
     lat: a.lat.slice(0, Math.min(a.n, a.lat.length)), // a copy: a view would ship its whole buffer
+    worst: [...a.worst],
   };
 }
 

@@ -14,8 +14,10 @@
 // Options, as env or CLI (`node bench/fanout.mjs --subs=1000 --reps=3`):
 //   BENCH_SUBS=1000,5000  BENCH_REPS=3  BENCH_VARIANTS=wardcast,ws-frame-once
 //   BENCH_BURST=20 (messages per burst)  BENCH_RATE=50000 (paced deliveries/s)
-//   BENCH_PACED_SECONDS=2 (length of a paced phase; 20 messages at least)
+//   BENCH_PACED_SECONDS=6 (length of a paced phase; 20 messages at least: at 5,000 subscribers 60
+//     fan-outs per rep, so that the p99 is not set by the one or two the machine slowed down)
 //   BENCH_SETTLE_GC=1 (a full GC, not measured, between a variant's burst and its paced phase)
+//   BENCH_TRACE=1 (per phase, on stderr: CPU and its user part, GC pauses, slowest delivery per message)
 //   BENCH_SIZE=<bytes> (pad messages to about that size; default ~510-byte lab_result)
 //   BENCH_DOCS=0 (do not write docs/)  BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
 import { execSync } from 'node:child_process';
@@ -53,13 +55,15 @@ const reps = Number(process.env.BENCH_REPS ?? 3);
 const burstSize = Number(process.env.BENCH_BURST ?? 20);
 const rate = Number(process.env.BENCH_RATE ?? 50_000);
 const size = Number(process.env.BENCH_SIZE ?? 0);
-const pacedSeconds = Number(process.env.BENCH_PACED_SECONDS ?? 2);
+const pacedSeconds = Number(process.env.BENCH_PACED_SECONDS ?? 6);
 const settleGc = process.env.BENCH_SETTLE_GC === '1';
+const trace = process.env.BENCH_TRACE === '1';
 
 /**
  * Burst: `burstSize` messages at once. Paced: `pacedSeconds` at `rate` deliveries/s, one message
  * per tick, and 20 messages at least: a p99 taken over a few fan-outs is set by the one the
- * machine happened to slow down.
+ * machine happened to slow down (at 5,000 subscribers, the slowest 1% of deliveries is the tail
+ * of one or two fan-outs out of 20 per 2-second rep).
  */
 const scenarios = (envList('BENCH_SUBS')?.map(Number) ?? [1000, 5000]).map((subscribers) => {
   const intervalMs = (subscribers * 1000) / rate;
@@ -119,6 +123,21 @@ function storm(server, clients, subscribers) {
   return connectRep(server, clients, { conns: STORM_CONNS, idle: subscribers, tag: `storm${++runCounter}` });
 }
 
+/**
+ * BENCH_TRACE=1: one line per measured phase on stderr: server CPU per delivery (and its user
+ * part), the median event-loop block of one publish, the collector's pauses, and the slowest
+ * delivery of each message (with few fan-outs per phase, p99 is set by the slowest ones).
+ */
+function traceLine(variant, phase, cpu, received, reports) {
+  const worst = reports[0].worst.map((_, i) => Math.max(...reports.map((r) => r.worst[i])));
+  const gc = Object.entries(cpu.gc).map(([kind, g]) => `${kind} ${g.n}/${g.ms.toFixed(1)} ms`);
+  console.error(
+    `${variant}, ${phase.messages} messages (burst ${phase.burst}): CPU ${(cpu.cpuUs / received).toFixed(2)} µs/delivery ` +
+      `(user ${(cpu.userUs / received).toFixed(2)}), block ${cpu.blockCpuMs.median.toFixed(1)} ms, ` +
+      `GC pauses ${gc.join(', ') || 'none'}; slowest delivery per message, ms: ${worst.map((w) => w.toFixed(0)).join(' ')}`,
+  );
+}
+
 /** One publish phase of one variant. */
 async function measure(server, clients, subscribers, phase) {
   const run = ++runCounter;
@@ -140,6 +159,7 @@ async function measure(server, clients, subscribers, phase) {
   if (incomplete) problems.push(`${incomplete} connections missed messages`);
   const misordered = reports.reduce((n, r) => n + r.misordered, 0);
   if (misordered) problems.push(`${misordered} out-of-order deliveries`);
+  if (trace) traceLine(server.variant, phase, cpu, received, reports);
   return {
     deliveriesPerSec: (received / (lastRecv - published.firstTs)) * 1000,
     lat,
@@ -158,6 +178,7 @@ function summarize(variant, rs) {
   return {
     variant,
     deliveriesPerSec: m('deliveriesPerSec'),
+    dpsRuns: rs.map((r) => r.deliveriesPerSec),
     p50: quantile(lat, 0.5),
     p99: quantile(lat, 0.99),
     p99Runs: rs.map((r) => quantile(r.lat, 0.99)),
@@ -233,6 +254,11 @@ async function runScenario(scenario) {
         connectCpuUs: median(connects.get(row.variant).map((r) => r.serverCpuUs)),
         cookieConnectsPerSec: cookieRuns && median(cookieRuns.map((r) => r.connectsPerSec)),
         cookieConnectCpuUs: cookieRuns && median(cookieRuns.map((r) => r.serverCpuUs)),
+        // Per rep, for the targets' per-rep ratios (rep k of every variant ran in the same round).
+        connectRuns: connects.get(row.variant).map((r) => r.connectsPerSec),
+        connectCpuRuns: connects.get(row.variant).map((r) => r.serverCpuUs),
+        cookieConnectRuns: cookieRuns?.map((r) => r.connectsPerSec),
+        cookieConnectCpuRuns: cookieRuns?.map((r) => r.serverCpuUs),
       };
       entry[phase] = row;
       summary.variants.set(row.variant, entry);

@@ -14,17 +14,42 @@ const fix = (digits) => (x) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
 function metrics(subscribers, rate) {
   const s = subscribers.toLocaleString('en-US');
   return [
-    { label: `server CPU µs per delivery, burst, ${s} subs`, get: (e) => e.burst?.cpuUs, fmt: fix(2), key: 'cpu' },
-    { label: `deliveries/s, burst, ${s} subs`, get: (e) => e.burst?.deliveriesPerSec, fmt: int, key: 'dps' },
+    {
+      label: `server CPU µs per delivery, burst, ${s} subs`,
+      get: (e) => e.burst?.cpuUs,
+      runs: (e) => e.burst?.cpuRuns,
+      fmt: fix(2),
+      key: 'cpu',
+    },
+    {
+      label: `deliveries/s, burst, ${s} subs`,
+      get: (e) => e.burst?.deliveriesPerSec,
+      runs: (e) => e.burst?.dpsRuns,
+      fmt: int,
+      key: 'dps',
+    },
     { label: `server CPU µs per delivery, paced, ${s} subs`, get: (e) => e.paced?.cpuUs, fmt: fix(2) },
     { label: `p50 ms at ${int(rate)} deliveries/s, ${s} subs`, get: (e) => e.paced?.p50, fmt: fix(1) },
-    { label: `p99 ms at ${int(rate)} deliveries/s, ${s} subs`, get: (e) => e.paced?.p99, fmt: fix(1), key: 'p99' },
+    {
+      label: `p99 ms at ${int(rate)} deliveries/s, ${s} subs`,
+      get: (e) => e.paced?.p99,
+      runs: (e) => e.paced?.p99Runs,
+      fmt: fix(1),
+      key: 'p99',
+    },
     { label: `idle connection RSS KiB, ${s} subs`, get: (e) => e.rssKiB, fmt: fix(1) },
     { label: `idle connection heap KiB, ${s} subs`, get: (e) => e.heapKiB, fmt: fix(1) },
-    { label: `connects/s, ${s} already connected`, get: (e) => e.connectsPerSec, fmt: int, key: 'conn' },
+    {
+      label: `connects/s, ${s} already connected`,
+      get: (e) => e.connectsPerSec,
+      runs: (e) => e.connectRuns,
+      fmt: int,
+      key: 'conn',
+    },
     {
       label: `server CPU µs per connect, ${s} already connected`,
       get: (e) => e.connectCpuUs,
+      runs: (e) => e.connectCpuRuns,
       fmt: fix(1),
       key: 'conncpu',
     },
@@ -33,6 +58,8 @@ function metrics(subscribers, rate) {
       label: `connects/s with a session cookie, ${s} already connected`,
       get: (e) => e.cookieConnectsPerSec,
       base: (e) => e.connectsPerSec,
+      runs: (e) => e.cookieConnectRuns,
+      baseRuns: (e) => e.connectRuns,
       fmt: int,
       key: 'cookie',
     },
@@ -40,6 +67,8 @@ function metrics(subscribers, rate) {
       label: `server CPU µs per connect with a session cookie, ${s} already connected`,
       get: (e) => e.cookieConnectCpuUs,
       base: (e) => e.connectCpuUs,
+      runs: (e) => e.cookieConnectCpuRuns,
+      baseRuns: (e) => e.connectCpuRuns,
       fmt: fix(1),
       key: 'cookiecpu',
     },
@@ -100,11 +129,25 @@ function targetLines(summaries, baseline, rate) {
       const verdict = Number.isFinite(r) ? (c.ok(r) ? 'met' : 'MISSED') : 'n/a';
       lines.push(
         `${subscribers.toLocaleString('en-US')} subs, ${c.what}: wardcast ${r.toFixed(2)}x ${baseline} ` +
-          `(target ${c.target}): ${verdict}${vsBefore}`,
+          `(target ${c.target}): ${verdict}${vsBefore}${perRep(c, m, w, base)}`,
       );
     }
   }
   return lines;
+}
+
+/**
+ * The ratio of each rep on its own (rep k of every variant ran in the same round, close in time),
+ * and in how many reps the target was met: how far one run's verdict can be trusted on a shared
+ * machine, where a single rep can move a ratio by 30% or more.
+ */
+function perRep(check, metric, w, base) {
+  const mine = metric.runs?.(w);
+  const theirs = base && (metric.baseRuns ?? metric.runs)?.(base);
+  if (!mine || !theirs || mine.length !== theirs.length) return '';
+  const ratios = mine.map((x, k) => (check.inverse ? theirs[k] / x : x / theirs[k]));
+  const met = ratios.filter((r) => Number.isFinite(r) && check.ok(r)).length;
+  return ` (per rep ${ratios.map((r) => r.toFixed(2)).join(' ')}: met in ${met} of ${ratios.length})`;
 }
 
 function textTable(head, rows) {

@@ -1,7 +1,8 @@
 // Server child: `node server.mjs <variant>`. Listens on 127.0.0.1, then obeys the orchestrator:
 //   count              -> { subscribers }
 //   run {run, messages, intervalMs, burst} -> publishes on schedule, replies when all are published
-//   stop               -> { cpuUs, blockMs, blockCpuMs } for the phase since `run`
+//   stop               -> { cpuUs, userUs, blockMs, blockCpuMs, gc } for the phase since `run` (gc: pauses
+//                         by kind, { minor: { n, ms }, ... })
 //   publish {run, i}   -> publishes message `i` of run `run` now; replies once it is published
 //   noop               -> {} (an IPC round trip and nothing else)
 //   memory             -> { rss, heapUsed } after a full GC (run with --expose-gc)
@@ -10,6 +11,7 @@
 //   until {subscribers} -> resolves once the variant counts that many subscribers (checked every 10 ms)
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { answerParent } from './children.mjs';
@@ -24,8 +26,25 @@ const Hub = name === 'wardcast-base' && base ? (await import(pathToFileURL(base)
 const variant = createVariant(name, http, Hub);
 let phase;
 
+/** Garbage-collection pauses during the phase: count and ms, by kind (minor, major, ...). */
+const gcKinds = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+new PerformanceObserver((list) => {
+  if (!phase) return;
+  for (const e of list.getEntries()) {
+    const kind = gcKinds[e.detail?.kind] ?? 'other';
+    phase.gc[kind] ??= { n: 0, ms: 0 };
+    phase.gc[kind].n++;
+    phase.gc[kind].ms += e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
+
 async function run({ run, messages, intervalMs, burst }) {
-  phase = { cpu: process.cpuUsage(), blocks: [], blockCpus: [], firstTs: 0, lastTs: 0 };
+  phase = { cpu: process.cpuUsage(), blocks: [], blockCpus: [], firstTs: 0, lastTs: 0, gc: {} };
   const start = now();
   for (let i = 0, tick = 0; i < messages; tick++) {
     const wait = start + tick * intervalMs - now();
@@ -58,8 +77,10 @@ function stop() {
   const blockCpus = phase.blockCpus.sort((a, b) => a - b);
   return {
     cpuUs: cpu.user + cpu.system,
+    userUs: cpu.user,
     blockMs: { median: blocks[blocks.length >> 1], max: blocks.at(-1) },
     blockCpuMs: { median: blockCpus[blockCpus.length >> 1], max: blockCpus.at(-1) },
+    gc: phase.gc,
   };
 }
 
