@@ -174,33 +174,34 @@ const LIMITS = `- **Server CPU per delivery** is mostly the kernel's loopback TC
 - **p99 latency (paced)** is about the duration of one fan-out: the last socket written waits
   for every write before it, plus the clients' parse queue. It grows with subscribers, not with
   the rate, while the machine keeps up. p50 and p99 are taken over the deliveries of all reps
-  together: one fan-out slowed down by other work on the machine moves one rep's p99 by up to
-  2x. The hub's own work per delivery lengthens each fan-out: counted by callgrind
-  (\`node bench/instructions.mjs\`, repeatable where timings are not), 1.13x the user-space
-  instructions of the frame-once loop per paced delivery at 1,000 subscribers, on top of the
-  kernel's TCP send path, the same for both; the rest of the spread between runs is the machine.
-- **Paced right after a burst, at 5,000 subscribers**: each rep runs a variant's burst, then its
-  paced phase. In four runs of 2026-12-06 at 5,000 subscribers (two whole \`pnpm bench\` runs, two
-  with fewer variants), \`wardcast\` used 1.07-1.36x the CPU per paced delivery of
-  \`wardcast-nocoalesce\`, and its paced p99 was 1.07-1.35x \`ws-frame-once\`; at 1,000 subscribers
-  there was no such gap. With a burst of one message (\`--burst=1\`, nothing to coalesce) the two
-  cost the same (15.8 and 16.2 µs), and callgrind counts about the same user-space instructions per
-  paced delivery after coalesced bursts (\`BENCH_WARMUP_BURSTS=3 node bench/instructions.mjs\`: 3.06k
-  and 2.96k at 5,000). The likely difference is garbage collection: a coalesced burst keeps every
-  socket's queued writes alive until the end of its long turn, so they outlive young-generation
-  collections and are collected later, by mark-compacts that fall in the paced phase (over one run
-  with \`--trace-gc\`, 168 ms more of collector pauses in \`wardcast\`, about what its paced phases
-  cost more there). With a full collection between each variant's burst and its paced phase
-  (\`BENCH_SETTLE_GC=1\`, not measured), the same run at 5,000 subscribers gave \`wardcast\` 10.33 µs
-  per paced delivery (0.88x \`ws-frame-once\`, 0.88x \`wardcast-nocoalesce\`) and a paced p99 of 0.81x.
-  The cost is the burst's, counted in the phase after it. Since then the transport keeps the frames
-  it holds in a list of its own and writes them into the corked socket only at the end of the turn,
-  so Node's per-write entries die young: the next run at 5,000 subscribers gave \`wardcast\` 10.19 µs
-  per paced delivery against 9.37 for \`wardcast-nocoalesce\` (1.09x) and 8.73 for \`ws-frame-once\`,
-  a paced p99 of 0.77x, and 1.56 µs per burst delivery (0.15x). A whole run after it (all five
-  variants) gave 1.08x \`wardcast-nocoalesce\` in paced CPU at 5,000, but a paced p99 of 2.27x
-  \`ws-frame-once\` there (per rep 212 / 130 / 189 ms against 85 / 81 / 87) and 1.26x at 1,000: the
-  CPU gap is gone, the p99 gap is not explained yet.
+  together; a paced phase lasts 6 s (\`BENCH_PACED_SECONDS\`), 60 fan-outs per rep at 5,000
+  subscribers, because with 20 (2 s, the default before 2026-12-06) the slowest 1% of deliveries
+  was the tail of the one or two fan-outs the machine slowed down. The hub's own work per delivery
+  lengthens each fan-out: counted by callgrind (\`node bench/instructions.mjs\`, repeatable where
+  timings are not), 1.13x the user-space instructions of the frame-once loop per paced delivery at
+  1,000 subscribers, on top of the kernel's TCP send path, the same for both.
+- **Why the p99 verdict moves between runs**: the two client processes share one core and spend
+  about 16 µs of CPU per delivery (receiving, framing, parsing), so at 50,000 deliveries/s that
+  core is about 80% busy and the p99 includes the clients' queue, which any stall on the machine
+  lengthens by tens of ms. The per-rep ratios under "Targets" show it: in a whole run of 2026-12-06,
+  \`wardcast\` against \`ws-frame-once\` was 0.96 / 1.50 / 1.05 at 1,000 subscribers and
+  1.08 / 1.79 / 0.93 at 5,000, and \`wardcast-nocoalesce\` (the same hub without coalescing) spreads
+  as widely. \`BENCH_TRACE=1\` prints, per phase, the slowest delivery of each message: in a
+  \`wardcast\` rep at 1,000 subscribers in that run it jumped from 23 to 96 ms and fell back
+  over five messages while each fan-out took its usual 10 ms of server CPU: a backlog the server
+  did not cause. Clients that read only the bench id out of each frame, instead of \`JSON.parse\`, cost
+  15.5-16.6 µs per delivery against 15.6-18.4: parsing is not what fills that core, so the clients
+  parse every frame, as an application does.
+- **Paced right after a burst**: each rep runs a variant's burst, then its paced phase. Until the
+  transport kept the frames it holds in a list of its own (2026-12-06), a coalesced burst kept
+  Node's per-write entries alive to the end of its long turn, and mark-compacts collected them in
+  the paced phase that followed: \`wardcast\` then used 1.07-1.36x the CPU per paced delivery of
+  \`wardcast-nocoalesce\` at 5,000 subscribers (with \`BENCH_SETTLE_GC=1\`, a full collection
+  between the two phases, not measured: 0.88x). Since then the two are within the spread of the
+  reps: 9.96 against 9.77 µs (\`ws-frame-once\` 9.29) at 5,000 in that run; 8.42 / 9.31 / 9.20 against
+  8.86 / 7.86 / 8.60 per rep in another 6-second run. The first few fan-outs after a burst are
+  slower for every variant alike (in that run up to 290 ms for \`ws-frame-once\` and 206 ms for
+  \`wardcast\`, then about 70 ms), so that is not the coalescing.
 - **Idle connection RSS / heap** is the growth from the second half of the connections (so
   one-time allocations do not count), after a full GC: authenticated, one subscription. RSS
   moves by allocator pages and is noisy; heap is the steadier number.
