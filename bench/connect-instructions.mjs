@@ -20,7 +20,8 @@
 //
 // Options, as env or CLI (`node bench/connect-instructions.mjs --conns=500`):
 //   BENCH_CONNS=1000  BENCH_SUBS=100  BENCH_WARMUP=6  BENCH_REPS=7
-//   BENCH_VARIANTS=wardcast,wardcast-cookie,ws-frame-once (also ws-wardcast-shape)
+//   BENCH_VARIANTS=wardcast,wardcast-cookie,ws-frame-once (also ws-wardcast-shape, and
+//     ws-merged-shape: that shape with one frame each way, see variants.mjs)
 //   BENCH_VALGRIND_OUT=/tmp/wardcast-connect-callgrind (the dumps, kept for callgrind_annotate)
 //   BENCH_NODE_FLAGS="--perf-basic-prof"  BENCH_VALGRIND_FLAGS="--dump-instr=yes"
 import { execFileSync } from 'node:child_process';

@@ -31,10 +31,12 @@ function wardcast(port, userId, onNotification, cookie = false) {
   });
 }
 
-function plainWs(port, _userId, onNotification) {
+/** The plain `ws` variants' connect: one frame each way (with `token`, the token in it too). */
+function plainWs(port, userId, onNotification, token = false) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`, WS_OPTIONS);
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'subscribe', topic: TOPIC })));
+    const hello = token ? { type: 'subscribe', token: userId, topic: TOPIC } : { type: 'subscribe', topic: TOPIC };
+    ws.on('open', () => ws.send(JSON.stringify(hello)));
     ws.on('message', (data) => {
       const frame = JSON.parse(data.toString());
       if (frame.type === 'notification') onNotification(frame);
@@ -62,5 +64,6 @@ export function connect(variant, port, userId, onNotification) {
   if (variant === 'wardcast-cookie') return wardcast(port, userId, onNotification, true);
   if (variant.startsWith('wardcast') || variant === 'ws-wardcast-shape') return wardcast(port, userId, onNotification);
   if (variant === 'socket.io') return socketio(port, userId, onNotification);
+  if (variant === 'ws-merged-shape') return plainWs(port, userId, onNotification, true);
   return plainWs(port, userId, onNotification);
 }

@@ -1,7 +1,7 @@
 // The server variants (wardcast-nocoalesce: the hub with `coalesceWrites: false`, one write per
 // frame as before coalescing; wardcast-base: the hub class passed as `Hub`, e.g. another build of
 // @wardcast/server for an A/B run; ws-wardcast-shape: bare ws answering Wardcast's connect frames,
-// for `pnpm bench:connect` only). Each attaches to an http.Server and returns
+// for `pnpm bench:connect` only; ws-merged-shape: the same with one frame each way). Each attaches to an http.Server and returns
 // { subscribers(): number, publish(payload, id): void | Promise<void> }.
 import { NotificationHub } from '@wardcast/server';
 import { Server as SocketIOServer } from 'socket.io';
@@ -114,6 +114,32 @@ function wardcastShapedWs(http) {
   return { subscribers: () => clients.size, publish: () => {} };
 }
 
+/**
+ * The floor under a shorter connect, for `pnpm bench:connect-cost` only: bare `ws` answering one
+ * client frame with one frame that carries what `welcome`, `authenticated` and `subscribed`
+ * carry together (the client's address read, as the hub does for admission). No such protocol
+ * exists: it measures what merging the three replies (and the client's `auth` and `subscribe`)
+ * would save, against `ws-wardcast-shape`.
+ */
+function mergedShapeWs(http) {
+  const wss = new WebSocketServer({ server: http, perMessageDeflate: false, clientTracking: false });
+  const clients = new Set();
+  const position = { epoch: 'bench', seq: 0 };
+  wss.on('connection', (ws, req) => {
+    const address = req.socket.remoteAddress;
+    ws.once('message', (data) => {
+      const frame = JSON.parse(data.toString());
+      clients.add(ws);
+      const topics = [{ topic: frame.topic, status: 'ok', recovered: false, position }];
+      const reply = { type: 'subscribed', protocol: 1, sessionId: address, userId: frame.token, topics };
+      ws.send(JSON.stringify(reply));
+    });
+    ws.on('close', () => clients.delete(ws));
+    ws.on('error', () => {});
+  });
+  return { subscribers: () => clients.size, publish: () => {} };
+}
+
 /** Frame once with ws's own Sender.frame, write the same buffer to every TCP socket. */
 function frameOnce(clients, message) {
   const opts = { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false };
@@ -164,6 +190,8 @@ export function createVariant(name, http, Hub = undefined) {
       return socketio(http);
     case 'ws-wardcast-shape':
       return wardcastShapedWs(http);
+    case 'ws-merged-shape':
+      return mergedShapeWs(http);
     default:
       throw new Error(`unknown variant ${name}`);
   }
