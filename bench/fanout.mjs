@@ -133,7 +133,7 @@ function traceLine(variant, phase, cpu, received, reports) {
   const gc = Object.entries(cpu.gc).map(([kind, g]) => `${kind} ${g.n}/${g.ms.toFixed(1)} ms`);
   console.error(
     `${variant}, ${phase.messages} messages (burst ${phase.burst}): CPU ${(cpu.cpuUs / received).toFixed(2)} µs/delivery ` +
-      `(user ${(cpu.userUs / received).toFixed(2)}), block ${cpu.blockCpuMs.median.toFixed(1)} ms, ` +
+      `(user ${(cpu.userUs / received).toFixed(2)}), block ${cpu.blockCpuMs.median.toFixed(1)} ms, ${cpu.late} late ticks, ` +
       `GC pauses ${gc.join(', ') || 'none'}; slowest delivery per message, ms: ${worst.map((w) => w.toFixed(0)).join(' ')}`,
   );
 }

@@ -192,6 +192,17 @@ const LIMITS = `- **Server CPU per delivery** is mostly the kernel's loopback TC
   did not cause. Clients that read only the bench id out of each frame, instead of \`JSON.parse\`, cost
   15.5-16.6 µs per delivery against 15.6-18.4: parsing is not what fills that core, so the clients
   parse every frame, as an application does.
+- **One part of the paced p99 is the hub's**: when the publishing loop falls behind schedule
+  (a stall), it publishes the next message in the same event-loop turn as the one before, and
+  \`wardcast\` then holds that message's frames for every socket to the end of the turn, as in a
+  burst, where \`wardcast-nocoalesce\` and \`ws-frame-once\` write them at once. \`BENCH_TRACE=1\`
+  counts these late ticks: 1 to 8 of 300 messages per rep at 1,000 subscribers, and the rep with 8
+  had the worst p99 ratio (1.74x). Each late message is 1,000 deliveries, so three of them are the
+  slowest 1% of a rep. Over 9 reps at 1,000 subscribers (\`--reps=9\`, three variants), the p99 of
+  \`wardcast\` was above \`wardcast-nocoalesce\`'s in 8 (median 26.7 against 19.4 ms). Holding
+  frames to the end of the turn has no time bound; the issue asks for a bounded flush delay of a
+  few ms, which would cap this (not built yet: it costs coalescing in long bursts, and its default
+  is to be chosen by measurement).
 - **Paced right after a burst**: each rep runs a variant's burst, then its paced phase. Until the
   transport kept the frames it holds in a list of its own (2026-12-06), a coalesced burst kept
   Node's per-write entries alive to the end of its long turn, and mark-compacts collected them in

@@ -1,8 +1,9 @@
 // Server child: `node server.mjs <variant>`. Listens on 127.0.0.1, then obeys the orchestrator:
 //   count              -> { subscribers }
 //   run {run, messages, intervalMs, burst} -> publishes on schedule, replies when all are published
-//   stop               -> { cpuUs, userUs, blockMs, blockCpuMs, gc } for the phase since `run` (gc: pauses
-//                         by kind, { minor: { n, ms }, ... })
+//   stop               -> { cpuUs, userUs, blockMs, blockCpuMs, gc, late } for the phase since `run` (gc:
+//                         pauses by kind, { minor: { n, ms }, ... }; late: ticks published without
+//                         waiting, in the same event-loop turn as the one before, being behind schedule)
 //   publish {run, i}   -> publishes message `i` of run `run` now; replies once it is published
 //   noop               -> {} (an IPC round trip and nothing else)
 //   memory             -> { rss, heapUsed } after a full GC (run with --expose-gc)
@@ -44,11 +45,12 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ['gc'] });
 
 async function run({ run, messages, intervalMs, burst }) {
-  phase = { cpu: process.cpuUsage(), blocks: [], blockCpus: [], firstTs: 0, lastTs: 0, gc: {} };
+  phase = { cpu: process.cpuUsage(), blocks: [], blockCpus: [], firstTs: 0, lastTs: 0, gc: {}, late: 0 };
   const start = now();
   for (let i = 0, tick = 0; i < messages; tick++) {
     const wait = start + tick * intervalMs - now();
     if (wait > 0) await sleep(wait);
+    else if (tick > 0) phase.late++; // behind schedule: published in the turn of the one before
     for (let b = 0; b < burst && i < messages; b++, i++) {
       const cpu = process.cpuUsage();
       const ts = now();
@@ -81,6 +83,7 @@ function stop() {
     blockMs: { median: blocks[blocks.length >> 1], max: blocks.at(-1) },
     blockCpuMs: { median: blockCpus[blockCpus.length >> 1], max: blockCpus.at(-1) },
     gc: phase.gc,
+    late: phase.late,
   };
 }
 
