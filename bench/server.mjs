@@ -27,14 +27,14 @@ const Hub = name === 'wardcast-base' && base ? (await import(pathToFileURL(base)
 const variant = createVariant(name, http, Hub);
 let phase;
 
-/** Garbage-collection pauses during the phase: count and ms, by kind (minor, major, ...). */
+/** Garbage-collection pauses during the phase, by kind (minor, major, ...): observed for BENCH_TRACE=1 only. */
 const gcKinds = {
   [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
   [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
   [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
   [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
 };
-new PerformanceObserver((list) => {
+const gcObserver = new PerformanceObserver((list) => {
   if (!phase) return;
   for (const e of list.getEntries()) {
     const kind = gcKinds[e.detail?.kind] ?? 'other';
@@ -42,7 +42,8 @@ new PerformanceObserver((list) => {
     phase.gc[kind].n++;
     phase.gc[kind].ms += e.duration;
   }
-}).observe({ entryTypes: ['gc'] });
+});
+if (process.env.BENCH_TRACE === '1') gcObserver.observe({ entryTypes: ['gc'] });
 
 async function run({ run, messages, intervalMs, burst }) {
   phase = { cpu: process.cpuUsage(), blocks: [], blockCpus: [], firstTs: 0, lastTs: 0, gc: {}, late: 0 };
