@@ -1,7 +1,8 @@
 // The server variants (wardcast-nocoalesce: the hub with `coalesceWrites: false`, one write per
 // frame as before coalescing; wardcast-base: the hub class passed as `Hub`, e.g. another build of
 // @wardcast/server for an A/B run; ws-wardcast-shape: bare ws answering Wardcast's connect frames,
-// for `pnpm bench:connect` only; ws-merged-shape: the same with one frame each way). Each attaches to an http.Server and returns
+// for `pnpm bench:connect` only; ws-merged-shape: the same with one frame each way;
+// wardcast-delay<N>: the hub with `maxFlushDelayMs: N`, `wardcast-delayinf` with Infinity). Each attaches to an http.Server and returns
 // { subscribers(): number, publish(payload, id): void | Promise<void> }.
 import { NotificationHub } from '@wardcast/server';
 import { Server as SocketIOServer } from 'socket.io';
@@ -39,9 +40,10 @@ function envelopeMaker() {
   });
 }
 
-function wardcast(http, coalesceWrites, Hub = NotificationHub) {
+function wardcast(http, coalesceWrites, Hub = NotificationHub, maxFlushDelayMs = undefined) {
   const hub = new Hub({
     coalesceWrites,
+    maxFlushDelayMs,
     // A token in the `auth` frame, or (`wardcast-cookie` clients) a session cookie on the upgrade.
     authenticate: ({ token, request }) => {
       const userId = token ?? sessionCookie(request);
@@ -192,7 +194,11 @@ export function createVariant(name, http, Hub = undefined) {
       return wardcastShapedWs(http);
     case 'ws-merged-shape':
       return mergedShapeWs(http);
-    default:
+    default: {
+      // wardcast-delay<N>: the hub with `maxFlushDelayMs: N` (`wardcast-delayinf`: Infinity).
+      const delay = /^wardcast-delay(\d+(?:\.\d+)?|inf)$/.exec(name)?.[1];
+      if (delay !== undefined) return wardcast(http, true, NotificationHub, delay === 'inf' ? Infinity : Number(delay));
       throw new Error(`unknown variant ${name}`);
+    }
   }
 }

@@ -37,6 +37,25 @@ describeRedis('RedisBackplane as a broker between hub instances', () => {
     expect(epochs.size).toBe(1);
   });
 
+  it('keeps every subscriber complete and in order when bursts from Redis are released mid-turn (maxFlushDelayMs: 0)', async () => {
+    // Redis hands several messages to one read: their fan-outs share a turn, and with a bound of
+    // 0 the transport releases what it holds every 64 held frames, in the middle of that turn.
+    const [a, b] = await startCluster(harness, backplanes, 2, { hub: { maxFlushDelayMs: 0 } });
+    if (!a || !b) throw new Error('no hubs');
+    const onA = await Promise.all(Array.from({ length: 8 }, (_, i) => harness.subscriber(a, `a${i}`, ['ward:7'])));
+    const onB = await Promise.all(Array.from({ length: 8 }, (_, i) => harness.subscriber(b, `b${i}`, ['ward:7'])));
+    for (let i = 0; i < 300; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) =>
+          (j % 2 === 0 ? a : b).hub.publish('ward:7', { kind: 'custom', id: `m${i + j}` }),
+        ),
+      );
+    }
+    const all = [...onA, ...onB];
+    await until(() => all.every((c) => c.seqs('ward:7').length >= 300), '300 each');
+    for (const c of all) expectRun(c.seqs('ward:7'), 0, 300);
+  });
+
   it('resumes on another instance from the position seen on the first one', async () => {
     const [a, b] = await startCluster(harness, backplanes, 2);
     if (!a || !b) throw new Error('no hubs');

@@ -29,9 +29,18 @@ function bufferedOf(fx: Fixture, userId: string): number {
     .reduce((n, c) => n + c.bufferedBytes, 0);
 }
 
-describe('coalesced writes', () => {
+/**
+ * The bound on holding: the default, and `0`, which writes everything held every 64 held frames
+ * (the most drains in the middle of a turn, so order, limits and closes are checked across them).
+ */
+const BOUNDS = [
+  { name: 'default maxFlushDelayMs', options: {} },
+  { name: 'maxFlushDelayMs: 0', options: { maxFlushDelayMs: 0 } },
+] as const;
+
+describe.each(BOUNDS)('coalesced writes ($name)', ({ options }) => {
   it('delivers a burst of many publishes to many subscribers completely and in order', async () => {
-    const fx = await harness.start(allow);
+    const fx = await harness.start({ ...allow, ...options });
     const clients = await subscribers(fx, 'reader-', 20, 'ward:4b');
 
     await burst(fx, 'ward:4b', 200, 'a');
@@ -47,7 +56,7 @@ describe('coalesced writes', () => {
   });
 
   it('keeps replies and notifications written in the same turn in the order they were written', async () => {
-    const fx = await harness.start(allow);
+    const fx = await harness.start({ ...allow, ...options });
     const client = await harness.subscriber(fx, 'alice', ['ward:4b']);
 
     const published = burst(fx, 'ward:4b', 50, 'n');
@@ -59,29 +68,8 @@ describe('coalesced writes', () => {
     expect(client.seqs('ward:4b')).toEqual(range(1, 50));
   });
 
-  it('counts frames held until the end of the turn in the connection send buffer', async () => {
-    const fx = await harness.start(allow);
-    await harness.subscriber(fx, 'alice', ['ward:4b']);
-
-    await burst(fx, 'ward:4b', 20, 'n');
-    const held = bufferedOf(fx, 'alice');
-    await eventually(() => bufferedOf(fx, 'alice') === 0, 'the held frames were written', WAIT);
-
-    expect(held).toBeGreaterThan(20 * 100);
-  });
-
-  it('delivers a lone notification without waiting for another one', async () => {
-    const fx = await harness.start(allow);
-    const client = await harness.subscriber(fx, 'alice', ['ward:4b']);
-
-    await fx.hub.publish('ward:4b', { kind: 'custom', id: 'lone' });
-    const n = await client.notification('lone', WAIT);
-
-    expect(n.seq).toBe(1);
-  });
-
   it('writes frames held before a close ahead of the close frame', async () => {
-    const fx = await harness.start(allow);
+    const fx = await harness.start({ ...allow, ...options });
     const client = await harness.subscriber(fx, 'alice', ['ward:4b']);
 
     await burst(fx, 'ward:4b', 100, 'n');
@@ -93,7 +81,7 @@ describe('coalesced writes', () => {
   });
 
   it('writes frames held when the hub shuts down ahead of the close frame', async () => {
-    const fx = await harness.start(allow);
+    const fx = await harness.start({ ...allow, ...options });
     const clients = await subscribers(fx, 'reader-', 5, 'ward:4b');
 
     await burst(fx, 'ward:4b', 100, 'n');
@@ -109,7 +97,7 @@ describe('coalesced writes', () => {
 
   it('still cuts off a client that stops reading with 4440 while bursts keep the others served', async () => {
     const payload = 'p'.repeat(30_000);
-    const fx = await harness.start({ ...allow, maxBufferedBytes: 256 * 1024, closeTimeoutMs: 300 });
+    const fx = await harness.start({ ...allow, ...options, maxBufferedBytes: 256 * 1024, closeTimeoutMs: 300 });
     const slow = await harness.subscriber(fx, 'slow-reader', ['broadcast']);
     const fast = await subscribers(fx, 'fast-', 3, 'broadcast');
     slow.pauseReading();
@@ -136,7 +124,7 @@ describe('coalesced writes', () => {
   });
 
   it('does not take a reading client for a slow consumer when one turn writes more than maxBufferedBytes', async () => {
-    const fx = await harness.start({ ...allow, maxBufferedBytes: 64 * 1024 });
+    const fx = await harness.start({ ...allow, ...options, maxBufferedBytes: 64 * 1024 });
     const client = await harness.subscriber(fx, 'alice', ['ward:4b']);
     const payload = 'p'.repeat(4_000);
 
@@ -147,6 +135,29 @@ describe('coalesced writes', () => {
 
     expect(fx.hub.stats().drops.slowConsumers).toBe(0);
     expect(client.seqs('ward:4b')).toEqual(range(1, 20));
+  });
+});
+
+describe('coalesced writes', () => {
+  it('counts frames held until the end of the turn in the connection send buffer', async () => {
+    const fx = await harness.start(allow);
+    await harness.subscriber(fx, 'alice', ['ward:4b']);
+
+    await burst(fx, 'ward:4b', 20, 'n');
+    const held = bufferedOf(fx, 'alice');
+    await eventually(() => bufferedOf(fx, 'alice') === 0, 'the held frames were written', WAIT);
+
+    expect(held).toBeGreaterThan(20 * 100);
+  });
+
+  it('delivers a lone notification without waiting for another one', async () => {
+    const fx = await harness.start(allow);
+    const client = await harness.subscriber(fx, 'alice', ['ward:4b']);
+
+    await fx.hub.publish('ward:4b', { kind: 'custom', id: 'lone' });
+    const n = await client.notification('lone', WAIT);
+
+    expect(n.seq).toBe(1);
   });
 
   it('writes every frame at once with coalesceWrites: false', async () => {
@@ -159,5 +170,48 @@ describe('coalesced writes', () => {
 
     expect(held).toBe(0);
     for (const c of clients) expect(c.seqs('ward:4b')).toEqual(range(1, 50));
+  });
+
+  it('writes what it holds once the oldest frame held has waited maxFlushDelayMs, within the turn', async () => {
+    /** Bytes held after each of 80 publishes in a turn kept busy for 50 ms after its second frame. */
+    const heldDuringSlowTurn = async (maxFlushDelayMs: number): Promise<number[]> => {
+      const fx = await harness.start({ ...allow, maxFlushDelayMs });
+      const client = await harness.subscriber(fx, 'alice', ['ward:4b']);
+      // One turn (each publish settles in microtasks): the first frame is written at once, the
+      // second is held, then synchronous work keeps the turn busy, then 80 more publishes.
+      await fx.hub.publish('ward:4b', { kind: 'custom', id: 'first' });
+      await fx.hub.publish('ward:4b', { kind: 'custom', id: 'second' });
+      const start = performance.now();
+      while (performance.now() - start < 50) {
+        // Synchronous work in the same turn.
+      }
+      const held: number[] = [];
+      for (let i = 0; i < 80; i++) {
+        await fx.hub.publish('ward:4b', { kind: 'custom', id: `n${i}` });
+        held.push(bufferedOf(fx, 'alice'));
+      }
+      await client.notification('n79', WAIT);
+      expect(client.seqs('ward:4b')).toEqual(range(1, 82));
+      return held;
+    };
+    /** The first publish after which fewer bytes were held than before it (a drain), or -1. */
+    const firstDrain = (held: number[]): number => held.findIndex((bytes, i) => i > 0 && bytes < (held[i - 1] ?? 0));
+
+    const bounded = await heldDuringSlowTurn(20);
+    const unbounded = await heldDuringSlowTurn(60_000);
+
+    // The clock is read every 64 held frames: among the first 64 publishes after the busy part,
+    // one found the oldest held frame 50 ms old (> 20) and wrote everything held.
+    expect(firstDrain(bounded)).toBeGreaterThanOrEqual(0);
+    expect(firstDrain(bounded)).toBeLessThan(64);
+    // Unbounded: held to the end of the turn, growing with every publish.
+    expect(firstDrain(unbounded)).toBe(-1);
+    expect(unbounded.at(-1)).toBeGreaterThan(80 * 100);
+  });
+
+  it('refuses a negative or non-number maxFlushDelayMs with invalid_option', async () => {
+    for (const maxFlushDelayMs of [-1, Number.NaN, '5' as unknown as number]) {
+      await expect(harness.start({ ...allow, maxFlushDelayMs })).rejects.toMatchObject({ code: 'invalid_option' });
+    }
   });
 });

@@ -108,12 +108,24 @@ export class WsSocket implements TransportSocket, HeldSocket {
     }
     this.#pending.push(bytes);
     this.#pendingBytes += bytes.length;
+    const coalescer = this.#coalescer as WriteCoalescer;
     // Past `flushAtBytes` what is held goes out at once; the socket stays corked for the rest of the turn.
-    if (this.#pendingBytes >= (this.#coalescer as WriteCoalescer).flushAtBytes) {
-      this.#writePending(raw);
-      raw.uncork();
-      raw.cork();
+    if (this.#pendingBytes >= coalescer.flushAtBytes) this.drain();
+    // Last: it may drain every held socket, this one included (the bound on holding).
+    coalescer.held();
+  }
+
+  /** Writes the frames held so far (one `writev`) and keeps the socket corked for the rest of the turn. */
+  drain(): void {
+    if (!this.#held || this.#pending.length === 0) return;
+    const raw = this.#raw as Socket;
+    if (this.#ws.readyState !== OPEN) {
+      this.#dropPending();
+      return;
     }
+    this.#writePending(raw);
+    raw.uncork();
+    raw.cork();
   }
 
   /** Writes the held frames into the corked TCP socket (one `writev` once it is uncorked). */
