@@ -178,13 +178,15 @@ const LIMITS = `- **Server CPU per delivery** is mostly the kernel's loopback TC
   subscribers, because with 20 (2 s, the default before 2026-12-06) the slowest 1% of deliveries
   was the tail of the one or two fan-outs the machine slowed down. The hub's own work per delivery
   lengthens each fan-out: counted by callgrind (\`node bench/instructions.mjs\`, repeatable where
-  timings are not), 1.13x the user-space instructions of the frame-once loop per paced delivery at
-  1,000 subscribers, on top of the kernel's TCP send path, the same for both.
+  timings are not), 1.16x the user-space instructions of the frame-once loop per paced delivery at
+  1,000 subscribers (3,107 against 2,681 on 2026-12-06), on top of the kernel's TCP send path, the
+  same for both.
 - **Why the p99 verdict moves between runs**: the two client processes share one core and spend
-  about 16 µs of CPU per delivery (receiving, framing, parsing), so at 50,000 deliveries/s that
-  core is about 80% busy and the p99 includes the clients' queue, which any stall on the machine
-  lengthens by tens of ms. The per-rep ratios under "Targets" show it: in a whole run of 2026-12-06,
-  \`wardcast\` against \`ws-frame-once\` was 0.96 / 1.50 / 1.05 at 1,000 subscribers and
+  about 16 µs of CPU per delivery on an AMD EPYC machine (receiving, framing, parsing; about 11 on
+  an Intel Xeon), so at 50,000 deliveries/s that core is 55-80% busy and the p99 includes the
+  clients' queue, which any stall on the machine lengthens by tens of ms. The per-rep ratios
+  under "Targets" show it: in a whole run of 2026-12-06 on the AMD EPYC machine, \`wardcast\`
+  against \`ws-frame-once\` was 0.96 / 1.50 / 1.05 at 1,000 subscribers and
   1.08 / 1.79 / 0.93 at 5,000, and \`wardcast-nocoalesce\` (the same hub without coalescing) spreads
   as widely. \`BENCH_TRACE=1\` prints, per phase, the slowest delivery of each message: in a
   \`wardcast\` rep at 1,000 subscribers in that run it jumped from 23 to 96 ms and fell back
@@ -192,22 +194,47 @@ const LIMITS = `- **Server CPU per delivery** is mostly the kernel's loopback TC
   did not cause. Clients that read only the bench id out of each frame, instead of \`JSON.parse\`, cost
   15.5-16.6 µs per delivery against 15.6-18.4: parsing is not what fills that core, so the clients
   parse every frame, as an application does.
-- **One part of the paced p99 is the hub's**: when the publishing loop falls behind schedule
-  (a stall), it publishes the next message in the same event-loop turn as the one before, and
-  \`wardcast\` then holds that message's frames for every socket to the end of the turn, as in a
-  burst, where \`wardcast-nocoalesce\` and \`ws-frame-once\` write them at once. \`BENCH_TRACE=1\`
-  counts these late ticks: 1 to 8 of 300 messages per rep at 1,000 subscribers, and the rep with 8
-  had the worst p99 ratio (1.74x). Each late message is 1,000 deliveries, so three of them are the
-  slowest 1% of a rep. Over 9 reps at 1,000 subscribers (\`--reps=9\`, three variants), the p99 of
-  \`wardcast\` was above \`wardcast-nocoalesce\`'s in 8 (median 26.7 against 19.4 ms). Holding
-  frames to the end of the turn has no time bound; the issue asks for a bounded flush delay of a
-  few ms, which would cap this (not built yet: it costs coalescing in long bursts, and its default
-  is to be chosen by measurement).
+- **Paced p99 after a burst: the coalesced burst's garbage**: in 9 reps at 1,000 subscribers on
+  2026-12-06 (Intel Xeon), the paced p99 was 13.6 ms for \`wardcast\`, 12.4 with no bound, 11.5
+  for \`wardcast-nocoalesce\` and 11.2 for \`ws-frame-once\`; \`wardcast\` was above
+  \`wardcast-nocoalesce\` in all 9 reps, by 0.6-2.1 ms in seven and by 5.6 and 12.8 ms in two (on
+  the AMD EPYC machine earlier that day: in 8 of 9, median 26.7 against 19.4 ms). It comes from
+  the burst each rep runs just before: with \`--burst=1\` (no burst to coalesce, 5 reps) the two
+  were 11.4 against 10.9 ms (1.05x), and with \`BENCH_SETTLE_GC=1\` (a full collection between the
+  burst and the paced phase) 11.4 against 11.0 (1.03x, 3 of 5 reps within 1.1x of
+  \`ws-frame-once\`). \`BENCH_TRACE=1\` shows mark-compacts during the paced phase after a coalesced
+  burst (in 2 of 9 reps of each coalescing variant) and none after the no-coalescing hub's. The
+  likely cause, not shown yet: a coalesced burst's long turn keeps what it allocates alive past
+  young-generation collections, and collecting it later slows the fan-outs that follow. Not the code on the paced path: callgrind counts 3,107
+  user-space instructions per paced delivery for \`wardcast\` against 3,056 without coalescing
+  (+1.7%; \`BENCH_WARMUP_BURSTS=5 node bench/instructions.mjs\`), and both make one \`write\` per
+  socket per paced message. Next step: a heap snapshot diff across one burst, to find what the
+  burst promotes.
+- **Holding is bounded (\`maxFlushDelayMs\`, 5 ms by default)**: every 64 held frames the
+  transport reads the clock, and once the oldest frame held has waited that long, every held
+  socket writes what it holds (one \`writev\`) and goes on holding. The default is the largest
+  bound that is still "a few ms", chosen by running \`wardcast-delay<N>\` variants (the hub with
+  \`maxFlushDelayMs: N\`) side by side: at 5,000 subscribers, 3 reps on 2026-12-06 (Intel Xeon),
+  burst CPU per delivery against \`ws-frame-once\` was 0.18x with no bound (\`wardcast-delayinf\`),
+  0.41x at 5 ms, 1.21x at 2 ms and 1.27x at 1 ms (\`wardcast-nocoalesce\` 1.20x), and burst
+  deliveries/s 1.47x, 1.21x, 0.94x and 0.86x. One pass of a publish over 5,000 held sockets takes
+  2-4 ms there, so a bound of 2 ms or less drains after every publish: an instrumented run counted
+  28 drains of all 5,000 sockets in one 20-message burst, each 15-44 ms of writing. Nothing is left
+  to coalesce then. At 1,000 subscribers (9 reps) 5 ms cost next to nothing: 0.32x against 0.31x
+  with no bound, and 1.28x against 1.25x the deliveries/s.
+- **Burst latency is the clients' queue**: a coalesced burst's p50 and p99 (224 and 450 ms with no
+  bound at 5,000 subscribers, 122 and 430 at 5 ms, against 48 and 108 for \`ws-frame-once\`) are
+  measured from each publish call. With coalescing, the 20 publishes return within a few ms and
+  the writes follow; without it, each publish starts only after the fan-out before it. The two
+  client processes need about 5 µs of their core per delivery, about 0.45 s for the burst's 100,000
+  deliveries, whatever the server does: a coalesced server hands them the burst faster than they
+  read it, and the wait shows up as latency from an earlier start. Time to the last delivery
+  (deliveries/s) compares the variants fairly: coalesced, the burst is done sooner.
 - **Paced right after a burst**: each rep runs a variant's burst, then its paced phase. Until the
   transport kept the frames it holds in a list of its own (2026-12-06), a coalesced burst kept
   Node's per-write entries alive to the end of its long turn, and mark-compacts collected them in
   the paced phase that followed: \`wardcast\` then used 1.07-1.36x the CPU per paced delivery of
-  \`wardcast-nocoalesce\` at 5,000 subscribers (with \`BENCH_SETTLE_GC=1\`, a full collection
+  \`wardcast-nocoalesce\` at 5,000 subscribers (AMD EPYC; with \`BENCH_SETTLE_GC=1\`, a full collection
   between the two phases, not measured: 0.88x). Since then the two are within the spread of the
   reps: 9.96 against 9.77 µs (\`ws-frame-once\` 9.29) at 5,000 in that run; 8.42 / 9.31 / 9.20 against
   8.86 / 7.86 / 8.60 per rep in another 6-second run. The first few fan-outs after a burst are
