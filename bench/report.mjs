@@ -208,8 +208,16 @@ const LIMITS = `- **Server CPU per delivery** is mostly the kernel's loopback TC
   young-generation collections, and collecting it later slows the fan-outs that follow. Not the code on the paced path: callgrind counts 3,107
   user-space instructions per paced delivery for \`wardcast\` against 3,056 without coalescing
   (+1.7%; \`BENCH_WARMUP_BURSTS=5 node bench/instructions.mjs\`), and both make one \`write\` per
-  socket per paced message. Next step: a heap snapshot diff across one burst, to find what the
-  burst promotes.
+  socket per paced message. \`node --expose-gc bench/burst-heap.mjs <variant>\` measures what a
+  burst leaves in the old generation, and where it was allocated (V8's sampling heap profiler):
+  at 1,000 subscribers, bursts of 20, a new empty list per socket per burst (the transport's held
+  frames) and Node's per-frame \`writev\` entries were most of it: +109 KiB per burst for
+  \`wardcast\` against +17 KiB for \`wardcast-nocoalesce\`. Since 2026-12-06 the transport keeps
+  each socket's list from turn to turn and writes what it holds as one joined buffer: +38 KiB
+  (median of 5 bursts; \`wardcast-nocoalesce\` +16). The p99 gap at 1,000 subscribers then
+  measured 1.06x \`wardcast-nocoalesce\` (9 reps, list kept) and 1.09x (5 reps, joined buffer),
+  with mark-compacts in the paced phase in 1 of 9 reps: smaller, not gone (against
+  \`ws-frame-once\`: 1.10x and 1.15x in those two runs, target 1.10x).
 - **Holding is bounded (\`maxFlushDelayMs\`, 5 ms by default)**: every 64 held frames the
   transport reads the clock, and once the oldest frame held has waited that long, every held
   socket writes what it holds (one \`writev\`) and goes on holding. The default is the largest

@@ -1,8 +1,8 @@
 /** A socket whose writes a {@link WriteCoalescer} holds until the end of the turn. */
 export interface HeldSocket {
-  /** Lets the frames held since the second write of the turn go out, in one `writev`. */
+  /** Lets the frames held since the second write of the turn go out, in one write. */
   release(): void;
-  /** Writes the frames held so far, in one `writev`, and goes on holding for the rest of the turn. */
+  /** Writes the frames held so far, in one write, and goes on holding for the rest of the turn. */
   drain(): void;
 }
 
@@ -14,12 +14,12 @@ const CHECK_EVERY = 64;
  * is written at once, so a lone notification never waits, not even for the rest of its fan-out;
  * a second frame for the same socket in the same turn corks it and registers it here, and one
  * `setImmediate` per turn (not per socket) uncorks every registered socket. A burst of N
- * notifications then costs two system calls per socket (the first frame, then one `writev`)
+ * notifications then costs two system calls per socket (the first frame, then one write)
  * instead of N. Every frame stays a complete WebSocket frame, in order.
  *
  * Holding is bounded in time as well: every {@link CHECK_EVERY} held frames the coalescer reads
  * the clock, and once the oldest frame it holds has waited `maxDelayMs`, every held socket writes
- * what it holds there and then (one `writev` each) and goes on holding for the rest of the turn.
+ * what it holds there and then (one write each) and goes on holding for the rest of the turn.
  * A long burst then costs one system call per socket per `maxDelayMs` of holding, not per frame.
  */
 export class WriteCoalescer {
@@ -34,6 +34,8 @@ export class WriteCoalescer {
   /** Bumped at every flush: a socket that last wrote in an older turn writes its next frame at once. */
   turn = 0;
   #held: HeldSocket[] = [];
+  /** The list {@link WriteCoalescer.#held} was before the last flush, emptied, for the next one. */
+  #spare: HeldSocket[] = [];
   #scheduled = false;
   /** `performance.now()` when the oldest frame held was held (the first `add`, or the last drain). */
   #heldSince = 0;
@@ -100,8 +102,10 @@ export class WriteCoalescer {
   flush(): void {
     this.#scheduled = false;
     this.turn++;
+    // Two lists in turn rather than a new one per turn: a list that lives from one burst to the
+    // next is promoted, and would be old-generation garbage at the next flush.
     const held = this.#held;
-    this.#held = [];
+    this.#held = this.#spare;
     for (const socket of held) {
       try {
         socket.release();
@@ -109,5 +113,7 @@ export class WriteCoalescer {
         // A failed write is the socket's own 'error'/'close'; the other sockets must still go out.
       }
     }
+    held.length = 0;
+    this.#spare = held;
   }
 }

@@ -28,8 +28,8 @@ export interface WsTransportOptions {
   readonly perMessageDeflate?: boolean;
   /**
    * Gathers the frames written to one socket in the same event-loop turn (a burst of publishes,
-   * a replay): the first is written at once, the others go out together in one `writev` at the
-   * end of the turn. A lone notification never waits. `false` writes every frame with its own
+   * a replay): the first is written at once, the others go out together in one write at the
+   * end of the turn (or sooner: {@link WsTransportOptions.maxFlushDelayMs}). A lone notification never waits. `false` writes every frame with its own
    * system call. Has no effect with `perMessageDeflate`.
    * @default true
    */
@@ -37,7 +37,7 @@ export interface WsTransportOptions {
   /**
    * The bound on how long {@link WsTransportOptions.coalesceWrites} holds a frame. In a long turn
    * (a burst to thousands of sockets, several publishes in one turn), once the oldest frame held
-   * has waited this long, every held socket writes what it holds (one `writev` each) and goes on
+   * has waited this long, every held socket writes what it holds (one write each) and goes on
    * holding for the rest of the turn. Checked every 64 held frames, so a frame can wait a little
    * longer (the microseconds those take); synchronous work of your own in the same turn cannot be
    * interrupted. `0` writes what is held every 64 held frames; `Infinity` holds to the end of the

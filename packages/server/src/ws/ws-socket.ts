@@ -41,10 +41,10 @@ const PREPARED_BY_WS = {};
  * straight to each TCP socket, which is what `ws` itself does for an uncompressed text frame;
  * frames for this socket alone are framed the same way.
  * With a {@link WriteCoalescer}, the first frame of a turn is written at once and the socket is
- * corked from its second write to the end of the turn, so the rest of a burst goes out in one
- * `writev`; everything written meanwhile (`ws`'s own control and close frames included) keeps
- * its order. With permessage-deflate on, every frame
- * goes through `ws.send`, uncorked.
+ * corked from its second write to the end of the turn (or a drain), so the rest of a burst goes
+ * out in one buffer and one write; everything written meanwhile (`ws`'s own control and close
+ * frames included) keeps its order. With permessage-deflate on, every frame goes through
+ * `ws.send`, uncorked.
  */
 export class WsSocket implements TransportSocket, HeldSocket {
   readonly #ws: WebSocket;
@@ -62,10 +62,10 @@ export class WsSocket implements TransportSocket, HeldSocket {
    */
   readonly #state: { readonly length: number } | undefined;
   /**
-   * The frames held since the second write of this turn, written into the corked TCP socket only
-   * when released: Node then creates its per-write entries and hands them to one `writev` in the
-   * same call, so they die young instead of living through the whole turn (a burst to thousands of
-   * sockets is a long turn) and being promoted, and collected later, by a mark-compact.
+   * The frames held since the second write of this turn, written to the TCP socket only when
+   * released or drained, joined into one buffer: nothing per frame is allocated while the turn
+   * runs (a burst to thousands of sockets is a long turn), so nothing lives long enough to be
+   * promoted and collected later by a mark-compact. The array itself is kept from turn to turn.
    */
   #pending: Buffer[] = [];
   /** Bytes in {@link WsSocket.#pending}. */
@@ -115,7 +115,7 @@ export class WsSocket implements TransportSocket, HeldSocket {
     coalescer.held();
   }
 
-  /** Writes the frames held so far (one `writev`) and keeps the socket corked for the rest of the turn. */
+  /** Writes the frames held so far (one write) and keeps the socket corked for the rest of the turn. */
   drain(): void {
     if (!this.#held || this.#pending.length === 0) return;
     const raw = this.#raw as Socket;
@@ -128,13 +128,19 @@ export class WsSocket implements TransportSocket, HeldSocket {
     raw.cork();
   }
 
-  /** Writes the held frames into the corked TCP socket (one `writev` once it is uncorked). */
+  /** Writes the held frames, joined into one buffer, into the corked TCP socket. */
   #writePending(raw: Socket): void {
     const pending = this.#pending;
     if (pending.length === 0) return;
-    this.#pending = [];
+    // One buffer, one write: the frames are copied once (at most `flushAtBytes`, 64 KiB), and Node
+    // keeps no entry per frame for a `writev`, which a long turn would have kept alive long enough
+    // to promote them, for mark-compacts to collect during the fan-outs that follow.
+    const bytes = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, this.#pendingBytes);
+    // The same array for the next turn: a new one per socket per burst would live until the next
+    // burst, be promoted, and be old-generation garbage then.
+    pending.length = 0;
     this.#pendingBytes = 0;
-    for (const bytes of pending) raw.write(bytes);
+    raw.write(bytes);
   }
 
   /**
@@ -173,7 +179,7 @@ export class WsSocket implements TransportSocket, HeldSocket {
   }
 
   #dropPending(): void {
-    this.#pending = [];
+    this.#pending.length = 0;
     this.#pendingBytes = 0;
   }
 
