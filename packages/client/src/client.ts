@@ -11,7 +11,9 @@ import { backoffDelay, type CloseInfo, DEFAULT_BACKOFF, defaultShouldRetry } fro
 import { Emitter } from './emitter.js';
 import { watchEnvironment } from './environment.js';
 import { Outbox, type OutboxItem } from './outbox.js';
+import { detach, OPEN } from './socket.js';
 import { StreamTracker } from './streams.js';
+import { DEFAULT_CLIENT_TIMINGS, MAX_RETRY_AFTER_MS } from './timings.js';
 import { TransportChoice } from './transports.js';
 import type {
   ClientEvents,
@@ -24,23 +26,9 @@ import type {
   WebSocketLike,
 } from './types.js';
 
-const OPEN = 1;
-/** Longest `retryAfterMs` hint from the hub the client honours, ms (a larger one is capped). */
-const MAX_RETRY_AFTER_MS = 300_000;
 /** Numbers the `ref`s of acks and reads (module-level: a minifier shortens it, not a private field). */
 let receiptRefs = 0;
 const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p === 'function' ? (p as () => T | Promise<T>)() : p);
-
-/**
- * Default timings of the client, ms.
- *
- * @category Client
- */
-export const DEFAULT_CLIENT_TIMINGS = {
-  pingIntervalMs: 15_000,
-  pongTimeoutMs: 10_000,
-  refreshLeewayMs: 60_000,
-} as const;
 
 /**
  * A reconnecting, resuming, deduplicating subscriber to a Wardcast hub. Create it with
@@ -211,7 +199,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#ws = undefined;
     this.#authenticated = false;
     this.#subscribeSent = false;
-    if (ws) this.#detach(ws, 1000, 'client closed');
+    if (ws) detach(ws, 1000, 'client closed');
     if (this.#status.state !== 'closed' && this.#status.state !== 'idle') {
       this.#setStatus({ state: 'closed', reason: { code: 1000, reason: 'client closed', fatal: true } });
     }
@@ -330,7 +318,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#ws = undefined;
     this.#authenticated = false;
     this.#subscribeSent = false;
-    if (ws) this.#detach(ws, 4000, close.reason);
+    if (ws) detach(ws, 4000, close.reason);
     if (cause !== undefined) this.#error('internal_error', close.reason, cause);
     // Nothing came over this transport: the next one is tried at once (WebSocket blocked, or buffered).
     if (ws && !this.#gotFrame && !this.#offline && this.#transports.canFallBack) {
@@ -351,18 +339,6 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#notBefore = hint > 0 ? Date.now() + hint : 0;
     this.#setStatus({ state: 'reconnecting', attempt: this.#attempt, delayMs, lastClose: close });
     if (!this.#offline) this.#timer('retry', delayMs, () => void this.#open());
-  }
-
-  #detach(ws: WebSocketLike, code: number, reason: string): void {
-    ws.onopen = null;
-    ws.onmessage = null;
-    ws.onclose = null;
-    ws.onerror = () => {};
-    try {
-      ws.close(code, reason.slice(0, 120));
-    } catch {
-      // Already closed or still connecting in an implementation that refuses close(): nothing to free.
-    }
   }
 
   // ---- frames ------------------------------------------------------------------------------

@@ -8,7 +8,8 @@
 
 export { CloseCode, ErrorCode, isWardcastError, shouldReconnect, WardcastError } from '@wardcast/protocol/lean';
 export { type BackoffOptions, backoffDelay, type CloseInfo, DEFAULT_BACKOFF, defaultShouldRetry } from './backoff.js';
-export { createNotificationClient, DEFAULT_CLIENT_TIMINGS, NotificationClient } from './client.js';
+export { createNotificationClient, NotificationClient } from './client.js';
+export { DEFAULT_CLIENT_TIMINGS } from './timings.js';
 export type {
   ClientEvents,
   ClientNotification,

@@ -6,4 +6,5 @@
  * @packageDocumentation
  * @module \@wardcast/client/shared
  */
-export { createSharedNotificationClient, type SharedClientOptions, SharedNotificationClient } from './shared/client.js';
+export { createSharedNotificationClient, SharedNotificationClient } from './shared/client.js';
+export type { SharedClientOptions } from './shared/options.js';

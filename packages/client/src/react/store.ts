@@ -1,6 +1,6 @@
 import type { TelemetryFrame, WardcastError } from '@wardcast/protocol';
 import { createNotificationClient, type NotificationClient } from '../client.js';
-import type { SharedClientOptions } from '../shared/client.js';
+import type { SharedClientOptions } from '../shared/options.js';
 import type { ClientNotification, ClientStatus, NotificationMap, Provider } from '../types.js';
 
 /**

@@ -4,7 +4,6 @@ import { Emitter } from '../emitter.js';
 import type {
   ClientEvents,
   ClientNotification,
-  ClientOptions,
   ClientStatus,
   NotificationMap,
   StreamPosition,
@@ -18,50 +17,11 @@ import {
   type Relayed,
   type StateMessage,
   shareName,
-  sharingSupport,
+  type sharingSupport,
   type TabMessage,
   tabId,
 } from './messages.js';
-
-/**
- * Options of {@link createSharedNotificationClient}: those of `createNotificationClient`, plus
- * who the connection is for.
- *
- * @category Client
- */
-export interface SharedClientOptions extends ClientOptions {
-  /**
-   * Share one connection among this browser profile's tabs. `false`: one socket per tab, as
-   * `createNotificationClient`. @default true
-   */
-  readonly shareAcrossTabs?: boolean;
-  /**
-   * The user the token is for, as the hub's `authenticate` will resolve it (the `userId` of
-   * `status`). Required to share: tabs share only with tabs that declared the same user (and the
-   * same hub URL, PHI level, `unread`, `telemetry`, `storageKey` and `shareKey`), and the leader
-   * closes the shared connection when the hub authenticates anyone else. Without it, the client
-   * does not share (an `invalid_option` error says so).
-   */
-  readonly userId?: string;
-  /** Extra scope of the sharing: tabs with different keys never share. @default '' */
-  readonly shareKey?: string;
-  /**
-   * Recent notifications (and receipts) the leader keeps for tabs opened later, which get them
-   * at once. Capped by `dedupeWindow`. @default 200
-   */
-  readonly shareReplay?: number;
-  /**
-   * How often the leader tab tells the others it is alive, when it has nothing else to send.
-   * Use the same value in every tab. @default 2000
-   */
-  readonly shareHeartbeatMs?: number;
-  /**
-   * How long the other tabs wait without hearing from the leader tab before one of them takes
-   * the lock from it and opens the connection (a leader tab frozen by the browser keeps its
-   * lock). A live leader answers a last ping first, so a slow one is not replaced. @default 3 × `shareHeartbeatMs`
-   */
-  readonly shareLeaderTimeoutMs?: number;
-}
+import { heartbeatMs, leaderTimeoutMs, replayLength, type SharedClientOptions, supportFor } from './options.js';
 
 /**
  * A notification client whose tabs share one connection: one tab (elected with the Web Locks
@@ -217,7 +177,7 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
     this.#elect(false);
     // And when the leader tab is frozen (it keeps the lock), the others notice its silence.
     this.#heard = Date.now();
-    const heartbeat = this.#heartbeatMs();
+    const heartbeat = heartbeatMs(this.#o);
     this.#watchdog = setInterval(() => this.#checkLeader(), Math.max(25, heartbeat / 2));
   }
 
@@ -348,11 +308,11 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
    */
   #checkLeader(): void {
     if (!this.#running || this.#leader || this.#probing) return;
-    if (Date.now() - this.#heard < this.#timeoutMs()) return;
+    if (Date.now() - this.#heard < leaderTimeoutMs(this.#o)) return;
     this.#probing = true;
     const asked = Date.now();
     this.#post({ t: 'ping', tab: this.#tab });
-    const heartbeat = this.#heartbeatMs();
+    const heartbeat = heartbeatMs(this.#o);
     setTimeout(
       () => {
         this.#probing = false;
@@ -363,14 +323,6 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
     );
   }
 
-  #heartbeatMs(): number {
-    return Math.max(50, this.#o.shareHeartbeatMs ?? 2_000);
-  }
-
-  #timeoutMs(): number {
-    return Math.max(this.#heartbeatMs(), this.#o.shareLeaderTimeoutMs ?? 3 * this.#heartbeatMs());
-  }
-
   #lead(locks: LockManagerLike, Channel: typeof BroadcastChannel, election: AbortController): void {
     this.#leaderOf = election;
     // Later than every leader this tab heard of (and than any earlier leader: terms are times).
@@ -378,7 +330,7 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
     const leader: Leader = new Leader({
       name: this.#name as string,
       term,
-      heartbeatMs: this.#heartbeatMs(),
+      heartbeatMs: heartbeatMs(this.#o),
       onReplaced: () =>
         queueMicrotask(() => {
           if (this.#leader === leader) this.#replaced();
@@ -393,13 +345,9 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
       positions: this.#positions,
       recent: this.#recent,
       receipts: this.#receipts,
-      replay: this.#replay(),
+      replay: replayLength(this.#o),
     });
     this.#leader = leader;
-  }
-
-  #replay(): number {
-    return Math.max(0, Math.min(this.#o.shareReplay ?? 200, this.#o.dedupeWindow ?? 2_000));
   }
 
   #post(message: TabMessage): void {
@@ -533,7 +481,8 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
     if (!sent && (was === 'ack' || was === r.action)) return;
     this.#receipts.delete(r.id);
     this.#receipts.set(r.id, r.action === 'ack' || was === 'ack' ? 'ack' : 'read');
-    if (this.#receipts.size > this.#replay() * 4) this.#receipts.delete(this.#receipts.keys().next().value as string);
+    if (this.#receipts.size > replayLength(this.#o) * 4)
+      this.#receipts.delete(this.#receipts.keys().next().value as string);
     this.#events.emit('receipt', r);
   }
 
@@ -545,7 +494,7 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
   }
 
   #trimRecent(): void {
-    const over = this.#recent.length - this.#replay();
+    const over = this.#recent.length - replayLength(this.#o);
     if (over > 0) this.#recent.splice(0, over);
   }
 
@@ -572,11 +521,6 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
   #error(code: ErrorCode, message: string): void {
     this.#events.emit('error', new WardcastError(code, message));
   }
-}
-
-/** Web Locks and `BroadcastChannel`, when sharing is asked for, possible and safe (a declared user). */
-function supportFor(options: SharedClientOptions): ReturnType<typeof sharingSupport> {
-  return options.shareAcrossTabs !== false && options.userId ? sharingSupport() : undefined;
 }
 
 /**

@@ -22,6 +22,7 @@ import { type Logger, silentLogger } from './logger.js';
 import { NotificationHandles } from './notification-handles.js';
 import { type HubLimits, type HubOptions, resolveLimits } from './options.js';
 import { checkOrigin } from './origin.js';
+import { payloadViews } from './payload-views.js';
 import { presenceOf, remotePresenceChanged } from './presence.js';
 import { checkPublish } from './publish-input.js';
 import { NO_ESCALATION, PublishPipeline } from './publish-pipeline.js';
@@ -38,6 +39,7 @@ import { TelemetryTicker } from './telemetry.js';
 import { TimerQueue } from './timers.js';
 import type { SocketHandlers, TransportHost, TransportSocket } from './transport.js';
 import type { Principal, PublishInput, PublishResult, StoredNotification, UpgradeRequestLike } from './types.js';
+import { unreadReplay } from './unread-replay.js';
 import { UpgradeGate } from './upgrade-gate.js';
 
 const defaultAuthorize = (principal: { userId: string }, topic: string): boolean =>
@@ -529,28 +531,11 @@ export class HubCore {
    * const [view] = await hub.visiblePayloads(principal, [stored]); // { payload, phi: 'id-only' }
    * ```
    */
-  async visiblePayloads(
+  visiblePayloads(
     principal: Principal,
     notifications: readonly StoredNotification[],
   ): Promise<{ readonly payload: unknown; readonly phi: PhiLevel }[]> {
-    const policy = this.#options.phiLevel ?? (() => 'full' as const);
-    const levels = new Map<string, PhiLevel>();
-    const out: { payload: unknown; phi: PhiLevel }[] = [];
-    for (const n of notifications) {
-      let level = levels.get(n.topic);
-      if (level === undefined) {
-        try {
-          level = await policy(principal, n.topic);
-        } catch (cause) {
-          this.#logger.warn({ topic: n.topic, err: cause }, 'wardcast: phiLevel threw; using empty');
-          level = 'empty';
-        }
-        if (level !== 'full' && level !== 'id-only') level = 'empty';
-        levels.set(n.topic, level);
-      }
-      out.push({ payload: level === 'full' ? n.payload : this.#kinds.redact(n.kind, n.payload, level), phi: level });
-    }
-    return out;
+    return payloadViews(this.#options.phiLevel, this.#kinds, this.#logger, principal, notifications);
   }
 
   /**
@@ -588,28 +573,6 @@ export class HubCore {
       this.#logger.warn({ err: cause }, 'wardcast: error while closing broker or history');
     }
     this.#events.removeAllListeners();
-  }
-
-  /** See {@link SessionHost.unreadReplay}. */
-  async #unreadReplay(userId: string, topic: string): Promise<readonly StoredNotification[] | undefined> {
-    const inbox = this.#inbox;
-    if (!inbox) return undefined;
-    // A store without two-phase commit shows an append before its inbox row exists: wait for ours.
-    if (!this.#history.commit) await this.#pipeline.settled(topic);
-    const limit = this.limits.maxInboxReplay;
-    if (inbox.unread) return inbox.unread(userId, limit);
-    // A store without `unread`: scan at most `limit` entries, newest first.
-    const out: StoredNotification[] = [];
-    let cursor: string | undefined;
-    for (let scanned = 0; scanned < limit; ) {
-      const size = Math.min(100, limit - scanned);
-      const page = await inbox.list(userId, cursor === undefined ? { limit: size } : { cursor, limit: size });
-      for (const e of page.items) if (e.readAt === undefined) out.push(e.notification);
-      scanned += page.items.length;
-      cursor = page.nextCursor;
-      if (cursor === undefined || page.items.length === 0) break;
-    }
-    return out.reverse();
   }
 
   #brokerHealth(): 'ok' | 'degraded' {
@@ -682,7 +645,8 @@ export class HubCore {
       },
       telemetry: (session, enabled) => this.#telemetry.set(session, enabled),
       closing: () => this.#shuttingDown,
-      unreadReplay: (userId, topic) => this.#unreadReplay(userId, topic),
+      unreadReplay: (userId, topic) =>
+        unreadReplay(this.#inbox, this.#history, this.#pipeline, this.limits, userId, topic),
       cluster: this.#cluster,
     };
   }
