@@ -165,7 +165,8 @@ export function printSummary(summaries, variants, baseline, settings) {
 const LIMITS = `- **Server CPU per delivery** is mostly the kernel's loopback TCP send path, charged to the
   writing process: one \`write\` per socket per frame for the \`ws\` variants and
   \`wardcast-nocoalesce\`; for \`wardcast\`, the first frame of an event-loop turn is written
-  at once and the rest of the turn's frames for that socket go out in one \`writev\`. In a burst,
+  at once and the rest of the turn's frames for that socket go out joined, in one write (every
+  \`maxFlushDelayMs\` of holding at most). In a burst,
   coalescing removes most system calls; a lone message (paced) costs what it did.
   The rest is serializing and framing once per publish and the per-socket loop.
 - **Deliveries/s (burst)** is deliveries / (first publish -> last delivery). The server has one
