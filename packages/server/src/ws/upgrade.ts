@@ -29,8 +29,9 @@ export interface WsTransportOptions {
   /**
    * Gathers the frames written to one socket in the same event-loop turn (a burst of publishes,
    * a replay): the first is written at once, the others go out together in one write at the
-   * end of the turn (or sooner: {@link WsTransportOptions.maxFlushDelayMs}). A lone notification never waits. `false` writes every frame with its own
-   * system call. Has no effect with `perMessageDeflate`.
+   * end of the turn (or sooner: {@link WsTransportOptions.maxFlushDelayMs}). A lone notification
+   * never waits. `false` writes every frame with its own system call. Has no effect with
+   * `perMessageDeflate`.
    * @default true
    */
   readonly coalesceWrites?: boolean;
