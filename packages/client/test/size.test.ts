@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { bundleClient } from './helpers/bundle.js';
 
 /**
- * ~6.0 KB today. Server frames are checked by the lean decoder of `@wardcast/protocol/lean`, not
- * the zod schemas (which took the core to ~12.8 KB): keep zod out of the client.
+ * 6,621 bytes gzip on 2026-12-06, just under this budget (the issue asks for 8 KB). Server frames
+ * are checked by the lean decoder of `@wardcast/protocol/lean`, not the zod schemas (which took
+ * the core to ~12.8 KB): keep zod out of the client.
  */
 const BUDGET_GZIP = 6.5 * 1024;
 const WATCHED = [
