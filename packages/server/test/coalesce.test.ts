@@ -198,15 +198,22 @@ describe('coalesced writes', () => {
     const firstDrain = (held: number[]): number => held.findIndex((bytes, i) => i > 0 && bytes < (held[i - 1] ?? 0));
 
     const bounded = await heldDuringSlowTurn(20);
-    const unbounded = await heldDuringSlowTurn(60_000);
+    const unbounded = await heldDuringSlowTurn(Number.POSITIVE_INFINITY);
+    const longBound = await heldDuringSlowTurn(60_000);
+    const zero = await heldDuringSlowTurn(0);
 
     // The clock is read every 64 held frames: among the first 64 publishes after the busy part,
     // one found the oldest held frame 50 ms old (> 20) and wrote everything held.
     expect(firstDrain(bounded)).toBeGreaterThanOrEqual(0);
     expect(firstDrain(bounded)).toBeLessThan(64);
-    // Unbounded: held to the end of the turn, growing with every publish.
+    // Unbounded (Infinity), or a bound the turn never reaches: held to the end of the turn, growing
+    // with every publish.
     expect(firstDrain(unbounded)).toBe(-1);
     expect(unbounded.at(-1)).toBeGreaterThan(80 * 100);
+    expect(firstDrain(longBound)).toBe(-1);
+    // 0: every look at the clock drains, so at least once in any 64 publishes.
+    expect(firstDrain(zero)).toBeGreaterThanOrEqual(0);
+    expect(firstDrain(zero)).toBeLessThan(64);
   });
 
   it('refuses a negative or non-number maxFlushDelayMs with invalid_option', async () => {
