@@ -55,7 +55,7 @@ export interface WsTransportOptions {
 }
 
 /** {@link WsTransportOptions.maxFlushDelayMs} when not set. */
-export const DEFAULT_MAX_FLUSH_DELAY_MS = 5;
+const DEFAULT_MAX_FLUSH_DELAY_MS = 5;
 
 /** `options.maxFlushDelayMs`, checked. @throws {WardcastError} `invalid_option` */
 function maxFlushDelay(options: WsTransportOptions): number {
