@@ -5,8 +5,9 @@
 // storms of BENCH_CONNS connects (each held, then dropped, as in connect-phase.mjs) warm the JIT
 // with instrumentation off; then instrumentation goes on, one more storm warms the simulated
 // state, and BENCH_REPS counted storms follow. Each storm is counted in two windows
-// (callgrind_control -z before, -d after): `connect` (upgrade + `auth` + `subscribe` for wardcast;
-// upgrade with a session cookie + `subscribe` for wardcast-cookie; upgrade + one frame each way
+// (callgrind_control -z before, -d after): `connect` (upgrade + `hello` + `ready` for wardcast,
+// protocol 2; the same with a session cookie and no token for wardcast-cookie; protocol 1's
+// `auth` + `subscribe` for wardcast-v1, `subscribe` with the cookie for wardcast-cookie-v1; upgrade + one frame each way
 // for ws-frame-once; the shape of Wardcast's connect on bare ws for ws-wardcast-shape), from the
 // storm's start until every connection got its reply, and `close`, from the drop until the
 // server counts the idle subscribers again (the close frames and the session teardown, plus the
@@ -20,7 +21,7 @@
 //
 // Options, as env or CLI (`node bench/connect-instructions.mjs --conns=500`):
 //   BENCH_CONNS=1000  BENCH_SUBS=100  BENCH_WARMUP=6  BENCH_REPS=7
-//   BENCH_VARIANTS=wardcast,wardcast-cookie,ws-frame-once (also ws-wardcast-shape, and
+//   BENCH_VARIANTS=wardcast,wardcast-cookie,ws-frame-once (also wardcast-v1, wardcast-cookie-v1, ws-wardcast-shape, and
 //     ws-merged-shape: that shape with one frame each way, see variants.mjs)
 //   BENCH_VALGRIND_OUT=/tmp/wardcast-connect-callgrind (the dumps, kept for callgrind_annotate)
 //   BENCH_NODE_FLAGS="--perf-basic-prof"  BENCH_VALGRIND_FLAGS="--dump-instr=yes"

@@ -9,7 +9,7 @@ import { median } from './stats.mjs';
 /**
  * One rep against `server` ({ variant, port, ctl }) with `clients` (client children): returns
  * connects/s (wall clock: `conns` / the slowest client's time), server CPU µs per connect
- * (upgrade + auth + subscribe, the request that starts them to the last reply), server CPU µs per
+ * (upgrade + authenticate + subscribe, the request that starts them to the last reply), server CPU µs per
  * connect and close (until the server counted `idle` subscribers again), client CPU µs per connect.
  */
 export async function connectRep(server, clients, { conns, idle, tag }) {

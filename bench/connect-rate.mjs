@@ -3,16 +3,19 @@
 // subscribers each, two client children (pinned to CPU 1). Every rep runs, for each variant in
 // turn (order rotated per rep), BENCH_CONNS new connections (half from each client process, 100
 // in flight each) that connect and subscribe, are held while the server's CPU time is read, then
-// are dropped (see connect-phase.mjs). For Wardcast a connect is upgrade + `auth` + `subscribe`
-// (two replies); for wardcast-cookie (a session cookie authenticates the upgrade, as with a client
-// created without a token) upgrade + `subscribe`; for ws-frame-once an upgrade and one frame each way; for Socket.IO its handshake
+// are dropped (see connect-phase.mjs). For Wardcast a connect is upgrade + `hello` (token and
+// topic) + `ready`, protocol 2 as @wardcast/client connects; for wardcast-cookie (a session cookie
+// authenticates the upgrade, as with a client created without a token) the same with no token in
+// the `hello`; wardcast-v1 and wardcast-cookie-v1 are the same hub with protocol 1's connect
+// (`auth` + `subscribe`, three replies); for ws-frame-once an upgrade and one frame each way; for Socket.IO its handshake
 // and a room join. Printed: connects/s (wall clock), server CPU µs per connect and connects per
 // server CPU-second, each ratio against ws-frame-once computed within the rep, medians over reps.
 // The first BENCH_WARMUP reps warm the JIT of both sides and are not counted.
 //
 // Options, as env or CLI (`node bench/connect-rate.mjs --reps=9`):
 //   BENCH_REPS=7  BENCH_WARMUP=1  BENCH_CONNS=1000  BENCH_SUBS=1000
-//   BENCH_VARIANTS=wardcast,wardcast-cookie,ws-frame-once,socket.io (also: ws-wardcast-shape, bare ws answering
+//   BENCH_VARIANTS=wardcast,wardcast-cookie,ws-frame-once,socket.io (also: wardcast-v1, wardcast-cookie-v1,
+//   ws-wardcast-shape, bare ws answering
 //   Wardcast's connect frames with no hub behind it: the floor under Wardcast's connect)
 //   BENCH_BASE_SERVER=<path to another build's packages/server/dist/index.js>: adds `wardcast-base`
 //   BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
@@ -87,7 +90,7 @@ try {
   await Promise.all([...servers.map((s) => s.ctl), ...clients].map((c) => c.request('exit').catch(() => {})));
   await allExited(5_000); // lets --cpu-prof write its profile
   console.log(
-    `\n=== connect: upgrade + auth + subscribe (Wardcast), ${conns} per rep, median of ${reps} reps; ` +
+    `\n=== connect: upgrade + authenticate + subscribe (Wardcast: protocol 2, one "hello", one "ready"), ${conns} per rep, median of ${reps} reps; ` +
       'ratios within each rep ===',
   );
   console.log(connectTable(summarizeConnects(results, BASELINE), BASELINE));

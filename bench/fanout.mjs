@@ -266,7 +266,7 @@ async function runScenario(scenario) {
   }
   console.log(
     `\n=== ${subs} subscribers, connect: ${STORM_CONNS.toLocaleString('en-US')} new connections per rep ` +
-      `(upgrade + auth + subscribe for Wardcast; ${COOKIE}: the same hub, a session cookie on the upgrade, then subscribe), ` +
+      `(upgrade + "hello" with token and topic + "ready" for Wardcast, protocol 2; ${COOKIE}: the same with a session cookie on the upgrade and no token), ` +
       `median of ${reps} reps, ratios within each rep ===`,
   );
   console.log(connectTable(summarizeConnects(connects, BASELINE), BASELINE));

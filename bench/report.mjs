@@ -257,15 +257,20 @@ const LIMITS = `- **Server CPU per delivery** is mostly the kernel's loopback TC
   upgrade + subscribe round trip for every variant, plus authentication for Wardcast. The
   clients' CPU (the other core) bounds it as much as the server's.
 - **Server CPU per connect** is the server process's CPU time over those connects, the steadier
-  figure here: the upgrade, Wardcast's \`auth\` and \`subscribe\` frames and their three replies
-  (\`welcome\`, \`authenticated\`, \`subscribed\`) against one message and one reply for the
+  figure here: the upgrade, then Wardcast's protocol 2 connect as \`@wardcast/client\` makes it,
+  one \`hello\` (token and topic) and one \`ready\`, the same one message and one reply as the
   others, and the garbage collection it causes (costlier with thousands of sessions alive).
-  \`pnpm bench:connect\` measures it on an empty server, next to \`ws-wardcast-shape\`: bare \`ws\`
-  answering Wardcast's connect frames with no hub behind it, the floor of this protocol shape.
+  What is left above \`ws-frame-once\` is the hub's own work per connect: the per-address
+  admission check (which reads the peer's address, a \`getpeername\` call), the session, the
+  frame's validation, \`authenticate\`, the connection-limit count, the subscription (topic
+  registry, presence, history position) and the timers. Protocol 1's connect (\`auth\` and
+  \`subscribe\`, answered by \`welcome\`, \`authenticated\` and \`subscribed\`) cost about 30,000
+  more instructions per connect (\`pnpm bench:connect-cost\`, variants \`wardcast-v1\` and
+  \`wardcast\`: 330k against 300k, \`ws-frame-once\` 250k).
 - **With a session cookie**: the same \`wardcast\` server, its new connections authenticated by
-  a cookie on the upgrade request (what \`@wardcast/client\` does without a \`token\`), so only
-  \`subscribe\` follows: the shape of the others' connect. Shown in the \`wardcast\` column; its
-  ratio is against each variant's own connect.
+  a cookie on the upgrade request (what \`@wardcast/client\` does without a \`token\`), so the
+  \`hello\` carries no token. Shown in the \`wardcast\` column; its ratio is against each
+  variant's own connect.
 - The machine is shared (load average above): CPU figures move by 10-20% between runs and
   latencies by up to 2x; ratios within one run, variants alternated, are the figures to compare.`;
 

@@ -3,13 +3,14 @@
 //
 // 1. Connect rate: for each variant (alternated, BENCH_REPS reps), two client processes open and
 //    subscribe BENCH_CONNS new connections at once (100 in flight each) next to BENCH_SUBS idle ones,
-//    then drop them. For wardcast that is upgrade + `auth` + `subscribe` (with its `subscribed`
-//    reply); for ws-frame-once an upgrade and one frame each way. Ratio against ws-frame-once.
+//    then drop them. For wardcast that is upgrade + `hello` (token and topic) + `ready` (protocol 2;
+//    `wardcast-v1`: `auth` + `subscribe`); for ws-frame-once an upgrade and one frame each way. Ratio against ws-frame-once.
 // 2. Reconnect storm: BENCH_RESUME wardcast clients subscribed to one topic, each remembering its
 //    stream position; the network is cut (the server destroys every TCP socket), BENCH_MISSED
 //    notifications are published meanwhile, then every client reconnects at once (BENCH_INFLIGHT
-//    connection attempts in flight per client process) and subscribes with `since`: it is caught up
-//    once it has the `subscribed` reply (`recovered: true`) and every missed notification. Reports
+//    connection attempts in flight per client process) and subscribes with `since` (protocol 2: one
+//    `hello`): it is caught up once it has the `ready` reply (`recovered: true`) and every missed
+//    notification. Reports
 //    the time from the first reconnect to the last client caught up, and percentiles per client.
 //
 // Options (env or CLI `--name=value`): BENCH_REPS=3 BENCH_CONNS=1000 BENCH_SUBS=1000
@@ -68,7 +69,8 @@ async function serve(name) {
 async function client() {
   const { default: WebSocket } = await import('ws');
   const { TOPIC } = await import('./payload.mjs');
-  const url = (port) => `ws://127.0.0.1:${port}/v1/ws/notifications`;
+  // Protocol 2, as @wardcast/client connects: one `hello` (token, topic, resume point), one `ready`.
+  const url = (port) => `ws://127.0.0.1:${port}/v1/ws/notifications?protocol=2`;
   /** One resuming client: its user, last position, open socket. */
   const clients = [];
 
@@ -82,9 +84,8 @@ async function client() {
         if (subscribed && (until === undefined || (c.position && c.position.seq >= until))) resolve(performance.now());
       };
       ws.on('open', () => {
-        ws.send(JSON.stringify({ type: 'auth', token: c.user }));
         const since = c.position ? { since: c.position } : {};
-        ws.send(JSON.stringify({ type: 'subscribe', topics: [{ topic: TOPIC, ...since }] }));
+        ws.send(JSON.stringify({ type: 'hello', token: c.user, topics: [{ topic: TOPIC, ...since }] }));
       });
       ws.on('message', (data) => {
         const f = JSON.parse(data.toString());
@@ -92,7 +93,7 @@ async function client() {
           c.position = { epoch: f.epoch, seq: f.seq };
           c.received++;
           done();
-        } else if (f.type === 'subscribed') {
+        } else if (f.type === 'ready') {
           const r = f.topics[0];
           if (r?.status !== 'ok') return reject(new Error(`subscribe: ${JSON.stringify(f)}`));
           if (c.position && !r.recovered) c.unrecovered++;

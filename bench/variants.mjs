@@ -181,6 +181,8 @@ export function createVariant(name, http, Hub = undefined) {
       if (Hub === undefined) throw new Error('wardcast-base needs the hub class of the other build');
       return wardcast(http, true, Hub);
     case 'wardcast-cookie':
+    case 'wardcast-v1':
+    case 'wardcast-cookie-v1':
       return wardcast(http, true);
     case 'wardcast-nocoalesce':
       return wardcast(http, false);

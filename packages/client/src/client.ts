@@ -1,10 +1,18 @@
-import type { ClientFrame, NotificationFrame, PresenceFrame, ServerFrame, TelemetryFrame } from '@wardcast/protocol';
+import type {
+  ClientFrame,
+  NotificationFrame,
+  PresenceFrame,
+  ServerFrame,
+  SubscriptionResult,
+  TelemetryFrame,
+} from '@wardcast/protocol';
 // Values come from the zod-free entry: the client never loads the schemas.
 import {
   decodeServerFrame,
   type ErrorCode,
   isValidTopic,
   MAX_TOPICS_PER_FRAME,
+  PROTOCOL_2_QUERY,
   WardcastError,
 } from '@wardcast/protocol/lean';
 import { backoffDelay, type CloseInfo, DEFAULT_BACKOFF, defaultShouldRetry } from './backoff.js';
@@ -57,11 +65,21 @@ export class NotificationClient<M extends object = NotificationMap> {
   #attempt = 0;
   #authenticated = false;
   /**
-   * The socket's `subscribe` frame went out right behind its `auth` frame, without waiting for
-   * `authenticated`: one round trip and one server read fewer per (re)connect. The hub handles a
-   * connection's frames in order, and drops the subscribe if the auth fails (it closes).
+   * The socket's topics went out in its `hello` (or, to a protocol 1 hub, in a `subscribe` right
+   * behind its `auth`), without waiting for the hub's answer: one round trip and one server read
+   * fewer per (re)connect. The hub handles a connection's frames in order, and drops them if the
+   * authentication fails (it closes).
    */
   #subscribeSent = false;
+  /** The token of the socket's `hello` (`null` until the provider answered), for `auth` on a protocol 1 hub. */
+  #token: string | undefined | null = null;
+  /** The hub sent `welcome`: it speaks protocol 1 (it ignored `protocol=2`), so the socket does too. */
+  #v1 = false;
+  /**
+   * Topics `subscribe()` could not send yet. The `hello` carries those from before it; those from
+   * after it (while it waits for `ready`) go out on `ready`.
+   */
+  readonly #held = new Set<string>();
   #latencyMs: number | undefined;
   #refreshes = 0;
   #timers = new Map<'retry' | 'ping' | 'deadline' | 'refresh' | 'fallback', ReturnType<typeof setTimeout>>();
@@ -162,7 +180,17 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#topics.add(topic);
     if (presence) this.#presence.add(topic);
     else this.#forgetPresence(topic);
-    if (this.#authenticated || this.#subscribeSent) this.#sendSubscribe([topic]);
+    if (this.#sendsNow()) this.#sendSubscribe([topic]);
+    else this.#held.add(topic);
+  }
+
+  /**
+   * A `subscribe` or `unsubscribe` can go out now: the session is open, or the frames that open it
+   * (`auth` and `subscribe` to a protocol 1 hub) went out before. While a `hello` is unanswered it
+   * waits: `ready` catches up.
+   */
+  #sendsNow(): boolean {
+    return this.#authenticated || (this.#v1 && this.#subscribeSent);
   }
 
   /** Removes a topic and forgets its resume point. */
@@ -170,7 +198,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     if (!this.#topics.delete(topic)) return;
     this.#forgetPresence(topic);
     this.#streams.forget(topic);
-    if (this.#authenticated || this.#subscribeSent) this.#send({ type: 'unsubscribe', topics: [topic] });
+    if (this.#sendsNow()) this.#send({ type: 'unsubscribe', topics: [topic] });
   }
 
   /**
@@ -238,7 +266,7 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#gotFrame = false;
     let ws: WebSocketLike;
     try {
-      ws = new (transports.next())(url);
+      ws = new (transports.next())(`${url}${url.includes('?') ? '&' : '?'}${PROTOCOL_2_QUERY}`);
     } catch (cause) {
       this.#lost(generation, { code: 1006, reason: 'could not open socket' }, cause);
       return;
@@ -250,14 +278,18 @@ export class NotificationClient<M extends object = NotificationMap> {
       this.#timer('fallback', this.#o.fallbackTimeoutMs ?? 5_000, () =>
         this.#lost(generation, { code: 1006, reason: 'no frame from the hub' }),
       );
-    this.#authenticated = false;
-    this.#subscribeSent = false;
+    this.#authenticated = this.#subscribeSent = this.#v1 = false;
+    this.#token = null;
     let opened = false;
     /** HTTP status of a refused upgrade: `ws` reports it in its error, a browser never does. */
     let status: number | undefined;
     ws.onopen = () => {
       opened = true;
-      if (generation === this.#generation) void this.#authenticate(generation, undefined);
+      if (generation !== this.#generation) return;
+      void this.#authenticate(generation, undefined);
+      // A protocol 2 hub is silent until its `ready` (after the token and the topics' history are
+      // checked): its answer to a ping shows this transport works, before the fallback timer runs out.
+      if (transports.canFallBack) this.#send({ type: 'ping', ts: Date.now() });
     };
     ws.onmessage = (event) => {
       if (generation === this.#generation) this.#onFrame(generation, event.data);
@@ -285,11 +317,12 @@ export class NotificationClient<M extends object = NotificationMap> {
     };
   }
 
+  /** Opens the session (`ref` undefined: the socket's handshake) or refreshes its token (`auth` with `ref`). */
   async #authenticate(generation: number, ref: string | undefined): Promise<void> {
     const provider = this.#o.token;
-    // No token: the upgrade request (a cookie, a header) authenticates; `subscribe` goes out at once.
+    // No token: the upgrade request (a cookie, a header) authenticates; `hello` goes out at once.
+    let token: string | undefined;
     if (provider !== undefined) {
-      let token: string;
       try {
         token = await resolve(provider);
       } catch (cause) {
@@ -299,13 +332,29 @@ export class NotificationClient<M extends object = NotificationMap> {
         return;
       }
       if (generation !== this.#generation) return;
-      this.#send({ type: 'auth', token, ...(ref === undefined ? {} : { ref }) });
     }
-    // Pipelined when the topics fit one frame (within any hub's pre-authentication budget).
-    const topics = this.#topics.size;
-    if (ref === undefined && topics > 0 && topics <= MAX_TOPICS_PER_FRAME) {
-      this.#sendSubscribe([...this.#topics]);
-      this.#subscribeSent = true;
+    if (ref) this.#send({ type: 'auth', token: token as string, ref });
+    else {
+      this.#token = token;
+      this.#handshake(token);
+    }
+  }
+
+  /**
+   * The socket's first frames: one `hello`, or, once the hub's `welcome` showed it speaks protocol
+   * 1, `auth` (with a token) and `subscribe`. The topics go with them when they fit one frame
+   * (within any hub's pre-authentication budget); more wait for the session to open.
+   */
+  #handshake(token: string | undefined): void {
+    const size = this.#topics.size;
+    const topics = size > 0 && size <= MAX_TOPICS_PER_FRAME && this.#entries([...this.#topics]);
+    this.#subscribeSent = !!topics;
+    this.#held.clear();
+    if (!this.#v1)
+      this.#send({ type: 'hello', ...(token !== undefined && { token }), ...(topics && { topics }), ref: 'h' });
+    else {
+      if (token !== undefined) this.#send({ type: 'auth', token });
+      if (topics) this.#send({ type: 'subscribe', topics });
     }
   }
 
@@ -364,17 +413,23 @@ export class NotificationClient<M extends object = NotificationMap> {
       case 'notification':
         this.#onNotification(frame);
         return;
+      case 'ready': {
+        // Protocol 2: `welcome`, `authenticated` and `subscribed` in one frame.
+        this.#sessionId = frame.sessionId;
+        this.#onAuthenticated(generation, frame.userId, frame.expiresAt);
+        this.#onSubscribed(frame.topics);
+        // Topics left or (re)subscribed while the `hello` was out were held back (a protocol 1 hub
+        // closes on a frame ahead of `auth`): they go out now, from the resume points `ready` gave.
+        const left = frame.topics.map((r) => r.topic).filter((t) => !this.#topics.has(t));
+        if (left.length) this.#send({ type: 'unsubscribe', topics: left });
+        this.#sendSubscribe([...this.#held].filter((t) => this.#topics.has(t)));
+        return;
+      }
       case 'authenticated':
         this.#onAuthenticated(generation, frame.userId, frame.expiresAt);
         return;
       case 'subscribed':
-        for (const result of frame.topics) {
-          const gap = this.#streams.subscribed(result, this.#sentSince.has(result.topic));
-          this.#sentSince.delete(result.topic);
-          if (result.status === 'denied')
-            this.#events.emit('denied', { topic: result.topic, code: result.code ?? 'denied' });
-          if (gap) this.#events.emit('gap', gap);
-        }
+        this.#onSubscribed(frame.topics);
         return;
       case 'receipt':
         this.#outbox.confirm(frame.action, frame.id);
@@ -405,15 +460,20 @@ export class NotificationClient<M extends object = NotificationMap> {
               this.#outbox.confirm(item.action, item.id);
               this.#events.emit('refused', { id: item.id, action: item.action });
             }
-        this.#error(frame.code as ErrorCode, frame.message);
+        // A hub refusing the `hello` because it speaks protocol 1 (`unknown_type` from an older hub, or
+        // `bad_frame` after its `welcome`, the query lost on the way): the fallback answers it.
+        if (frame.ref !== 'h' || !(this.#v1 || frame.code === 'unknown_type'))
+          this.#error(frame.code as ErrorCode, frame.message);
         return;
       }
       case 'welcome':
+        // The hub speaks protocol 1: the `hello` went (or goes) unanswered; `auth` and `subscribe` do its work.
+        this.#v1 = true;
         this.#sessionId = frame.sessionId;
         if (!frame.authenticated && this.#o.token === undefined) {
           this.#error('auth_failed', 'the upgrade request did not authenticate and no token is set');
           this.#lost(generation, { code: 4401, reason: 'not authenticated' }, undefined, true);
-        }
+        } else if (this.#token !== null) this.#handshake(this.#token);
         return;
       case 'presence':
         this.#onPresence(frame);
@@ -453,6 +513,17 @@ export class NotificationClient<M extends object = NotificationMap> {
     this.#ping(generation);
   }
 
+  /** The hub's result per subscribed topic: `denied` and `gap` events, new resume points. */
+  #onSubscribed(results: readonly SubscriptionResult[]): void {
+    for (const result of results) {
+      const gap = this.#streams.subscribed(result, this.#sentSince.has(result.topic));
+      this.#sentSince.delete(result.topic);
+      if (result.status === 'denied')
+        this.#events.emit('denied', { topic: result.topic, code: result.code ?? 'denied' });
+      if (gap) this.#events.emit('gap', gap);
+    }
+  }
+
   /** Sends an ack or read with a fresh `ref` (kept on the item), so that a refusal can be matched to it. */
   #sendReceipt(item: OutboxItem): void {
     item.ref = `k${++receiptRefs}`;
@@ -460,22 +531,26 @@ export class NotificationClient<M extends object = NotificationMap> {
   }
 
   #sendSubscribe(topics: string[]): void {
+    const entries = this.#entries(topics);
+    for (let i = 0; i < entries.length; i += MAX_TOPICS_PER_FRAME)
+      this.#send({ type: 'subscribe', topics: entries.slice(i, i + MAX_TOPICS_PER_FRAME) });
+  }
+
+  /** The `subscribe` (or `hello`) items of `topics`, each from its resume point; marks them as being subscribed. */
+  #entries(topics: string[]) {
     this.#streams.subscribing(topics);
-    for (let i = 0; i < topics.length; i += MAX_TOPICS_PER_FRAME) {
-      const chunk = topics.slice(i, i + MAX_TOPICS_PER_FRAME).map((topic) => {
-        const since = this.#streams.position(topic);
-        if (since) this.#sentSince.add(topic);
-        else this.#sentSince.delete(topic);
-        return {
-          topic,
-          ...(since && { since }),
-          ...(this.#presence.has(topic) && { presence: true }),
-          ...(this.#o.phi !== undefined && this.#o.phi !== 'full' && { phi: this.#o.phi }),
-          ...(this.#o.unread !== false && topic.startsWith('user:') && { unread: true }),
-        };
-      });
-      this.#send({ type: 'subscribe', topics: chunk });
-    }
+    return topics.map((topic) => {
+      const since = this.#streams.position(topic);
+      if (since) this.#sentSince.add(topic);
+      else this.#sentSince.delete(topic);
+      return {
+        topic,
+        ...(since && { since }),
+        ...(this.#presence.has(topic) && { presence: true }),
+        ...(this.#o.phi !== undefined && this.#o.phi !== 'full' && { phi: this.#o.phi }),
+        ...(this.#o.unread !== false && topic.startsWith('user:') && { unread: true }),
+      };
+    });
   }
 
   /** A full list replaces the one kept; joins and leaves update it. */

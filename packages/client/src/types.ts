@@ -182,17 +182,23 @@ export interface StorageLike {
  * @category Client
  */
 export interface ClientOptions {
-  /** Hub URL (`wss://host/v1/ws/notifications`), or a function returning it. */
+  /**
+   * Hub URL (`wss://host/v1/ws/notifications`), or a function returning it. The client adds the
+   * query parameter `protocol=2` (`?protocol=2`, or `&protocol=2` after a query of its own) to ask
+   * for protocol 2, and falls back to protocol 1 on a hub that does not speak it.
+   */
   readonly url: Provider<string>;
   /**
-   * Token sent in the first frame; a function is called on every (re)connect and before expiry.
+   * Token sent in the first frame (`hello`, or `auth` to a hub older than protocol 2); a function
+   * is called on every (re)connect and before expiry (the refresh goes in an `auth` frame).
    *
    * Leave it out when the upgrade request itself authenticates the connection: a session cookie
    * the browser sends with the upgrade (same site), or a header your `WebSocket` constructor adds
-   * (Node). The hub's `authenticate` reads it from `request`. The client then sends no `auth`
-   * frame, and its `subscribe` goes out as soon as the socket opens: one frame each way after the
-   * upgrade. If the hub's `welcome` says the upgrade did not authenticate, the client reports
-   * `auth_failed` and stops (`closed`, code `4401`, fatal), as it does for a refused token.
+   * (Node). The hub's `authenticate` reads it from `request`. The client then sends its `hello`
+   * without a token (to an older hub, no `auth` frame, only `subscribe`) as soon as the socket
+   * opens: one frame each way after the upgrade. If the upgrade did not authenticate, the hub
+   * refuses the `hello` (an older hub says so in `welcome`); the client reports `auth_failed` and
+   * stops (`closed`, code `4401`, fatal), as it does for a refused token.
    * @default none: the upgrade request authenticates
    */
   readonly token?: Provider<string>;

@@ -4,11 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { bundleClient } from './helpers/bundle.js';
 
 /**
- * 6,621 bytes gzip on 2026-12-06, just under this budget (the issue asks for 8 KB). Server frames
- * are checked by the lean decoder of `@wardcast/protocol/lean`, not the zod schemas (which took
- * the core to ~12.8 KB): keep zod out of the client.
+ * 6,869 bytes gzip on 2026-12-06 with the protocol 2 handshake and its protocol 1 fallback (6,646
+ * before), plus 64 bytes of headroom (the issue asks for 8 KB). Server frames are checked by the
+ * lean decoder of `@wardcast/protocol/lean`, not the zod schemas (which took the core to ~12.8 KB):
+ * keep zod out of the client.
  */
-const BUDGET_GZIP = 6.5 * 1024;
+const BUDGET_GZIP = 6_869 + 64;
 const WATCHED = [
   'window',
   'document',

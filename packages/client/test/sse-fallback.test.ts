@@ -1,5 +1,5 @@
 import type { StorageLike } from '@wardcast/client';
-import { SseSocket } from '@wardcast/client/sse';
+import { SseSocket, sseUrl } from '@wardcast/client/sse';
 import { describe, expect, it } from 'vitest';
 import { custom, eventually, type HubFixture, record, useFixtures } from './helpers/fixtures.js';
 import { serveHttp, startProxy } from './helpers/sse.js';
@@ -29,8 +29,15 @@ describe('fallback to SSE', () => {
     const c = f.client({ url: proxy.url, topics: ['user:u1'], SSE: SseSocket, storage });
     const log = record(c);
     await eventually(() => fixture.events.subscribe.length === 1, 'the client subscribed over SSE');
+    // The hub's first frame (`ready`) came over SSE: the transport works.
+    await eventually(() => c.status.state === 'open', 'open over SSE');
     expect(upgrades(proxy.seen)).toBe(1);
     expect(streams(proxy.seen)).toBe(1);
+    // Both transports ask for protocol 2: the query survives the SSE URL.
+    expect(proxy.seen.slice(0, 2)).toEqual([
+      'UPGRADE /v1/ws/notifications?protocol=2',
+      'GET /v1/sse/notifications?protocol=2',
+    ]);
     // The refused upgrade was reported, and did not close the client (403 is fatal only without a fallback).
     expect(log.errors.map((e) => e.code)).toContain('handshake_failed');
     expect(storage.data.get('wardcast:transport')).toMatch(/^sse \d+$/);
@@ -117,5 +124,16 @@ describe('fallback to SSE', () => {
     const c = f.client({ url: fixture.url, topics: ['user:u1'], SSE: SseSocket, storage });
     await eventually(() => c.status.state === 'open', 'the client is open over WebSocket');
     expect(storage.data.get('wardcast:transport')).toMatch(/^websocket \d+$/);
+  });
+});
+
+describe('sseUrl', () => {
+  it('keeps the query (protocol=2) when it maps the WebSocket URL to the SSE endpoint', () => {
+    expect(sseUrl('wss://api.example.org/v1/ws/notifications?protocol=2')).toBe(
+      'https://api.example.org/v1/sse/notifications?protocol=2',
+    );
+    expect(sseUrl('ws://127.0.0.1:8080/v1/ws/notifications?tenant=a&protocol=2')).toBe(
+      'http://127.0.0.1:8080/v1/sse/notifications?tenant=a&protocol=2',
+    );
   });
 });

@@ -79,6 +79,27 @@ export const subscribeFrameSchema = /* @__PURE__ */ (() =>
 export type SubscribeFrame = z.infer<typeof subscribeFrameSchema>;
 
 /**
+ * `hello` (protocol 2): the first frame of a connection opened with `?protocol=2`. It
+ * authenticates (with `token`, or without it by the upgrade request's cookie or header) and
+ * subscribes to `topics` (as `subscribe` does) in one frame; the hub answers with one `ready`.
+ *
+ * @category Frames
+ */
+export const helloFrameSchema = /* @__PURE__ */ (() =>
+  z.object({
+    type: z.literal('hello'),
+    token: z.optional(z.string().check(z.minLength(1), z.maxLength(16_384))),
+    topics: z.optional(z.array(subscribeTopicSchema).check(z.minLength(0), z.maxLength(MAX_TOPICS_PER_FRAME))),
+    ref: z.optional(refSchema),
+  }))();
+/**
+ * @see {@link helloFrameSchema}
+ *
+ * @category Frames
+ */
+export type HelloFrame = z.infer<typeof helloFrameSchema>;
+
+/**
  * `unsubscribe`: leave topics.
  *
  * @category Frames
@@ -178,6 +199,7 @@ export type TelemetryRequestFrame = z.infer<typeof telemetryRequestFrameSchema>;
  */
 export const clientFrameSchema = /* @__PURE__ */ z.discriminatedUnion('type', [
   authFrameSchema,
+  helloFrameSchema,
   subscribeFrameSchema,
   unsubscribeFrameSchema,
   ackFrameSchema,
@@ -204,6 +226,7 @@ export type ClientFrameType = ClientFrame['type'];
  */
 export const CLIENT_FRAME_SCHEMAS = {
   auth: authFrameSchema,
+  hello: helloFrameSchema,
   subscribe: subscribeFrameSchema,
   unsubscribe: unsubscribeFrameSchema,
   ack: ackFrameSchema,
@@ -218,6 +241,7 @@ export const CLIENT_FRAME_SCHEMAS = {
  */
 export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
   'auth',
+  'hello',
   'subscribe',
   'unsubscribe',
   'ack',

@@ -6,6 +6,14 @@ import { MAX_TOPICS_PER_FRAME, PHI_LEVELS, TOPIC_PATTERN } from './names.js';
 const REF: LeanSpec = ['?', ['s', 1, 64]];
 const ID: LeanSpec = ['s', 1, 128];
 const TOPIC: LeanSpec = ['r', TOPIC_PATTERN];
+const TOKEN: LeanSpec = ['s', 1, 16_384];
+const SUBSCRIBE_TOPIC: LeanSpec = {
+  topic: TOPIC,
+  since: ['?', { epoch: ['s', 1, 64], seq: ['i', 0] }],
+  phi: ['?', ['e', ...PHI_LEVELS]],
+  presence: ['?', 'b'],
+  unread: ['?', 'b'],
+};
 
 /**
  * Every client frame's fields, by `type` (the `type` field itself is implied), as checked by
@@ -16,22 +24,9 @@ const TOPIC: LeanSpec = ['r', TOPIC_PATTERN];
  * @category Parsing
  */
 export const LEAN_CLIENT_FRAMES: { readonly [T in ClientFrameType]: LeanObject } = {
-  auth: { token: ['s', 1, 16_384], ref: REF },
-  subscribe: {
-    topics: [
-      'a',
-      {
-        topic: TOPIC,
-        since: ['?', { epoch: ['s', 1, 64], seq: ['i', 0] }],
-        phi: ['?', ['e', ...PHI_LEVELS]],
-        presence: ['?', 'b'],
-        unread: ['?', 'b'],
-      },
-      1,
-      MAX_TOPICS_PER_FRAME,
-    ],
-    ref: REF,
-  },
+  auth: { token: TOKEN, ref: REF },
+  hello: { token: ['?', TOKEN], topics: ['?', ['a', SUBSCRIBE_TOPIC, 0, MAX_TOPICS_PER_FRAME]], ref: REF },
+  subscribe: { topics: ['a', SUBSCRIBE_TOPIC, 1, MAX_TOPICS_PER_FRAME], ref: REF },
   unsubscribe: { topics: ['a', TOPIC, 1, MAX_TOPICS_PER_FRAME], ref: REF },
   ack: { id: ID, ref: REF },
   read: { id: ID, ref: REF },

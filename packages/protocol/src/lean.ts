@@ -24,7 +24,14 @@ export { CloseCode, type CloseCodeInfo, closeCodes, FATAL_CLOSE_CODES, shouldRec
 export { ErrorCode, isWardcastError, WardcastError } from './error-codes.js';
 export type { FrameError, ParseResult } from './frame-input.js';
 export type { LeanObject, LeanSpec } from './lean-spec.js';
-export { isValidTopic, KIND_PATTERN, MAX_TOPICS_PER_FRAME, TOPIC_PATTERN } from './names.js';
+export {
+  isValidTopic,
+  KIND_PATTERN,
+  LATEST_PROTOCOL_VERSION,
+  MAX_TOPICS_PER_FRAME,
+  PROTOCOL_2_QUERY,
+  TOPIC_PATTERN,
+} from './names.js';
 export type { PhiLevel, Priority, StreamPosition } from './primitives.js';
 export type {
   AuthenticatedFrame,
@@ -32,6 +39,7 @@ export type {
   NotificationFrame,
   PongFrame,
   PresenceFrame,
+  ReadyFrame,
   ReceiptFrame,
   ServerFrame,
   ServerFrameType,
@@ -47,6 +55,15 @@ const REF: LeanSpec = ['?', ['s', 1, 64]];
 const ID: LeanSpec = ['s', 1, 128];
 const PHI: LeanSpec = ['?', ['e', ...PHI_LEVELS]];
 const USER_IDS: LeanSpec = ['?', ['a', 's']];
+const LIMITS: LeanSpec = { maxFrameBytes: 'i', maxFramesPerSecond: 'n', maxSubscriptions: 'i', authTimeoutMs: 'i' };
+const RESULT: LeanSpec = {
+  topic: 's',
+  status: ['e', 'ok', 'denied'],
+  recovered: 'b',
+  position: ['?', { epoch: ['s', 1, 64], seq: ['i', 0] }],
+  code: ['?', 's'],
+  phi: PHI,
+};
 
 /**
  * Every server frame's fields, by `type` (the `type` field itself is implied), as checked by
@@ -61,21 +78,18 @@ export const LEAN_SERVER_FRAMES: { readonly [T in ServerFrameType]: LeanObject }
     sessionId: 's',
     heartbeatMs: 'i',
     authenticated: 'b',
-    limits: { maxFrameBytes: 'i', maxFramesPerSecond: 'n', maxSubscriptions: 'i', authTimeoutMs: 'i' },
+    limits: LIMITS,
   },
   authenticated: { userId: 's', expiresAt: ['?', 'n'], ref: REF },
-  subscribed: {
-    topics: [
-      'a',
-      {
-        topic: 's',
-        status: ['e', 'ok', 'denied'],
-        recovered: 'b',
-        position: ['?', { epoch: ['s', 1, 64], seq: ['i', 0] }],
-        code: ['?', 's'],
-        phi: PHI,
-      },
-    ],
+  subscribed: { topics: ['a', RESULT], ref: REF },
+  ready: {
+    protocol: 'i',
+    sessionId: 's',
+    heartbeatMs: 'i',
+    limits: LIMITS,
+    userId: 's',
+    expiresAt: ['?', 'n'],
+    topics: ['a', RESULT],
     ref: REF,
   },
   unsubscribed: { topics: ['a', 's'], code: ['?', 's'], ref: REF },

@@ -44,3 +44,27 @@ export const PRIORITIES = ['routine', 'urgent', 'critical'] as const;
 
 /** The payload levels (`phi`), most revealing first. */
 export const PHI_LEVELS = ['full', 'id-only', 'empty'] as const;
+
+/**
+ * Protocol 2: the same frames as protocol 1, with a one-frame-each-way handshake (`hello`
+ * answered by `ready`) in place of `welcome`, `auth` and `subscribe`. A client asks for it with
+ * {@link PROTOCOL_2_QUERY} in the WebSocket URL; `ready.protocol` confirms it.
+ *
+ * @category Frames
+ */
+export const LATEST_PROTOCOL_VERSION = 2;
+
+/**
+ * The query parameter that asks a hub for protocol 2 (`wss://host/v1/ws/notifications?protocol=2`).
+ * A hub that does not speak it ignores it and sends `welcome`, so a client can fall back.
+ *
+ * @example
+ * ```ts
+ * import { PROTOCOL_2_QUERY } from '@wardcast/protocol';
+ *
+ * const ws = new WebSocket(`wss://api.example.org/v1/ws/notifications?${PROTOCOL_2_QUERY}`);
+ * ```
+ *
+ * @category Frames
+ */
+export const PROTOCOL_2_QUERY = 'protocol=2';

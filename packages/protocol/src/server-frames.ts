@@ -10,11 +10,15 @@ import {
 } from './primitives.js';
 
 /**
- * The protocol version this package speaks.
+ * Protocol 1, the handshake of `welcome`, `auth` and `subscribe`: the version a hub announces in
+ * `welcome.protocol`, and what every connection speaks unless its client asks for
+ * {@link LATEST_PROTOCOL_VERSION}.
  *
  * @category Frames
  */
 export const PROTOCOL_VERSION = 1;
+
+export { LATEST_PROTOCOL_VERSION, PROTOCOL_2_QUERY } from './names.js';
 
 /**
  * Limits the hub enforces, announced in `welcome` so clients can stay inside them.
@@ -118,6 +122,31 @@ export const subscribedFrameSchema = /* @__PURE__ */ z.object({
  * @category Frames
  */
 export type SubscribedFrame = z.infer<typeof subscribedFrameSchema>;
+
+/**
+ * `ready` (protocol 2): the one reply to `hello`. It carries what `welcome`, `authenticated` and
+ * `subscribed` carry in protocol 1: the session, the limits, the authenticated user and one result
+ * per topic of the `hello` (after the notifications their resume points replay).
+ *
+ * @category Frames
+ */
+export const readyFrameSchema = /* @__PURE__ */ z.object({
+  type: z.literal('ready'),
+  protocol: z.int(),
+  sessionId: z.string(),
+  heartbeatMs: z.int(),
+  limits: serverLimitsSchema,
+  userId: z.string(),
+  expiresAt: z.optional(z.number()),
+  topics: z.array(subscriptionResultSchema),
+  ref: z.optional(refSchema),
+});
+/**
+ * @see {@link readyFrameSchema}
+ *
+ * @category Frames
+ */
+export type ReadyFrame = z.infer<typeof readyFrameSchema>;
 
 /**
  * `unsubscribed`: the topics the connection left. The reply to an `unsubscribe` frame (with its
@@ -291,6 +320,7 @@ export const serverFrameSchema = /* @__PURE__ */ z.discriminatedUnion('type', [
   welcomeFrameSchema,
   authenticatedFrameSchema,
   subscribedFrameSchema,
+  readyFrameSchema,
   unsubscribedFrameSchema,
   notificationFrameSchema,
   receiptFrameSchema,
@@ -320,6 +350,7 @@ export const SERVER_FRAME_SCHEMAS = {
   welcome: welcomeFrameSchema,
   authenticated: authenticatedFrameSchema,
   subscribed: subscribedFrameSchema,
+  ready: readyFrameSchema,
   unsubscribed: unsubscribedFrameSchema,
   notification: notificationFrameSchema,
   receipt: receiptFrameSchema,
@@ -337,6 +368,7 @@ export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
   'welcome',
   'authenticated',
   'subscribed',
+  'ready',
   'unsubscribed',
   'notification',
   'receipt',

@@ -288,6 +288,12 @@ describe('ref', () => {
 const now = '2026-01-01T00:00:00.000Z';
 const validClient: { [T in ClientFrameType]: Extract<ClientFrame, { type: T }> } = {
   auth: { type: 'auth', token: 'eyJhbGciOi.x.y', ref: 'a1' },
+  hello: {
+    type: 'hello',
+    token: 'eyJhbGciOi.x.y',
+    topics: [{ topic: 'user:u1', since: { epoch: 'e1', seq: 4 }, unread: true }, { topic: 'patient:p9' }],
+    ref: 'h',
+  },
   subscribe: {
     type: 'subscribe',
     topics: [
@@ -320,6 +326,17 @@ const validServer: { [T in ServerFrameType]: Extract<ServerFrame, { type: T }> }
       { topic: 'patient:p9', status: 'denied', recovered: false, code: 'topic_denied' },
     ],
     ref: 's1',
+  },
+  ready: {
+    type: 'ready',
+    protocol: 2,
+    sessionId: 'sess-1',
+    heartbeatMs: 30_000,
+    limits: { maxFrameBytes: 65_536, maxFramesPerSecond: 20, maxSubscriptions: 100, authTimeoutMs: 10_000 },
+    userId: 'u1',
+    expiresAt: 1_800_000_000_000,
+    topics: [{ topic: 'user:u1', status: 'ok', recovered: true, position: { epoch: 'e1', seq: 9 } }],
+    ref: 'h',
   },
   unsubscribed: { type: 'unsubscribed', topics: ['patient:p9'] },
   notification: {

@@ -40,7 +40,7 @@ interface Subscribed {
   readonly at: number;
 }
 
-/** A @wardcast/client subscriber that records everything it sees, with the raw `subscribed` results. */
+/** A @wardcast/client subscriber that records everything it sees, with the raw `ready` and `subscribed` results. */
 class Watcher {
   readonly name: string;
   readonly topics: readonly string[];
@@ -59,7 +59,8 @@ class Watcher {
         super(address);
         this.on('message', (data) => {
           const frame = JSON.parse(String(data)) as { type: string; topics?: Omit<Subscribed, 'at'>[] };
-          if (frame.type !== 'subscribed') return;
+          // Protocol 2's `ready` carries the connect's results, `subscribed` those of a later subscribe.
+          if (frame.type !== 'subscribed' && frame.type !== 'ready') return;
           for (const t of frame.topics ?? []) subscribed.push({ ...t, at: tick() });
         });
       }

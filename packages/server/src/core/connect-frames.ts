@@ -1,19 +1,24 @@
-import { PROTOCOL_VERSION, type SubscriptionResult } from '@wardcast/protocol';
+import { LATEST_PROTOCOL_VERSION, PROTOCOL_VERSION, type SubscriptionResult } from '@wardcast/protocol';
 import { quote } from './frames.js';
 import type { HubLimits } from './options.js';
 
 /**
- * The frames every connection is sent as it connects (`welcome`, `authenticated`, `subscribed`), serialised
+ * The frames every connection is sent as it connects (`welcome`, `authenticated`, `subscribed`,
+ * or in protocol 2 `ready`), serialised
  * from templates instead of through `JSON.stringify` of a new object: the text is the same, byte
  * for byte, as `JSON.stringify` of the frame object with its fields in the order the protocol
  * lists them (the tests compare them). Internal to the hub.
  */
 
-/** The parts of a hub's `welcome` frame around `sessionId` and `authenticated`. */
+/** The parts of a hub's `welcome` frame around `sessionId` and `authenticated`, and of its `ready` frame. */
 interface WelcomeTemplate {
   readonly head: string;
   readonly middle: string;
   readonly tail: string;
+  /** `ready` up to `sessionId`. */
+  readonly readyHead: string;
+  /** `ready` from after `sessionId` up to `userId`. */
+  readonly readyMiddle: string;
 }
 
 /** One template per hub (its resolved limits object), built on its first connection. */
@@ -28,10 +33,13 @@ function welcomeTemplate(limits: Readonly<Required<HubLimits>>): WelcomeTemplate
       maxSubscriptions: limits.maxSubscriptions,
       authTimeoutMs: limits.authTimeoutMs,
     };
+    const heartbeat = JSON.stringify(limits.heartbeatIntervalMs);
     template = {
       head: `{"type":"welcome","protocol":${JSON.stringify(PROTOCOL_VERSION)},"sessionId":`,
-      middle: `,"heartbeatMs":${JSON.stringify(limits.heartbeatIntervalMs)},"authenticated":`,
+      middle: `,"heartbeatMs":${heartbeat},"authenticated":`,
       tail: `,"limits":${JSON.stringify(advertised)}}`,
+      readyHead: `{"type":"ready","protocol":${JSON.stringify(LATEST_PROTOCOL_VERSION)},"sessionId":`,
+      readyMiddle: `,"heartbeatMs":${heartbeat},"limits":${JSON.stringify(advertised)},"userId":`,
     };
     welcomeTemplates.set(limits, template);
   }
@@ -82,6 +90,31 @@ function positionMember(position: SubscriptionResult['position']): string {
  * `code` and `phi` when set: the order `subscribeTopics` builds them in), then `ref` when set.
  */
 export function encodeSubscribed(results: readonly SubscriptionResult[], ref: string | undefined): string {
+  return `{"type":"subscribed","topics":${encodeResults(results)}${member('ref', ref)}}`;
+}
+
+/**
+ * The `ready` frame (protocol 2), the reply to `hello`: what `welcome`, `authenticated` and
+ * `subscribed` say, in one frame (`protocol`, `sessionId`, `heartbeatMs`, `limits`, `userId`,
+ * then `expiresAt` when set, `topics`, then `ref` when set).
+ */
+export function encodeReady(
+  limits: Readonly<Required<HubLimits>>,
+  sessionId: string,
+  userId: string,
+  expiresAt: number | undefined,
+  results: readonly SubscriptionResult[],
+  ref: string | undefined,
+): string {
+  const { readyHead, readyMiddle } = welcomeTemplate(limits);
+  return (
+    `${readyHead}${quote(sessionId)}${readyMiddle}${quote(userId)}${member('expiresAt', expiresAt)}` +
+    `,"topics":${encodeResults(results)}${member('ref', ref)}}`
+  );
+}
+
+/** The `topics` array of `subscribed` and `ready`, one result per topic, in the order `subscribeTopics` builds them. */
+function encodeResults(results: readonly SubscriptionResult[]): string {
   let topics = '';
   for (const r of results) {
     topics +=
@@ -89,5 +122,20 @@ export function encodeSubscribed(results: readonly SubscriptionResult[], ref: st
       `${member('recovered', r.recovered)}${positionMember(r.position)}${member('code', r.code)}` +
       `${member('phi', r.phi)}}`;
   }
-  return `{"type":"subscribed","topics":[${topics}]${member('ref', ref)}}`;
+  return `[${topics}]`;
+}
+
+/** Whether an upgrade request's URL asks for protocol 2: a `protocol` query parameter equal to `2`. */
+export function asksProtocol2(url: string | undefined): boolean {
+  // Without a regular expression or a URL object: this runs on every connect.
+  if (url === undefined) return false;
+  const query = url.indexOf('?');
+  if (query < 0) return false;
+  for (let at = url.indexOf('protocol=2', query); at >= 0; at = url.indexOf('protocol=2', at + 1)) {
+    const before = url.charCodeAt(at - 1);
+    const after = at + 10 === url.length ? 38 : url.charCodeAt(at + 10);
+    // Preceded by `?` or `&`, followed by `&` or the end (38 is `&`, 63 is `?`).
+    if ((before === 63 || before === 38) && after === 38) return true;
+  }
+  return false;
 }

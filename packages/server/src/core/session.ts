@@ -5,6 +5,7 @@ import {
   CloseCode,
   decodeClientFrame,
   ErrorCode,
+  type HelloFrame,
   type ParseResult,
   parseClientFrame,
   type ReadFrame,
@@ -17,7 +18,7 @@ import {
 } from '@wardcast/protocol';
 import type { AdmissionTicket } from './admission.js';
 import { authenticateNow } from './authenticate.js';
-import { encodeAuthenticated, encodeSubscribed, encodeWelcome } from './connect-frames.js';
+import { asksProtocol2, encodeAuthenticated, encodeReady, encodeSubscribed, encodeWelcome } from './connect-frames.js';
 import type { ConnectionInfo, ConnectionRefusalReason } from './events.js';
 import { encodeFrame } from './frames.js';
 import { leaveTopic, watchPresence } from './presence.js';
@@ -94,6 +95,11 @@ export class Session implements SocketHandlers, TaskChainOwner {
   #lastActivity = 0;
   /** Pending idle check: armed only while the open session has no subscription. */
   #idleTimer: QueuedTimer | undefined;
+  /**
+   * Protocol 2 (the URL asked for it): `true` until its `hello` is taken, then that frame until
+   * `ready` is written, then `false`. Always `false` on a protocol 1 connection.
+   */
+  #hello: boolean | HelloFrame;
 
   constructor(
     host: SessionHost<Session>,
@@ -109,6 +115,7 @@ export class Session implements SocketHandlers, TaskChainOwner {
     this.#ticket = ticket;
     this.#tokens = host.limits.maxFramesPerSecond * 2;
     this.#tokensAt = this.connectedAt;
+    this.#hello = asksProtocol2(request.url);
     if (host.wants('connection')) host.emit('connection', this.info());
     host.audit('connection.opened', this);
   }
@@ -116,11 +123,13 @@ export class Session implements SocketHandlers, TaskChainOwner {
   /**
    * Starts the session: the upgrade-time `authenticate`, then `welcome` (and, when the upgrade
    * authenticated it, `authenticated`), as the first task of the frame chain; in this turn when
-   * `authenticate` answers synchronously. Called once by the hub, once it counts the session.
-   * The authentication timeout is armed only when the session is not open by then.
+   * `authenticate` answers synchronously. In protocol 2, nothing: the session waits for `hello`.
+   * Called once by the hub, once it counts the session. The authentication timeout is armed
+   * only when the session is not open by then.
    */
   start(): void {
-    this.#tasks.runNow(() => this.#start());
+    if (this.#hello === true) this.#phase = 'awaiting_token';
+    else this.#tasks.runNow(() => this.#start());
     const phase = this.#phase;
     if (phase === 'authenticating' || phase === 'awaiting_token') {
       this.#authTimer = this.#host.timers.add(this.#host.limits.authTimeoutMs, this, Session.#authTimeout);
@@ -497,7 +506,7 @@ export class Session implements SocketHandlers, TaskChainOwner {
   }
 
   /** The cross-instance slot was taken (`ok`) or refused. */
-  #reserve(principal: Principal, ref: string | undefined, ok: boolean): void {
+  #reserve(principal: Principal, ref: string | undefined, ok: boolean): void | Promise<void> {
     const host = this.#host;
     const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') {
@@ -505,10 +514,10 @@ export class Session implements SocketHandlers, TaskChainOwner {
       return;
     }
     this.#reserved = ok;
-    this.#accept(principal, ref, !ok);
+    return this.#accept(principal, ref, !ok);
   }
 
-  #accept(principal: Principal, ref: string | undefined, refused: boolean): void {
+  #accept(principal: Principal, ref: string | undefined, refused: boolean): void | Promise<void> {
     const refresh = this.#phase === 'open';
     this.#host.timers.cancel(this.#authTimer);
     this.#authTimer = undefined;
@@ -541,16 +550,21 @@ export class Session implements SocketHandlers, TaskChainOwner {
             this.close(CloseCode.TokenExpired, 'token expired'),
           );
     this.#open(principal, cancelExpiry);
-    this.write(encodeAuthenticated(principal.userId, expiresAt, ref), false);
+    const hello = this.#hello;
+    if (hello === false) this.write(encodeAuthenticated(principal.userId, expiresAt, ref), false);
     if (this.#host.wants('authenticated')) this.#host.emit('authenticated', { ...this.info(), expiresAt, refresh });
     this.#host.audit('auth.succeeded', this);
+    // Protocol 2: the hello's topics, then `ready` (in place of `authenticated` and `subscribed`).
+    if (typeof hello === 'object') return this.#onSubscribe(hello);
   }
 
   #handle(frame: Exclude<ClientFrame, { type: 'ping' }>): void | Promise<void> {
     const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') return;
-    if (frame.type === 'auth') return this.#onAuth(frame);
-    if (phase !== 'open') {
+    if (frame.type === 'hello') return this.#onHello(frame);
+    if (frame.type === 'auth' && this.#hello === false) return this.#onAuth(frame);
+    // In protocol 2, `hello` comes first: an `auth` before it is refused as any frame before authenticating.
+    if (phase !== 'open' || frame.type === 'auth') {
       this.send({ type: 'error', code: ErrorCode.NotAuthenticated, message: 'authenticate first', ...refOf(frame) });
       this.close(CloseCode.Unauthorized, 'not authenticated');
       return;
@@ -561,6 +575,18 @@ export class Session implements SocketHandlers, TaskChainOwner {
     return this.#onReceipt(frame);
   }
 
+  /** Protocol 2's first frame: authenticate with its token (or the upgrade request), then subscribe. */
+  #onHello(frame: HelloFrame): void | Promise<void> {
+    if (this.#hello !== true) {
+      this.#invalid(ErrorCode.BadFrame, 'hello: only the first frame of a protocol 2 connection', frame.ref);
+      return;
+    }
+    this.#hello = frame;
+    const principal = this.#authenticate(frame.token);
+    if (principal instanceof Promise) return principal.then((p) => this.#onVerdict(frame, undefined, false, p));
+    return this.#onVerdict(frame, undefined, false, principal);
+  }
+
   #onAuth(frame: AuthFrame): void | Promise<void> {
     const before = this.principal;
     const refresh = this.#phase === 'open';
@@ -569,9 +595,9 @@ export class Session implements SocketHandlers, TaskChainOwner {
     return this.#onVerdict(frame, before, refresh, principal);
   }
 
-  /** What `authenticate` said about an `auth` frame's token. */
+  /** What `authenticate` said about the token of an `auth` (or `hello`) frame. */
   #onVerdict(
-    frame: AuthFrame,
+    frame: AuthFrame | HelloFrame,
     before: Principal | undefined,
     refresh: boolean,
     principal: Principal | undefined,
@@ -612,23 +638,33 @@ export class Session implements SocketHandlers, TaskChainOwner {
     this.send({ type: 'unsubscribed', topics: revoked, code: ErrorCode.TopicDenied });
   }
 
-  /** A `subscribe`: answered in this turn when the hooks and the history store answer synchronously. */
-  #onSubscribe(frame: SubscribeFrame): void | Promise<void> {
+  /**
+   * A `subscribe`, or the topics of a `hello` (none: `ready` at once): answered in this turn
+   * when the hooks and the history store answer synchronously.
+   */
+  #onSubscribe(frame: SubscribeFrame | HelloFrame): void | Promise<void> {
     const principal = this.principal;
     if (!principal) return;
-    const results = subscribeTopics(this.#host, this, principal, frame.topics);
+    const topics = frame.topics ?? [];
+    const results = topics.length === 0 ? [] : subscribeTopics(this.#host, this, principal, topics);
     if (results instanceof Promise) return results.then((r) => this.#subscribed(frame, r));
     this.#subscribed(frame, results);
   }
 
-  /** The results of a `subscribe`: the `subscribed` reply, then presence for the topics that asked. */
-  #subscribed(frame: SubscribeFrame, results: SubscriptionResult[] | undefined): void {
+  /** The results of a `subscribe` (`hello`): the `subscribed` (`ready`) reply, then presence for the topics that asked. */
+  #subscribed(frame: SubscribeFrame | HelloFrame, results: SubscriptionResult[] | undefined): void {
     this.#checkIdle();
     if (results === undefined) return;
-    this.write(encodeSubscribed(results, frame.ref), false);
-    if (!frame.topics.some((t) => t.presence === true)) return;
+    const principal = this.principal as Principal;
+    if (frame.type === 'hello') {
+      this.#hello = false;
+      const { limits } = this.#host;
+      this.write(encodeReady(limits, this.id, principal.userId, principal.expiresAt, results, frame.ref), false);
+    } else this.write(encodeSubscribed(results, frame.ref), false);
+    const topics = frame.topics ?? [];
+    if (!topics.some((t) => t.presence === true)) return;
     // Last entry wins for a topic named twice, as in subscribeTopics.
-    const wanted = new Map(frame.topics.map((t) => [t.topic, t.presence === true]));
+    const wanted = new Map(topics.map((t) => [t.topic, t.presence === true]));
     for (const r of results) if (r.status === 'ok' && wanted.get(r.topic)) watchPresence(this.#host, this, r.topic);
   }
 

@@ -112,6 +112,17 @@ export function subscribeTopics(
   return runSteps(subscribeSteps(host, session, principal, requested));
 }
 
+/**
+ * The topics of a frame, each once: where a frame names a topic twice, the last entry, at the
+ * first one's place. A frame of one topic (every connect of a client with one) as it is.
+ */
+function uniqueTopics(requested: readonly SubscribeTopic[]): Iterable<SubscribeTopic> {
+  if (requested.length === 1) return requested;
+  const unique = new Map<string, SubscribeTopic>();
+  for (const t of requested) unique.set(t.topic, t);
+  return unique.values();
+}
+
 /** {@link subscribeTopics} as steps: each `yield` is where an async function would `await`. */
 function* subscribeSteps(
   host: SessionHost<Session>,
@@ -119,14 +130,11 @@ function* subscribeSteps(
   principal: Principal,
   requested: readonly SubscribeTopic[],
 ): Steps<SubscriptionResult[] | undefined> {
-  // Last entry wins when a frame names a topic twice.
-  const unique = new Map<string, SubscribeTopic>();
-  for (const t of requested) unique.set(t.topic, t);
   const results: SubscriptionResult[] = [];
   const accepted: Accepted[] = [];
   const { registry, limits } = host;
 
-  for (const { topic, since, phi, unread } of unique.values()) {
+  for (const { topic, since, phi, unread } of uniqueTopics(requested)) {
     const index = results.length;
     results.push(denied(topic, ErrorCode.Internal));
     const already = session.topics.has(topic);

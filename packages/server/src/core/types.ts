@@ -26,7 +26,10 @@ export interface AuthContext {
   readonly request: UpgradeRequestLike;
   /**
    * The token from an `auth` frame. `undefined` on the first call, made right after the
-   * upgrade: return `null` then to ask the client for an in-band token.
+   * upgrade: return `null` then to ask the client for an in-band token. On a protocol 2
+   * connection (the URL's `?protocol=2`, as `@wardcast/client` connects) the one first call
+   * comes with its `hello` frame: with that frame's token, or `undefined` when it has none, and
+   * `null` then rejects the connection.
    */
   readonly token?: string;
   /** `true` when the connection is already authenticated and this is a refresh. */
