@@ -315,3 +315,26 @@ describe('maxConnectionsPerUser', () => {
     expect(ready.userId).toBe('alice');
   });
 });
+
+describe('protocol 2: the idle timeout after ready', () => {
+  const harness = useHarness();
+  const IDLE_MS = 600;
+
+  it('closes with 4409 a connection whose hello subscribed nothing (no topics, or all denied), keeps one with a topic', async () => {
+    const fx = await harness.start({ idleTimeoutMs: IDLE_MS, authorize: (_principal, topic) => !topic.startsWith('ward:') });
+    const bare = await ready2(harness, fx, 'bare');
+    const denied = await ready2(harness, fx, 'denied', [{ topic: 'ward:icu-3' }]);
+    const kept = await ready2(harness, fx, 'kept', [{ topic: 'user:kept' }]);
+    const openedAt = Date.now();
+    const closes = await Promise.all([bare.client.waitClose(IDLE_MS * 10), denied.client.waitClose(IDLE_MS * 10)]);
+    const closedAfterMs = Date.now() - openedAt;
+    // The subscribed one outlives another idle period and a half, and still answers.
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS * 1.5));
+    await kept.client.roundTrip();
+
+    expect(denied.ready.topics).toMatchObject([{ topic: 'ward:icu-3', status: 'denied' }]);
+    expect(closes.map((c) => c.code)).toEqual([CloseCode.IdleTimeout, CloseCode.IdleTimeout]);
+    expect(closedAfterMs).toBeGreaterThanOrEqual(IDLE_MS - 50);
+    expect(kept.client.closeInfo).toBeUndefined();
+  });
+});

@@ -18,9 +18,10 @@ import {
 } from '@wardcast/protocol';
 import type { AdmissionTicket } from './admission.js';
 import { authenticateNow } from './authenticate.js';
-import { asksProtocol2, encodeAuthenticated, encodeReady, encodeSubscribed, encodeWelcome } from './connect-frames.js';
+import { encodeAuthenticated, encodeReady, encodeSubscribed, encodeWelcome } from './connect-frames.js';
 import type { ConnectionInfo, ConnectionRefusalReason } from './events.js';
 import { encodeFrame } from './frames.js';
+import { asksProtocol2 } from './negotiate.js';
 import { leaveTopic, watchPresence } from './presence.js';
 import { RecentDeliveries } from './recent-deliveries.js';
 import { originOf, reportRefusal } from './refusals.js';
@@ -436,7 +437,8 @@ export class Session implements SocketHandlers, TaskChainOwner {
       // Authenticated: no longer counts as unauthenticated for its address; the idle clock starts.
       this.#ticket.authenticated();
       this.#lastActivity = Date.now();
-      this.#checkIdle();
+      // A `hello` being answered checks once its topics are subscribed (no timer armed and cancelled).
+      if (typeof this.#hello !== 'object') this.#checkIdle();
     }
   }
 

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode, WardcastError } from '@wardcast/protocol';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { HubCore } from '../core/hub-core.js';
+import { asksProtocol2 } from '../core/negotiate.js';
 import type { SocketHandlers } from '../core/transport.js';
 import { WriteCoalescer } from './coalescer.js';
 import { writeRefusal } from './http-refusal.js';
@@ -186,8 +187,9 @@ export class WsTransport {
     }
     const { request, ticket } = verdict;
     // The `101` response and the `welcome` frame go out together, at the end of this turn (a
-    // handshake ws refuses is ended, which writes what is corked).
-    const cork = this.#coalescer !== undefined && !this.#compressed;
+    // handshake ws refuses is ended, which writes what is corked). A protocol 2 connection is sent
+    // nothing before its `hello`: its `101` goes out alone, at once.
+    const cork = this.#coalescer !== undefined && !this.#compressed && !asksProtocol2(req.url);
     if (cork) socket.cork();
     let adopted = false;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {

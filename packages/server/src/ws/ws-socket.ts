@@ -145,9 +145,10 @@ export class WsSocket implements TransportSocket, HeldSocket {
 
   /**
    * Holds what is written to the socket until the end of this turn: for the replies to the frames
-   * a client just sent (`authenticated` and `subscribed` for `auth` + `subscribe` in one packet),
-   * and, with `corked` (the transport corked the TCP socket before the upgrade), for the `101`
-   * response and the `welcome` frame. One system call each instead of one per frame.
+   * a client just sent (`authenticated` and `subscribed` for `auth` + `subscribe` in one packet,
+   * replayed notifications and `ready` for a `hello`), and, with `corked` (the transport corked
+   * the TCP socket before the upgrade of a protocol 1 connection), for the `101` response and the
+   * `welcome` frame. One system call each instead of one per frame.
    */
   holdTurn(corked = false): void {
     const coalescer = this.#coalescer;
