@@ -321,7 +321,10 @@ describe('protocol 2: the idle timeout after ready', () => {
   const IDLE_MS = 600;
 
   it('closes with 4409 a connection whose hello subscribed nothing (no topics, or all denied), keeps one with a topic', async () => {
-    const fx = await harness.start({ idleTimeoutMs: IDLE_MS, authorize: (_principal, topic) => !topic.startsWith('ward:') });
+    const fx = await harness.start({
+      idleTimeoutMs: IDLE_MS,
+      authorize: (_principal, topic) => !topic.startsWith('ward:'),
+    });
     const bare = await ready2(harness, fx, 'bare');
     const denied = await ready2(harness, fx, 'denied', [{ topic: 'ward:icu-3' }]);
     const kept = await ready2(harness, fx, 'kept', [{ topic: 'user:kept' }]);
