@@ -11,6 +11,7 @@ import {
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testAuthenticate, tokenFor } from './helpers/harness.js';
+import { openStream, STREAM, type Stream } from './helpers/sse-stream.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -18,7 +19,6 @@ afterEach(async () => {
 });
 
 const TOKEN = tokenFor('u1');
-const STREAM = '/v1/sse/notifications';
 
 interface Fixture {
   readonly hub: NotificationHub;
@@ -47,90 +47,8 @@ async function start(
   return { hub, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, refused };
 }
 
-interface SseEvent {
-  readonly event: string;
-  readonly data: string;
-}
-
-/** An open SSE stream: its response, the events and comments read so far. */
-interface Stream {
-  readonly response: Response;
-  readonly events: SseEvent[];
-  readonly comments: string[];
-  ended: boolean;
-  /** The `open` event's connection id and key. */
-  id: string;
-  key: string;
-  frames(): Record<string, unknown>[];
-  post(body: string, headers?: Record<string, string>): Promise<Response>;
-  until(what: string, check: () => boolean, timeoutMs?: number): Promise<void>;
-  abort(): void;
-}
-
-async function open(base: string, headers: Record<string, string> = {}): Promise<Stream> {
-  const abort = new AbortController();
-  const response = await fetch(`${base}${STREAM}`, {
-    headers: { accept: 'text/event-stream', ...headers },
-    signal: abort.signal,
-  });
-  cleanups.push(() => abort.abort());
-  const stream: Stream = {
-    response,
-    events: [],
-    comments: [],
-    ended: false,
-    id: '',
-    key: '',
-    frames: () => stream.events.filter((e) => e.event === '').map((e) => JSON.parse(e.data)),
-    post: (body, extra = {}) =>
-      fetch(`${base}${STREAM}/${stream.id}`, {
-        method: 'POST',
-        headers: { 'content-type': 'text/plain', 'x-wardcast-key': stream.key, ...extra },
-        body,
-      }),
-    async until(what, check, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!check()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}: ${JSON.stringify(stream.events)}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    },
-    abort: () => abort.abort(),
-  };
-  if (response.status !== 200 || !response.body) return stream;
-  void (async () => {
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        let end = buffer.indexOf('\n\n');
-        while (end !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          end = buffer.indexOf('\n\n');
-          let event = '';
-          const data: string[] = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) stream.comments.push(line);
-            else if (line.startsWith('event: ')) event = line.slice(7);
-            else if (line.startsWith('data: ')) data.push(line.slice(6));
-          }
-          if (data.length > 0) stream.events.push({ event, data: data.join('\n') });
-          if (event === 'open') Object.assign(stream, JSON.parse(data.join('\n')));
-        }
-      }
-    } catch {
-      // Aborted.
-    }
-    stream.ended = true;
-  })();
-  await stream.until('the open event', () => stream.id !== '');
-  return stream;
-}
+const open = (base: string, headers: Record<string, string> = {}): Promise<Stream> =>
+  openStream(base, cleanups, headers);
 
 const lines = (...frames: object[]) => frames.map((f) => JSON.stringify(f)).join('\n');
 const closeOf = (s: Stream) => {
