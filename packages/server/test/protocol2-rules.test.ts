@@ -17,7 +17,7 @@ const harness = useHarness();
 const HELLO_ELSEWHERE = 'hello: only the first frame of a protocol 2 connection';
 
 describe('asking for protocol 2 with the URL query', () => {
-  it.each(['?protocol=2', '?protocol=2&x=1', '?a=b&protocol=2', '?a=b&protocol=2&c=d'])(
+  it.each(['?protocol=2', '?protocol=2&x=1', '?a=b&protocol=2', '?a=b&protocol=2&c=d', '?protocol=1&protocol=2'])(
     'speaks protocol 2 for %s: no welcome, hello gets ready',
     async (query) => {
       const fx = await harness.start();
@@ -31,21 +31,28 @@ describe('asking for protocol 2 with the URL query', () => {
     },
   );
 
-  it.each(['', '?', '?protocol=20', '?protocol=1', '?protocol=3', '?protocol=02', '?xprotocol=2', '?a=protocol=2'])(
-    'speaks protocol 1 for "%s": welcome first, and hello is a bad frame',
-    async (query) => {
-      const fx = await harness.start();
-      const client = connect2(harness, fx, { query });
-      const welcome = await client.nextFrame('welcome');
-      client.send({ type: 'hello', token: tokenFor('alice'), ref: 'h' });
-      const error = await client.nextFrame('error');
+  it.each([
+    '',
+    '?',
+    '?protocol=20',
+    '?protocol=1',
+    '?protocol=3',
+    '?protocol=02',
+    '?xprotocol=2',
+    '?a=protocol=2',
+    '?protocol=%32',
+  ])('speaks protocol 1 for "%s": welcome first, and hello is a bad frame', async (query) => {
+    const fx = await harness.start();
+    const client = connect2(harness, fx, { query });
+    const welcome = await client.nextFrame('welcome');
+    client.send({ type: 'hello', token: tokenFor('alice'), ref: 'h' });
+    const error = await client.nextFrame('error');
 
-      expect(welcome).toMatchObject({ protocol: 1, authenticated: false });
-      expect(error).toEqual({ type: 'error', code: 'bad_frame', message: HELLO_ELSEWHERE, ref: 'h' });
-      expect(client.framesOf('ready')).toEqual([]);
-      expect(fx.hub.stats().authenticatedConnections).toBe(0);
-    },
-  );
+    expect(welcome).toMatchObject({ protocol: 1, authenticated: false });
+    expect(error).toEqual({ type: 'error', code: 'bad_frame', message: HELLO_ELSEWHERE, ref: 'h' });
+    expect(client.framesOf('ready')).toEqual([]);
+    expect(fx.hub.stats().authenticatedConnections).toBe(0);
+  });
 
   it('sends not a byte on open to a raw protocol 2 socket, and a welcome to a protocol 1 one', async () => {
     const fx = await harness.start({ authTimeoutMs: 400 });
