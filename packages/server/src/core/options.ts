@@ -99,9 +99,9 @@ export interface HubLimits {
   readonly maxRecentDeliveries?: number;
   /**
    * Frames a connection may send before it is authenticated (while the upgrade-time
-   * `authenticate` runs and until an `auth` frame succeeds). One more closes the socket with
-   * `4429` (RateLimited). A well-behaved client sends one (`auth`), perhaps with a few
-   * `subscribe`s pipelined behind it.
+   * `authenticate` runs and until an `auth` or `hello` frame succeeds). One more closes the
+   * socket with `4429` (RateLimited). A well-behaved client sends one (`hello`, or `auth` in
+   * protocol 1), perhaps with a few `subscribe`s pipelined behind it.
    * @default 8
    */
   readonly maxPreAuthFrames?: number;
