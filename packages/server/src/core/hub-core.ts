@@ -269,7 +269,8 @@ export class HubCore {
    * Pass the `ticket` from {@link HubCore.admit}; without one the connection still counts
    * towards the limits (its address is `request.remoteAddress` as given) but is never refused.
    * `socket` must take writes at once: with a synchronous `authenticate`, `welcome` (and
-   * `authenticated`) are written before this returns.
+   * `authenticated`) are written before this returns (protocol 1; a `request.url` that asks for
+   * protocol 2 with `?protocol=2` is sent nothing before its `hello`).
    *
    * @example
    * ```ts
