@@ -24,7 +24,9 @@
 //   BENCH_VARIANTS=wardcast,wardcast-cookie,ws-frame-once (also wardcast-v1, wardcast-cookie-v1, ws-wardcast-shape, and
 //     ws-merged-shape: that shape with one frame each way, see variants.mjs)
 //   BENCH_VALGRIND_OUT=/tmp/wardcast-connect-callgrind (the dumps, kept for callgrind_annotate)
-//   BENCH_NODE_FLAGS="--perf-basic-prof"  BENCH_VALGRIND_FLAGS="--dump-instr=yes"
+//   BENCH_NODE_FLAGS="--perf-basic-prof"  BENCH_VALGRIND_FLAGS="--dump-instr=yes" (with both, one
+//     window's dump and the server's /tmp/perf-<pid>.map give instructions per JavaScript
+//     function: `node bench/callgrind-jit.mjs <dump> <map>`)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
