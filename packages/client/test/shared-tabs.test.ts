@@ -22,13 +22,20 @@ const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8" /><title>tab</title></head><body>
 <script type="module">
   import { NotificationsStore, createSharedNotificationClient } from '/bundle.js';
-  const user = new URLSearchParams(location.search).get('user');
-  // Lets a test lose this tab's incoming channel messages for a while (as a discarded tab would).
+  const params = new URLSearchParams(location.search);
+  const user = params.get('user');
+  // Lets a test lose this tab's incoming channel messages for a while (as a discarded tab would),
+  // or have them come late (as on a busy machine).
   window.dropChannel = false;
+  window.channelDelayMs = 0;
   const NativeChannel = globalThis.BroadcastChannel;
   globalThis.BroadcastChannel = class extends NativeChannel {
     set onmessage(fn) {
-      super.onmessage = fn && ((event) => { if (!window.dropChannel) fn(event); });
+      super.onmessage = fn && ((event) => {
+        if (window.dropChannel) return;
+        if (window.channelDelayMs > 0) setTimeout(() => fn(event), window.channelDelayMs);
+        else fn(event);
+      });
     }
     get onmessage() {
       return super.onmessage;
@@ -44,23 +51,29 @@ const PAGE = `<!doctype html>
     shareReplay: 1000,
     backoff: { initialDelayMs: 20, maxDelayMs: 200 },
   }));
-  window.stop = store.start();
-  const client = store.client;
   window.ids = [];
   window.gaps = [];
-  client.on('notification', (n) => window.ids.push(n.id));
-  client.on('gap', (g) => window.gaps.push(g));
   window.store = store;
-  window.client = client;
+  const start = () => {
+    window.stop = store.start();
+    window.client = store.client;
+    window.client.on('notification', (n) => window.ids.push(n.id));
+    window.client.on('gap', (g) => window.gaps.push(g));
+  };
+  // \`?later\`: the tab starts when the test says, at the time it gives (tabs started at one time tick together).
+  if (params.has('later')) window.startAt = (at) => setTimeout(start, at - Date.now());
+  else start();
   window.view = () => {
+    const client = window.client;
     const s = store.getSnapshot();
     return {
       status: s.status.state,
       userId: s.status.userId,
       unread: s.unreadCount,
       items: s.notifications.map((n) => n.id + (n.acknowledged ? ':ack' : n.read ? ':read' : '')).reverse(),
-      leader: client.leader,
-      shared: client.shared,
+      // Not started yet: idle, and neither.
+      leader: !!client?.leader,
+      shared: !!client?.shared,
     };
   };
 </script></body></html>`;
@@ -79,6 +92,8 @@ declare global {
     ids: string[];
     gaps: unknown[];
     dropChannel: boolean;
+    channelDelayMs: number;
+    startAt(at: number): void;
     view(): View;
     store: { markRead(id: string): void; ack(id: string): void };
     client: { subscribe(topic: string): void; unsubscribe(topic: string): void };
@@ -138,11 +153,45 @@ describe.runIf(available)('one connection per browser (Chromium, shared across t
   }
 
   const errors: string[] = [];
-  async function tab(context: BrowserContext, origin: string, user: string): Promise<Page> {
+  async function tab(context: BrowserContext, origin: string, user: string, later = false): Promise<Page> {
     const page = await context.newPage();
     page.on('pageerror', (err) => errors.push(err.message));
-    await page.goto(`${origin}/?user=${user}`);
+    await page.goto(`${origin}/?user=${user}${later ? '&later' : ''}`);
     return page;
+  }
+
+  /**
+   * Freezes a tab as the browser does (memory saver, background tabs): its scripts stop, its
+   * socket and its locks stay. Headless Chromium accepts `Page.setWebLifecycleState` but does not
+   * freeze a page it shows (timers go on, no `freeze` event), so the debugger also holds the tab's
+   * JavaScript: nothing of it runs until it is resumed, and what arrives meanwhile waits.
+   */
+  async function freezer(context: BrowserContext, page: Page) {
+    const cdp = await context.newCDPSession(page);
+    return {
+      async freeze() {
+        await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+        await cdp.send('Debugger.enable');
+        await cdp.send('Debugger.pause');
+      },
+      async thaw() {
+        await cdp.send('Debugger.resume');
+        await cdp.send('Debugger.disable');
+        await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+      },
+    };
+  }
+
+  /** Polls the pages until exactly one of them leads and every one is open; fails with who leads. */
+  async function oneLeader(pages: Page[], what: string): Promise<View[]> {
+    const deadline = Date.now() + DEADLINE;
+    for (;;) {
+      const views = await Promise.all(pages.map(view));
+      if (views.filter((v) => v.leader).length === 1 && views.every((v) => v.status === 'open')) return views;
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting until ${what}: ${JSON.stringify(views.map((v) => [v.leader, v.status]))}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   const view = (page: Page) => page.evaluate(() => window.view());
@@ -230,21 +279,7 @@ describe.runIf(available)('one connection per browser (Chromium, shared across t
     const leaderIndex = (await Promise.all(tabs.map(view))).findIndex((v) => v.leader);
     const frozen = tabs[leaderIndex] as Page;
     const rest = tabs.filter((t) => t !== frozen);
-    const cdp = await context.newCDPSession(frozen);
-    // Freeze the tab as the browser does (memory saver, background tabs): its scripts stop, its
-    // socket and its locks stay. Headless Chromium accepts `Page.setWebLifecycleState` but does
-    // not freeze a page it shows (timers go on, no `freeze` event), so the debugger also holds the
-    // tab's JavaScript: nothing of it runs until it is resumed, and what arrives meanwhile waits.
-    const freeze = async () => {
-      await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
-      await cdp.send('Debugger.enable');
-      await cdp.send('Debugger.pause');
-    };
-    const thaw = async () => {
-      await cdp.send('Debugger.resume');
-      await cdp.send('Debugger.disable');
-      await cdp.send('Page.setWebLifecycleState', { state: 'active' });
-    };
+    const { freeze, thaw } = await freezer(context, frozen);
 
     // Publish continuously; freeze the leader tab (as the browser does to a background tab) early on.
     const ids: string[] = [];
@@ -309,6 +344,46 @@ describe.runIf(available)('one connection per browser (Chromium, shared across t
     expect(hub.stats().connections).toBe(1);
     expect(errors).toEqual([]);
     console.log(`takeover ${tookMs} ms after the freeze; ${ids.length} notifications`);
+  }, 180_000);
+
+  it('followers that find the leader silent at the same moment, their channel slow: one of them takes over, not each in turn', async () => {
+    const { hub, origin, connections } = await serve();
+    const context = await profile();
+    const tabs: Page[] = [];
+    for (let i = 0; i < 4; i++) tabs.push(await tab(context, origin, 'u1', true));
+    // Started at one time, the tabs' watchdogs tick together: the followers notice the silence at
+    // the same tick.
+    const at = Date.now() + 1_000;
+    await Promise.all(tabs.map((page) => page.evaluate((t) => window.startAt(t), at)));
+    await allShow(tabs, (v) => v.status === 'open' && v.shared, 'every tab is open');
+    expect(hub.stats().connections).toBe(1);
+    const frozen = tabs[(await Promise.all(tabs.map(view))).findIndex((v) => v.leader)] as Page;
+    const rest = tabs.filter((t) => t !== frozen);
+    // Then each waits as long after its ping, and hears the channel 300 ms late (a busy machine):
+    // each decides to take over before the first new leader's word reaches it.
+    for (const page of rest)
+      await page.evaluate(() => {
+        window.channelDelayMs = 300;
+        Math.random = () => 0;
+      });
+    const { freeze, thaw } = await freezer(context, frozen);
+    await freeze();
+    await oneLeader(rest, 'one of the others took over');
+    // Every follower has heard the new leader (what it relays comes after its first word): had
+    // another tab also decided to take over, it would have by now.
+    await hub.publish('user:u1', custom('n1'));
+    await allShow(rest, (v) => v.items.includes('n1'), 'every follower has what the new leader relays');
+    // The frozen leader's and that of the one tab that took over.
+    expect(connections()).toBe(2);
+    expect((await Promise.all(rest.map(view))).filter((v) => v.leader)).toHaveLength(1);
+
+    await thaw();
+    await eventually(() => hub.stats().connections === 1, 'one connection again', DEADLINE);
+    await hub.publish('user:u1', custom('n2'));
+    const views = await allShow(tabs, (v) => v.status === 'open' && v.items.at(-1) === 'n2', 'every tab gets n2');
+    expect(views.filter((v) => v.leader)).toHaveLength(1);
+    expect(connections()).toBe(2);
+    expect(errors).toEqual([]);
   }, 180_000);
 
   it('a tab that lost relayed notifications reports a gap for the topic instead of a silent hole', async () => {

@@ -80,6 +80,12 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
   #watchdog: ReturnType<typeof setInterval> | undefined;
   /** A takeover is being considered (pinged, waiting) or asked for. */
   #probing = false;
+  /**
+   * The tab this tab would take the lock from (the silent leader, as `query` names it), and how
+   * many takeovers from it this tab found under way since it last heard a new leader.
+   */
+  #from: string | undefined;
+  #tries = 0;
 
   constructor(options: SharedClientOptions) {
     const support = supportFor(options);
@@ -249,7 +255,7 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
    * silent (the browser froze it). Either way this tab leads while it holds it; if the lock is
    * stolen from it, it stops leading and queues up again.
    */
-  #elect(steal: boolean): void {
+  #elect(steal: boolean): Promise<void> | undefined {
     const support = this.#support;
     if (!support || !this.#running) return;
     // One request at a time: a steal replaces the queued one (else the tab would lead twice).
@@ -264,7 +270,7 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
       });
     };
     // A steal cannot be aborted (`signal` and `steal` do not go together): `lead` checks instead.
-    support.locks
+    return support.locks
       .request(
         this.#name as string,
         steal ? { mode: 'exclusive', steal: true } : { mode: 'exclusive', signal: election.signal },
@@ -303,24 +309,64 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
 
   /**
    * The watchdog of the followers: when the leader has been silent for `shareLeaderTimeoutMs`,
-   * ping it, wait a random while (so that one tab, not every tab, takes over), and steal its lock
-   * if still nobody spoke.
+   * ping it, wait a random while (so that one tab, not every tab, takes over), and take over if
+   * still nobody spoke.
    */
   #checkLeader(): void {
-    if (!this.#running || this.#leader || this.#probing) return;
+    const support = this.#support;
+    if (!support || !this.#running || this.#leader || this.#probing) return;
     if (Date.now() - this.#heard < leaderTimeoutMs(this.#o)) return;
     this.#probing = true;
     const asked = Date.now();
     this.#post({ t: 'ping', tab: this.#tab });
+    // The tab that holds the lock now, the silent one (named by its term where `query` is missing).
+    const name = this.#name as string;
+    const term = `t${this.#term}`;
+    const silent = Promise.resolve(support.locks.query?.()).then(
+      (s) => s?.held?.find((l) => l.name === name)?.clientId ?? term,
+      () => term,
+    );
     const heartbeat = heartbeatMs(this.#o);
     setTimeout(
-      () => {
-        this.#probing = false;
-        if (!this.#running || this.#leader || this.#heard >= asked) return;
-        this.#elect(true);
-      },
+      () => void silent.then((from) => this.#takeOver(support.locks, from, asked)),
       heartbeat * (0.25 + 0.75 * Math.random()),
     );
+  }
+
+  /**
+   * Steals the lock from the silent tab `from`, unless another tab is taking over from it: the
+   * random waits of two tabs can end closer together than the new leader's first message takes to
+   * reach the other (a busy machine), and each would steal the lock in turn, opening a connection
+   * of its own. So a takeover first takes a second lock, named after the tab it replaces and held
+   * while it leads: the other tabs that found that tab silent at the same time find it taken and
+   * wait for the new leader instead. Found taken again a whole timeout later, with `from` still
+   * holding the lock (the tab that took it over froze since), the next one is tried.
+   */
+  #takeOver(locks: LockManagerLike, from: string, asked: number): void {
+    const stale = () => !this.#running || !!this.#leader || this.#heard >= asked;
+    if (stale()) {
+      this.#probing = false;
+      return;
+    }
+    if (from !== this.#from) {
+      this.#from = from;
+      this.#tries = 0;
+    }
+    locks
+      .request(`${this.#name}:from:${from}:${this.#tries}`, { mode: 'exclusive', ifAvailable: true }, (lock) => {
+        this.#probing = false;
+        if (!lock) {
+          // Another tab is taking over: a whole timeout for it to speak.
+          this.#tries++;
+          this.#heard = Date.now();
+          return;
+        }
+        // Held until this tab stops leading (or the steal comes to nothing).
+        return stale() ? undefined : this.#elect(true);
+      })
+      .catch(() => {
+        this.#probing = false;
+      });
   }
 
   #lead(locks: LockManagerLike, Channel: typeof BroadcastChannel, election: AbortController): void {
@@ -382,6 +428,7 @@ export class SharedNotificationClient<M extends object = NotificationMap> extend
     if (m.k > this.#term) {
       // A new leader (the first, or after a handover or a takeover): tell it what this tab wants, and what it still owes.
       this.#term = m.k;
+      this.#from = undefined;
       this.#hello(true);
       for (const { action, id } of this.#pending.values()) this.#post({ t: 'receipt', tab: this.#tab, action, id });
     }

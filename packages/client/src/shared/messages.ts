@@ -75,9 +75,17 @@ export type Message = TabMessage | LeaderMessage;
 export interface LockManagerLike {
   request(
     name: string,
-    options: { readonly mode?: 'exclusive'; readonly signal?: AbortSignal; readonly steal?: boolean },
-    callback: () => unknown,
+    options: {
+      readonly mode?: 'exclusive';
+      readonly signal?: AbortSignal;
+      readonly steal?: boolean;
+      readonly ifAvailable?: boolean;
+    },
+    /** Called with the lock, or `null` when `ifAvailable` and another holds it. */
+    callback: (lock: unknown) => unknown,
   ): Promise<unknown>;
+  /** The locks held, each with the id of the client (tab) that holds it. */
+  query?(): Promise<{ readonly held?: readonly { readonly name?: string; readonly clientId?: string }[] }>;
 }
 
 /** `navigator.locks` and `BroadcastChannel` when this environment has both, else `undefined`. */
