@@ -1,5 +1,6 @@
 import type { ClientFrame, ClientFrameType } from './client-frames.js';
 import { type Checked, guarded, type ParseResult, parseObject } from './frame-input.js';
+import { acceptsAsIs } from './lean-exact.js';
 import { checkLean, type LeanObject, type LeanSpec } from './lean-spec.js';
 import { MAX_TOPICS_PER_FRAME, PHI_LEVELS, TOPIC_PATTERN } from './names.js';
 
@@ -53,6 +54,13 @@ export function decodeClientFrame(data: unknown): ParseResult<ClientFrame> {
   return guarded(parseObject<ClientFrame>, data, checkFrame);
 }
 
+/**
+ * A frame accepted as it is (no unknown keys: what a client built on this package sends) is
+ * returned itself, uncopied; anything else goes through the copying checker, which drops unknown
+ * keys and names a refused field.
+ */
 function checkFrame(type: string, value: object): Checked | undefined {
+  if (!Object.hasOwn(LEAN_CLIENT_FRAMES, type)) return undefined;
+  if (acceptsAsIs(LEAN_CLIENT_FRAMES[type as ClientFrameType], value, 1)) return { ok: true, frame: value };
   return checkLean(LEAN_CLIENT_FRAMES, type, value);
 }

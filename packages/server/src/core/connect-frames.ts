@@ -117,10 +117,17 @@ export function encodeReady(
 function encodeResults(results: readonly SubscriptionResult[]): string {
   let topics = '';
   for (const r of results) {
+    // `status` and `recovered` are always there (`ok`/`denied`, a boolean): written without a call.
+    const status = r.status === 'ok' ? ',"status":"ok"' : member('status', r.status);
+    const recovered =
+      r.recovered === true
+        ? ',"recovered":true'
+        : r.recovered === false
+          ? ',"recovered":false'
+          : member('recovered', r.recovered);
     topics +=
-      `${topics === '' ? '' : ','}{"topic":${quote(r.topic)}${member('status', r.status)}` +
-      `${member('recovered', r.recovered)}${positionMember(r.position)}${member('code', r.code)}` +
-      `${member('phi', r.phi)}}`;
+      `${topics === '' ? '' : ','}{"topic":${quote(r.topic)}${status}${recovered}` +
+      `${positionMember(r.position)}${member('code', r.code)}${member('phi', r.phi)}}`;
   }
   return `[${topics}]`;
 }

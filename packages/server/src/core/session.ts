@@ -457,7 +457,9 @@ export class Session implements SocketHandlers, TaskChainOwner {
     this.#host.telemetry(this, false);
     // Nothing is delivered nor acknowledged on this connection any more.
     this.#recent?.clear();
-    for (const topic of this.topics.keys()) leaveTopic(this.#host, this, topic);
+    const sole = this.topics.sole;
+    if (sole !== undefined) leaveTopic(this.#host, this, sole);
+    else for (const topic of this.topics.keys()) leaveTopic(this.#host, this, topic);
     this.topics.clear();
     const userId = this.#principal?.userId;
     if (open && userId !== undefined) registry.removeUser(userId, this);

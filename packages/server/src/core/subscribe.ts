@@ -20,9 +20,9 @@ interface Accepted {
   readonly level: PhiLevel;
   /** The subscribe asked for unread inbox notifications, on the principal's own user topic. */
   readonly unread: boolean;
-  read?: ReadResult;
+  read: ReadResult | undefined;
   /** Unread inbox notifications to replay (when `unread` and history could not cover the gap). */
-  inbox?: readonly StoredNotification[] | undefined;
+  inbox: readonly StoredNotification[] | undefined;
 }
 
 function denied(topic: string, code: string): SubscriptionResult {
@@ -116,14 +116,21 @@ export function subscribeTopics(
  * The topics of a frame, each once: where a frame names a topic twice, the last entry, at the
  * first one's place. A frame of one topic (every connect of a client with one) as it is.
  */
-function uniqueTopics(requested: readonly SubscribeTopic[]): Iterable<SubscribeTopic> {
+function uniqueTopics(requested: readonly SubscribeTopic[]): readonly SubscribeTopic[] {
   if (requested.length === 1) return requested;
   const unique = new Map<string, SubscribeTopic>();
   for (const t of requested) unique.set(t.topic, t);
-  return unique.values();
+  return [...unique.values()];
 }
 
-/** {@link subscribeTopics} as steps: each `yield` is where an async function would `await`. */
+/** The `notifications` of a fresh subscription's read: none, shared. */
+const NO_NOTIFICATIONS: readonly StoredNotification[] = Object.freeze([]);
+
+/**
+ * {@link subscribeTopics} as steps: each `yield` is where an async function would `await`. The
+ * loops are indexed: a generator keeps what lives across a `yield` (an array iterator too) in
+ * its own heap objects, allocated on every connect.
+ */
 function* subscribeSteps(
   host: SessionHost<Session>,
   session: Session,
@@ -134,7 +141,9 @@ function* subscribeSteps(
   const accepted: Accepted[] = [];
   const { registry, limits } = host;
 
-  for (const { topic, since, phi, unread } of uniqueTopics(requested)) {
+  const topics = uniqueTopics(requested);
+  for (let t = 0; t < topics.length; t++) {
+    const { topic, since, phi, unread } = topics[t] as SubscribeTopic;
     const index = results.length;
     results.push(denied(topic, ErrorCode.Internal));
     const already = session.topics.has(topic);
@@ -158,15 +167,19 @@ function* subscribeSteps(
     if (!session.isOpen) return undefined;
     session.topics.set(topic, level);
     joinTopic(host, session, topic);
-    accepted.push({ index, topic, since, level, unread: unread === true && topic === `user:${principal.userId}` });
+    // Every field from the start: an entry that gained `read` later would change hidden class,
+    // and V8 drops an unused one at each full collection, with the code that expects it.
+    const mine = unread === true && topic === `user:${principal.userId}`;
+    accepted.push({ index, topic, since, level, unread: mine, read: undefined, inbox: undefined });
   }
 
-  for (const a of accepted) {
+  for (let i = 0; i < accepted.length; i++) {
+    const a = accepted[i] as Accepted;
     try {
       a.read = (
         a.since
           ? yield host.history.read(a.topic, a.since)
-          : { recovered: false, notifications: [], position: yield host.history.position(a.topic) }
+          : { recovered: false, notifications: NO_NOTIFICATIONS, position: yield host.history.position(a.topic) }
       ) as ReadResult;
     } catch (cause) {
       host.logger.error({ topic: a.topic, err: cause }, 'wardcast: history read failed');
@@ -184,7 +197,8 @@ function* subscribeSteps(
   }
 
   // From here to the end nothing yields: replay, flush and go live happen in one step.
-  for (const a of accepted) {
+  for (let i = 0; i < accepted.length; i++) {
+    const a = accepted[i] as Accepted;
     if (!session.isOpen) return undefined;
     const read = a.read;
     if (!read) {
@@ -196,13 +210,12 @@ function* subscribeSteps(
     const buffered = registry.goLive(a.topic, session, a.level);
     const missed = a.inbox ? inboxReplay(a.inbox, read.position, a.since) : read.notifications;
     const position = replay(host, session, a.level, missed, buffered, read.position, a.inbox && missed);
-    results[a.index] = {
-      topic: a.topic,
-      status: 'ok',
-      recovered: read.recovered,
-      position,
-      ...(a.level === 'full' ? {} : { phi: a.level }),
-    };
+    const { topic, level } = a;
+    const { recovered } = read;
+    results[a.index] =
+      level === 'full'
+        ? { topic, status: 'ok', recovered, position }
+        : { topic, status: 'ok', recovered, position, phi: level };
     if (host.wants('subscribe'))
       host.emit('subscribe', { ...session.info(), topic: a.topic, recovered: read.recovered });
   }

@@ -54,6 +54,11 @@ export class TopicLevels {
     this.#topic = undefined;
   }
 
+  /** The one topic, when there is exactly one and no `Map` was made (the common case): read without an iterator. */
+  get sole(): string | undefined {
+    return this.#map === undefined ? this.#topic : undefined;
+  }
+
   /** The topics, in subscription order. */
   keys(): IterableIterator<string> {
     if (this.#map !== undefined) return this.#map.keys();
