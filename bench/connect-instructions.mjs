@@ -12,7 +12,7 @@
 // storm's start until every connection got its reply, and `close`, from the drop until the
 // server counts the idle subscribers again (the close frames and the session teardown, plus the
 // server's 10 ms polling in `until`). Printed per variant: median and minimum instructions per connect and per
-// close, and the ratio of connect (and connect + close) to ws-frame-once, then the `settled` median
+// close (and the mean), and the ratio of connect (and connect + close) to ws-frame-once, then the `settled` median
 // of connect (windows with little compiler and no mark-compact work). Left out and shown
 // apart: instructions of V8's optimizing compilers (late warm-up) and of its mark-compact
 // collector (one costs as much as ~100 connects, and whether it falls in a window is luck).
@@ -144,6 +144,9 @@ const row = (label, pick) => {
 };
 row('median', median);
 row('min   ', (xs) => Math.min(...xs));
+// A window holds a young-generation collection or not (about 25k instructions per connect apart),
+// so the median of a few windows is one mode or the other: the mean counts how often they come.
+row('mean  ', (xs) => xs.reduce((a, b) => a + b, 0) / xs.length);
 // Settled: the median over windows with under 10% of compiler plus mark-compact work (after a
 // mark-compact V8 recompiles for a while, and the code runs unoptimized meanwhile).
 for (const r of results) r.settled = r.connect.filter((_, i) => r.clean[i]);
