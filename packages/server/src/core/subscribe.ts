@@ -127,9 +127,11 @@ function uniqueTopics(requested: readonly SubscribeTopic[]): readonly SubscribeT
 const NO_NOTIFICATIONS: readonly StoredNotification[] = Object.freeze([]);
 
 /**
- * {@link subscribeTopics} as steps: each `yield` is where an async function would `await`. The
- * loops are indexed: a generator keeps what lives across a `yield` (an array iterator too) in
- * its own heap objects, allocated on every connect.
+ * {@link subscribeTopics} as steps: each `yield` is where an async function would `await`, and
+ * only a thenable is yielded (a plain answer goes on at once, as {@link runSteps} would: with
+ * synchronous hooks and history the generator runs through in one step, never suspended). The
+ * loops are indexed: a generator keeps what lives across a `yield` (an array iterator too) in its
+ * own heap objects.
  */
 function* subscribeSteps(
   host: SessionHost<Session>,
@@ -153,7 +155,8 @@ function* subscribeSteps(
       continue;
     }
     // A subscribe fails closed: an `authorize` that throws denies.
-    const verdict = yield authorizes(host, principal, topic, 'denying');
+    let verdict: unknown = authorizes(host, principal, topic, 'denying');
+    if (isThenable(verdict)) verdict = yield verdict;
     if (verdict !== true) {
       if (!session.isOpen) return undefined;
       if (session.topics.delete(topic)) leaveTopic(host, session, topic);
@@ -162,8 +165,9 @@ function* subscribeSteps(
       host.audit('subscribe.denied', session, { topic, code: ErrorCode.TopicDenied });
       continue;
     }
-    const policy = (yield policyLevel(host, principal, topic, 'using empty')) as PhiLevel | undefined;
-    const level = lowerLevel(policy, phi);
+    let policy: unknown = policyLevel(host, principal, topic, 'using empty');
+    if (isThenable(policy)) policy = yield policy;
+    const level = lowerLevel(policy as PhiLevel | undefined, phi);
     if (!session.isOpen) return undefined;
     session.topics.set(topic, level);
     joinTopic(host, session, topic);
@@ -176,11 +180,15 @@ function* subscribeSteps(
   for (let i = 0; i < accepted.length; i++) {
     const a = accepted[i] as Accepted;
     try {
-      a.read = (
-        a.since
-          ? yield host.history.read(a.topic, a.since)
-          : { recovered: false, notifications: NO_NOTIFICATIONS, position: yield host.history.position(a.topic) }
-      ) as ReadResult;
+      if (a.since) {
+        let read: unknown = host.history.read(a.topic, a.since);
+        if (isThenable(read)) read = yield read;
+        a.read = read as ReadResult;
+      } else {
+        let position: unknown = host.history.position(a.topic);
+        if (isThenable(position)) position = yield position;
+        a.read = { recovered: false, notifications: NO_NOTIFICATIONS, position: position as ReadResult['position'] };
+      }
     } catch (cause) {
       host.logger.error({ topic: a.topic, err: cause }, 'wardcast: history read failed');
     }
@@ -188,7 +196,9 @@ function* subscribeSteps(
     if (a.unread && a.read && !a.read.recovered) {
       // After the position read: see `unreadReplay`. A failing inbox only costs the replay.
       try {
-        a.inbox = (yield host.unreadReplay(principal.userId, a.topic)) as readonly StoredNotification[] | undefined;
+        let inbox: unknown = host.unreadReplay(principal.userId, a.topic);
+        if (isThenable(inbox)) inbox = yield inbox;
+        a.inbox = inbox as readonly StoredNotification[] | undefined;
       } catch (cause) {
         host.logger.warn({ topic: a.topic, err: cause }, 'wardcast: inbox read for the unread replay failed');
       }
