@@ -29,8 +29,7 @@ export function presenceOf(registry: Registry<Session>, topic: string, remote?: 
 
 /** Whether any connection of `userId` is subscribed to `topic`. */
 function isPresent(registry: Registry<Session>, topic: string, userId: string): boolean {
-  for (const session of registry.connectionsOf(userId) ?? []) if (registry.has(topic, session)) return true;
-  return false;
+  return registry.hasUserOn(topic, userId);
 }
 
 /**
@@ -46,7 +45,7 @@ export function joinTopic(host: SessionHost<Session>, session: Session, topic: s
   host.cluster.post({ type: 'presence', topic, userId, present: true });
   if (host.wants('presence')) host.emit('presence', { topic, joined: userId });
   if (host.cluster.remote.has(topic, userId)) return;
-  announce(host, topic, { type: 'presence', topic, joined: [userId] });
+  announceUser(host, topic, true, userId);
 }
 
 /**
@@ -62,7 +61,7 @@ export function leaveTopic(host: SessionHost<Session>, session: Session, topic: 
   host.cluster.post({ type: 'presence', topic, userId, present: false });
   if (host.wants('presence')) host.emit('presence', { topic, left: userId });
   if (host.cluster.remote.has(topic, userId)) return;
-  announce(host, topic, { type: 'presence', topic, left: [userId] });
+  announceUser(host, topic, false, userId);
 }
 
 /** Another instance's change flipped a user's remote presence: announced unless this instance has the user too. */
@@ -81,11 +80,31 @@ export function watchPresence(host: SessionHost<Session>, session: Session, topi
   session.send({ type: 'presence', topic, members: presenceOf(host.registry, topic, host.cluster.remote) });
 }
 
+/** Whether `topic` has presence watchers to tell (none at shutdown: telling each about all the others would be N² frames). */
+function watchersOf(host: SessionHost<Session>, topic: string): Set<Session> | undefined {
+  const watchers = host.registry.subscribers(topic)?.watchers;
+  if (!watchers || watchers.size === 0 || host.closing()) return undefined;
+  return watchers;
+}
+
+/** {@link announce} of one user joining or leaving: the frame is made only when someone watches. */
+function announceUser(host: SessionHost<Session>, topic: string, joined: boolean, userId: string): void {
+  const watchers = watchersOf(host, topic);
+  if (watchers === undefined) return;
+  sendToWatchers(
+    watchers,
+    joined ? { type: 'presence', topic, joined: [userId] } : { type: 'presence', topic, left: [userId] },
+  );
+}
+
 /** Sends a presence frame to the topic's watchers, encoded once; slow readers are cut off as in fan-out. */
 function announce(host: SessionHost<Session>, topic: string, frame: PresenceFrame): void {
-  const watchers = host.registry.subscribers(topic)?.watchers;
-  // At shutdown every connection is closing: telling each about all the others would be N² frames.
-  if (!watchers || watchers.size === 0 || host.closing()) return;
+  const watchers = watchersOf(host, topic);
+  if (watchers !== undefined) sendToWatchers(watchers, frame);
+}
+
+/** The frame to each watcher still open and watching, encoded once. */
+function sendToWatchers(watchers: Set<Session>, frame: PresenceFrame): void {
   const encoded = new EncodedFrame(encodeFrame(frame));
   // A copy: cutting off a slow watcher removes it from the set (and may announce its own leave).
   for (const session of [...watchers]) {

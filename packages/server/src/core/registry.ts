@@ -28,6 +28,20 @@ export class Registry<C> {
     return [entry];
   }
 
+  /**
+   * Whether any connection of `userId` is subscribed to `topic` (live or syncing): presence, read
+   * without allocating (one topic lookup, then the user's one connection or each of several).
+   */
+  hasUserOn(topic: string, userId: string): boolean {
+    const entry = this.#users.get(userId);
+    if (entry === undefined) return false;
+    const subs = this.#topics.get(topic);
+    if (subs === undefined) return false;
+    if (!(entry instanceof Set)) return subs.has(entry);
+    for (const conn of entry) if (subs.has(conn)) return true;
+    return false;
+  }
+
   /** How many authenticated connections `userId` has on this instance. */
   connectionCount(userId: string): number {
     const entry = this.#users.get(userId);
