@@ -31,6 +31,11 @@ export const DEFAULT_PATH = '/v1/ws/notifications';
 const ownListeners = new WeakSet<(...args: never[]) => void>();
 /** Upgrade sockets an `attach()` listener took (its path) or answered (no listener's path). */
 const claimed = new WeakSet<Duplex>();
+/**
+ * `attach()` listeners in place, of any hub. With only one, no other listener can look at a socket
+ * it took, and it does not mark them `claimed` (a `WeakSet` entry per connect, rehashed as it grows).
+ */
+let attached = 0;
 
 function pathOf(url: string | undefined): string {
   const value = url ?? '/';
@@ -80,7 +85,8 @@ export class NotificationHub extends HubCore {
 
   /**
    * Listens for WebSocket upgrades on `server` at `options.path`. Returns a function that
-   * stops listening. Call it once per server.
+   * stops listening (calling it again does nothing). Call it once per server; several hubs may
+   * listen on one server, each on its own path.
    *
    * Upgrades on other paths are left alone while the server has another `upgrade` listener
    * (Next.js, another WebSocket server). When it has none, nobody else would ever answer them,
@@ -92,7 +98,7 @@ export class NotificationHub extends HubCore {
     const path = options.path ?? DEFAULT_PATH;
     const listener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       if (pathOf(req.url) === path) {
-        claimed.add(socket);
+        if (attached > 1) claimed.add(socket);
         this.handleUpgrade(req, socket, head);
         return;
       }
@@ -100,7 +106,12 @@ export class NotificationHub extends HubCore {
     };
     ownListeners.add(listener);
     server.on('upgrade', listener);
+    attached++;
+    let detached = false;
     return (): void => {
+      if (detached) return;
+      detached = true;
+      attached--;
       server.off('upgrade', listener);
     };
   }

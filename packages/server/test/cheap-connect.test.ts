@@ -124,6 +124,16 @@ describe('timer queue', () => {
     expect(fired).toEqual(['later']);
     queue.clear();
   });
+
+  it('counts a delay from the time the caller read, when it passes one', async () => {
+    const queue = new TimerQueue();
+    const read = Date.now();
+    // Read a minute ago: due at once, though the delay alone (30 s) would not be.
+    const entry = queue.add(30_000, 'stale', () => {}, read - 60_000);
+    expect(entry.at).toBe(read - 30_000);
+    expect(queue.add(30_000, 'fresh', () => {}).at).toBeGreaterThanOrEqual(read + 30_000);
+    queue.clear();
+  });
 });
 
 /**

@@ -133,7 +133,9 @@ export class Session implements SocketHandlers, TaskChainOwner {
     else this.#tasks.runNow(() => this.#start());
     const phase = this.#phase;
     if (phase === 'authenticating' || phase === 'awaiting_token') {
-      this.#authTimer = this.#host.timers.add(this.#host.limits.authTimeoutMs, this, Session.#authTimeout);
+      // From when the session was made, in this turn: no second clock read.
+      const { timers, limits } = this.#host;
+      this.#authTimer = timers.add(limits.authTimeoutMs, this, Session.#authTimeout, this.connectedAt);
     }
   }
 
@@ -240,7 +242,9 @@ export class Session implements SocketHandlers, TaskChainOwner {
     // The rate and pre-auth budgets apply from the first frame, before `welcome` too.
     const { counters } = this.#host;
     counters.framesIn++;
-    if (!this.#takeToken()) {
+    // One clock read per frame, for the rate bucket and the idle clock.
+    const now = Date.now();
+    if (!this.#takeToken(now)) {
       counters.rateLimited++;
       // Nothing, not even an error, is sent before `welcome`.
       if (phase !== 'authenticating') {
@@ -257,14 +261,14 @@ export class Session implements SocketHandlers, TaskChainOwner {
     if (phase === 'authenticating') {
       // Nothing is answered before `welcome`: hold the frame (within the budget just checked)
       // until the upgrade-time auth is done.
-      this.#tasks.enqueue(() => this.#receive(data, binary));
+      this.#tasks.enqueue(() => this.#receive(data, binary, now));
       return;
     }
-    this.#receive(data, binary);
+    this.#receive(data, binary, now);
   }
 
-  /** A frame within budget: parsed, then answered at once (`ping`, malformed) or queued in order. */
-  #receive(data: string | Uint8Array, binary: boolean): void {
+  /** A frame within budget, received at `receivedAt`: parsed, then answered at once (`ping`, malformed) or queued in order. */
+  #receive(data: string | Uint8Array, binary: boolean, receivedAt: number): void {
     const phase = this.#phase;
     if (phase === 'closing' || phase === 'closed') return;
     if (binary) {
@@ -281,13 +285,12 @@ export class Session implements SocketHandlers, TaskChainOwner {
       this.send({ type: 'pong', ...(frame.ts === undefined ? {} : { ts: frame.ts }), ...refOf(frame) });
       return;
     }
-    this.#lastActivity = Date.now();
+    this.#lastActivity = receivedAt;
     this.#tasks.enqueue(() => this.#handle(frame));
   }
 
-  /** Takes one token of the frame-rate bucket; `false` when it is empty. */
-  #takeToken(): boolean {
-    const now = Date.now();
+  /** Takes one token of the frame-rate bucket at time `now`; `false` when it is empty. */
+  #takeToken(now: number): boolean {
     const elapsed = now - this.#tokensAt;
     if (elapsed > 0) {
       const rate = this.#host.limits.maxFramesPerSecond;

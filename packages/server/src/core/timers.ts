@@ -68,9 +68,12 @@ export class TimerQueue {
     return this.#heap.length;
   }
 
-  /** Calls `fire(target)` in about `delayMs` ms (at once for `0` or less), unless cancelled. */
-  add<T>(delayMs: number, target: T, fire: (target: T) => void): QueuedTimer {
-    const entry = new Entry<T>(Date.now() + Math.max(0, delayMs), target, fire);
+  /**
+   * Calls `fire(target)` in about `delayMs` ms from `now` (at once for `0` or less), unless
+   * cancelled. `now` is `Date.now()` unless the caller read the clock already in this turn.
+   */
+  add<T>(delayMs: number, target: T, fire: (target: T) => void, now: number = Date.now()): QueuedTimer {
+    const entry = new Entry<T>(now + Math.max(0, delayMs), target, fire);
     const heap = this.#heap;
     entry.index = heap.length;
     heap.push(entry as Entry<unknown>);
