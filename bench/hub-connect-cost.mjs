@@ -128,13 +128,10 @@ async function main() {
 async function serve() {
   // BENCH_HUB_MODULE: another build's entry point (e.g. a worktree's packages/server/dist/index.js), for an A/B count.
   const { NotificationHub } = await import(process.env.BENCH_HUB_MODULE ?? '@wardcast/server');
+  const { BENCH_HUB_OPTIONS } = await import('./variants.mjs');
   const hub = new NotificationHub({
     authenticate: ({ token }) => (token ? { userId: token } : null),
-    authorize: () => true,
-    heartbeatIntervalMs: 600_000,
-    authTimeoutMs: 600_000,
-    maxUpgradesPerSecondPerAddress: 1_000_000,
-    maxUnauthenticatedPerAddress: 1_000_000,
+    ...BENCH_HUB_OPTIONS,
   });
   const topics = [{ topic: 'patient:p1' }];
   const url = v1 ? '/v1/ws/notifications' : '/v1/ws/notifications?protocol=2';

@@ -11,6 +11,7 @@ import { Sender, WebSocketServer } from 'ws';
 import { killAll, spawnChild } from './children.mjs';
 import { KIND, makePayload, PRIORITY, TOPIC } from './payload.mjs';
 import { median } from './stats.mjs';
+import { BENCH_HUB_OPTIONS } from './variants.mjs';
 
 const SUBSCRIBERS = Number(process.argv[2] ?? 1000);
 const ROUNDS = 20;
@@ -30,12 +31,7 @@ WebSocketServer.prototype.handleUpgrade = function (req, socket, head, cb) {
 
 const hub = new NotificationHub({
   authenticate: ({ token }) => (token ? { userId: token } : null),
-  authorize: () => true,
-  heartbeatIntervalMs: 600_000,
-  authTimeoutMs: 600_000,
-  // Every bench client connects from 127.0.0.1: lift the per-address admission limits.
-  maxUpgradesPerSecondPerAddress: 1_000_000,
-  maxUnauthenticatedPerAddress: 1_000_000,
+  ...BENCH_HUB_OPTIONS,
 });
 const http = createServer();
 hub.attach(http);

@@ -24,6 +24,19 @@ function sessionCookie(request) {
 const OPEN = 1;
 const LONG = 600_000; // heartbeats/pings far outside the measured phases
 
+/**
+ * The hub options of every bench hub but `authenticate`: everyone authorized, heartbeats and the
+ * auth timeout far outside the measured phases, and no per-address admission limits (every bench
+ * client connects from 127.0.0.1).
+ */
+export const BENCH_HUB_OPTIONS = {
+  authorize: () => true,
+  heartbeatIntervalMs: LONG,
+  authTimeoutMs: LONG,
+  maxUpgradesPerSecondPerAddress: 1_000_000,
+  maxUnauthenticatedPerAddress: 1_000_000,
+};
+
 /** The same envelope the hub sends, so every variant writes about the same bytes. */
 function envelopeMaker() {
   let seq = 0;
@@ -49,12 +62,7 @@ function wardcast(http, coalesceWrites, Hub = NotificationHub, maxFlushDelayMs =
       const userId = token ?? sessionCookie(request);
       return userId ? { userId } : null;
     },
-    authorize: () => true,
-    heartbeatIntervalMs: LONG,
-    authTimeoutMs: LONG,
-    // Every bench client connects from 127.0.0.1: lift the per-address admission limits.
-    maxUpgradesPerSecondPerAddress: 1_000_000,
-    maxUnauthenticatedPerAddress: 1_000_000,
+    ...BENCH_HUB_OPTIONS,
   });
   hub.attach(http);
   return {
