@@ -27,15 +27,16 @@ function pin(pid, cpu) {
  * Forks `file` and returns { child, request(type, fields), once(event) }; `cpu` pins it (and the
  * threads it starts later) to that CPU when taskset exists. `wrapper` runs node under another
  * program (e.g. `['valgrind', '--tool=callgrind']`): the child is then `wrapper... node execArgv... file args...`,
- * with the same pid and IPC channel.
+ * with the same pid and IPC channel. `stdout: 'pipe'` gives the parent `child.stdout` to read
+ * (e.g. V8's `--trace-opt` lines); by default the child writes to the parent's.
  */
-export function spawnChild(file, args = [], execArgv = [], cpu = undefined, wrapper = undefined) {
+export function spawnChild(file, args = [], execArgv = [], cpu = undefined, wrapper = undefined, stdout = 'inherit') {
   const child = fork(here(file), args, {
     ...(wrapper
       ? { execPath: wrapper[0], execArgv: [...wrapper.slice(1), process.execPath, ...execArgv] }
       : { execArgv }),
     serialization: 'advanced',
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', stdout, 'inherit', 'ipc'],
   });
   pin(child.pid, cpu);
   live.add(child);

@@ -17,10 +17,9 @@
 //   BENCH_REPS=9  BENCH_HUB_MODULE=<path to another build's dist/index.js>  BENCH_V1=1 (protocol 1: `auth` and `subscribe` instead of `hello`)
 //   BENCH_RECOMPILES=1 (see recompiles() below)  BENCH_NODE_FLAGS, BENCH_VALGRIND_FLAGS (e.g. "--perf-basic-prof" and "--dump-instr=yes" to
 //   read one window per function with bench/callgrind-jit.mjs; BENCH_VALGRIND_OUT keeps the dumps)
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readDump } from './callgrind.mjs';
 import { answerParent, guardRun, killAll, spawnChild } from './children.mjs';
 import { median } from './stats.mjs';
@@ -48,38 +47,34 @@ else await main();
  */
 async function recompiles() {
   guardRun('hub recompile count', 600_000);
-  const child = fork(fileURLToPath(import.meta.url), ['--hub'], {
-    execArgv: ['--expose-gc', '--trace-opt'],
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
+  const hub = spawnChild(
+    'hub-connect-cost.mjs',
+    ['--hub'],
+    ['--expose-gc', '--trace-opt'],
+    undefined,
+    undefined,
+    'pipe',
+  );
   let counting = false;
   let compiled = 0;
   let rest = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk) => {
+  hub.child.stdout.setEncoding('utf8').on('data', (chunk) => {
     const lines = (rest + chunk).split('\n');
     rest = lines.pop() ?? '';
     if (counting) compiled += lines.filter((line) => line.includes('completed')).length;
   });
-  let next = 0;
-  const pending = new Map();
-  child.on('message', (msg) => pending.get(msg.id)?.(msg));
-  const request = (type) =>
-    new Promise((resolve, reject) => {
-      const id = ++next;
-      pending.set(id, (msg) => (msg.ok ? resolve(msg) : reject(new Error(msg.error))));
-      child.send({ id, type });
-    });
-  await new Promise((resolve) => child.once('message', resolve)); // { event: 'ready' }
-  for (let i = 0; i < warmup; i++) await request('storm');
-  await request('gc');
-  await request('storm');
+  await hub.once('ready');
+  for (let i = 0; i < warmup; i++) await hub.request('storm');
+  await hub.request('gc');
+  await hub.request('storm');
   counting = true;
   for (let rep = 0; rep < reps; rep++) {
-    await request('gc');
-    await request('storm');
+    await hub.request('gc');
+    await hub.request('storm');
   }
-  await request('exit').catch(() => {});
-  await new Promise((resolve) => child.once('exit', resolve));
+  const exited = new Promise((resolve) => hub.child.once('exit', resolve));
+  await hub.request('exit').catch(() => {});
+  await exited;
   console.log(
     `hub-connect-cost recompiles: ${compiled} optimized compilations in ${reps} storms of ${conns} connects, ` +
       `each after a full collection (protocol ${v1 ? 1 : 2}, ${warmup} warm-up storms)`,

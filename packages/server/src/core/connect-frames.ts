@@ -117,14 +117,9 @@ export function encodeReady(
 function encodeResults(results: readonly SubscriptionResult[]): string {
   let topics = '';
   for (const r of results) {
-    // `status` and `recovered` are always there (`ok`/`denied`, a boolean): written without a call.
-    const status = r.status === 'ok' ? ',"status":"ok"' : member('status', r.status);
-    const recovered =
-      r.recovered === true
-        ? ',"recovered":true'
-        : r.recovered === false
-          ? ',"recovered":false'
-          : member('recovered', r.recovered);
+    // `status` (`ok` or `denied`) and `recovered` (a boolean) are always there: written as they are.
+    const status = r.status === 'ok' ? ',"status":"ok"' : ',"status":"denied"';
+    const recovered = r.recovered ? ',"recovered":true' : ',"recovered":false';
     topics +=
       `${topics === '' ? '' : ','}{"topic":${quote(r.topic)}${status}${recovered}` +
       `${positionMember(r.position)}${member('code', r.code)}${member('phi', r.phi)}}`;

@@ -27,11 +27,6 @@ export function presenceOf(registry: Registry<Session>, topic: string, remote?: 
   return [...users].sort();
 }
 
-/** Whether any connection of `userId` is subscribed to `topic`. */
-function isPresent(registry: Registry<Session>, topic: string, userId: string): boolean {
-  return registry.hasUserOn(topic, userId);
-}
-
 /**
  * Adds `session` to `topic` in syncing mode (see {@link Registry.beginSync}), tells the broker
  * about a first local subscriber, and announces the user when this is their first connection there.
@@ -39,7 +34,7 @@ function isPresent(registry: Registry<Session>, topic: string, userId: string): 
 export function joinTopic(host: SessionHost<Session>, session: Session, topic: string): void {
   const { registry } = host;
   const userId = session.principal?.userId;
-  const before = userId !== undefined && isPresent(registry, topic, userId);
+  const before = userId !== undefined && registry.hasUserOn(topic, userId);
   if (registry.beginSync(topic, session)) host.watch(topic);
   if (userId === undefined || before) return;
   host.cluster.post({ type: 'presence', topic, userId, present: true });
@@ -55,9 +50,9 @@ export function joinTopic(host: SessionHost<Session>, session: Session, topic: s
 export function leaveTopic(host: SessionHost<Session>, session: Session, topic: string): void {
   const { registry } = host;
   const userId = session.principal?.userId;
-  const before = userId !== undefined && isPresent(registry, topic, userId);
+  const before = userId !== undefined && registry.hasUserOn(topic, userId);
   if (registry.unsubscribe(topic, session)) host.unwatch(topic);
-  if (userId === undefined || !before || isPresent(registry, topic, userId)) return;
+  if (userId === undefined || !before || registry.hasUserOn(topic, userId)) return;
   host.cluster.post({ type: 'presence', topic, userId, present: false });
   if (host.wants('presence')) host.emit('presence', { topic, left: userId });
   if (host.cluster.remote.has(topic, userId)) return;
@@ -66,7 +61,7 @@ export function leaveTopic(host: SessionHost<Session>, session: Session, topic: 
 
 /** Another instance's change flipped a user's remote presence: announced unless this instance has the user too. */
 export function remotePresenceChanged(host: SessionHost<Session>, flip: PresenceFlip): void {
-  if (isPresent(host.registry, flip.topic, flip.userId)) return;
+  if (host.registry.hasUserOn(flip.topic, flip.userId)) return;
   const change = flip.present ? { joined: [flip.userId] } : { left: [flip.userId] };
   announce(host, flip.topic, { type: 'presence', topic: flip.topic, ...change });
 }
