@@ -1,5 +1,7 @@
 // Where a callgrind dump's instructions went, JavaScript functions included:
-// `node bench/callgrind-jit.mjs <dump> <perf map> [rows]`.
+// `node bench/callgrind-jit.mjs <dump> <perf map> [rows] [events]` (events: which of the dump's
+// columns to add up, comma-separated, e.g. `DLmr,DLmw` for last-level misses in a dump made with
+// `--cache-sim=yes`; `Ir`, the instructions, by default).
 // callgrind names native functions but not the code V8 compiles at run time, which it lists as
 // `???` or an address. Run the server under callgrind with node's `--perf-basic-prof` (it writes
 // /tmp/perf-<pid>.map: start, size and name of every piece of compiled code) and
@@ -13,7 +15,7 @@
 // (code-move events): compare runs made the same way.
 import { readFileSync } from 'node:fs';
 
-const [dumpFile, mapFile, rowsArg] = process.argv.slice(2);
+const [dumpFile, mapFile, rowsArg, eventsArg] = process.argv.slice(2);
 if (!dumpFile || !mapFile) {
   console.error('usage: node bench/callgrind-jit.mjs <callgrind dump> <perf map> [rows]');
   process.exit(2);
@@ -61,7 +63,16 @@ let fn = '';
 let address = 0;
 let positions = 1;
 let skipCall = false;
+/** Indexes, among a cost line's costs, of the events added up. */
+let columns = [0];
+const wanted = (eventsArg ?? 'Ir').split(',');
 for (const line of readFileSync(dumpFile, 'utf8').split('\n')) {
+  if (line.startsWith('events:')) {
+    const events = line.split(' ').filter(Boolean).slice(1);
+    columns = wanted.map((e) => events.indexOf(e));
+    if (columns.includes(-1)) throw new Error(`${dumpFile} has events ${events.join(' ')}, not ${wanted.join(',')}`);
+    continue;
+  }
   if (line.startsWith('positions:')) {
     positions = line.split(' ').filter(Boolean).length - 1;
     continue;
@@ -86,7 +97,8 @@ for (const line of readFileSync(dumpFile, 'utf8').split('\n')) {
     skipCall = false;
     continue;
   }
-  const cost = Number(parts[positions]);
+  // Trailing zero costs are left out of a cost line.
+  const cost = columns.reduce((sum, c) => sum + Number(parts[positions + c] ?? 0), 0);
   if (!Number.isFinite(cost)) continue;
   const compiled = fn === '' || fn.startsWith('0x') || fn.includes('???');
   const key = compiled ? (codeAt(address) ?? '(compiled code, not in the map)') : `native:${fn.split('(')[0]}`;
@@ -94,7 +106,7 @@ for (const line of readFileSync(dumpFile, 'utf8').split('\n')) {
 }
 
 const total = [...self.values()].reduce((a, b) => a + b, 0);
-console.log(`${total.toLocaleString('en-US')} instructions in ${dumpFile}`);
+console.log(`${total.toLocaleString('en-US')} ${wanted.join(' + ')} in ${dumpFile}`);
 for (const [key, cost] of [...self].sort((a, b) => b[1] - a[1]).slice(0, rows)) {
   console.log(
     `${cost.toLocaleString('en-US').padStart(14)} ${((100 * cost) / total).toFixed(2).padStart(6)}%  ${key.slice(0, 150)}`,

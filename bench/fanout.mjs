@@ -4,7 +4,9 @@
 // the idle memory per connection; then every rep runs, for each variant in turn (order rotated
 // per rep: A B C, B C A, ...), a burst (BENCH_BURST messages published back to back) and a paced
 // phase (one message every subscribers/BENCH_RATE s); last, reps of 1,000 new connections per
-// variant, alternated, measure connects/s and the server's CPU time per connect (connect-phase.mjs;
+// variant, alternated (BENCH_CONNECT_REPS of them: a storm lasts under a second, and its rate moves by
+// up to 2x from one to the next, so the connect medians take more reps than the publish phases),
+// measure connects/s and the server's CPU time per connect (connect-phase.mjs;
 // `pnpm bench:connect` runs that phase alone, with more reps). The summary shows medians
 // over the reps, each ratio against ws-frame-once computed in this run, but for latencies: p50 and
 // p99 are taken over the deliveries of all the reps together (a rep's p99 moves by up to 2x with
@@ -12,7 +14,7 @@
 // (docs/benchmarks.svg). Only 127.0.0.1; everything is killed.
 //
 // Options, as env or CLI (`node bench/fanout.mjs --subs=1000 --reps=3`):
-//   BENCH_SUBS=1000,5000  BENCH_REPS=3  BENCH_VARIANTS=wardcast,ws-frame-once
+//   BENCH_SUBS=1000,5000  BENCH_REPS=3  BENCH_CONNECT_REPS=9  BENCH_VARIANTS=wardcast,ws-frame-once
 //   BENCH_BURST=20 (messages per burst)  BENCH_RATE=50000 (paced deliveries/s)
 //   BENCH_PACED_SECONDS=6 (length of a paced phase; 20 messages at least: at 5,000 subscribers 60
 //     fan-outs per rep, so that the p99 is not set by the one or two the machine slowed down)
@@ -52,6 +54,7 @@ const envList = (name) =>
     .filter(Boolean);
 const variants = envList('BENCH_VARIANTS') ?? VARIANTS;
 const reps = Number(process.env.BENCH_REPS ?? 3);
+const connectReps = Number(process.env.BENCH_CONNECT_REPS ?? 9);
 const burstSize = Number(process.env.BENCH_BURST ?? 20);
 const rate = Number(process.env.BENCH_RATE ?? 50_000);
 const size = Number(process.env.BENCH_SIZE ?? 0);
@@ -221,7 +224,7 @@ async function runScenario(scenario) {
   const connects = new Map(servers.map((s) => [s.variant, []]));
   const cookie = servers.find((s) => s.variant === 'wardcast');
   if (cookie) connects.set(COOKIE, []);
-  for (let rep = 0; rep < reps; rep++) {
+  for (let rep = 0; rep < connectReps; rep++) {
     for (let k = 0; k < servers.length; k++) {
       const s = servers[(k + rep) % servers.length];
       connects.get(s.variant).push(await storm(s, clients, subscribers));
@@ -267,7 +270,7 @@ async function runScenario(scenario) {
   console.log(
     `\n=== ${subs} subscribers, connect: ${STORM_CONNS.toLocaleString('en-US')} new connections per rep ` +
       `(upgrade + "hello" with token and topic + "ready" for Wardcast, protocol 2; ${COOKIE}: the same with a session cookie on the upgrade and no token), ` +
-      `median of ${reps} reps, ratios within each rep ===`,
+      `median of ${connectReps} reps, ratios within each rep ===`,
   );
   console.log(connectTable(summarizeConnects(connects, BASELINE), BASELINE));
   console.log(
@@ -312,6 +315,7 @@ const settings = {
   command: `node bench/fanout.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   variants,
   reps,
+  connectReps,
   burst: burstSize,
   rate,
   pacedSeconds,

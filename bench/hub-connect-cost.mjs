@@ -15,6 +15,10 @@
 //
 // Options (env or CLI `--name=value`): BENCH_CONNS=1000  BENCH_IDLE=100  BENCH_WARMUP=30
 //   BENCH_REPS=9  BENCH_HUB_MODULE=<path to another build's dist/index.js>  BENCH_V1=1 (protocol 1: `auth` and `subscribe` instead of `hello`)
+//   BENCH_SHIFT=1 (before each window, outside it, allocate a different amount of short-lived garbage,
+//     the same sequence for every build: young-generation collections then fall at different points
+//     of the storms, where otherwise they recur at the same point, so that the mean over many windows
+//     is the expected cost of those collections rather than the cost at one point of the cycle)
 //   BENCH_RECOMPILES=1 (see recompiles() below)  BENCH_NODE_FLAGS, BENCH_VALGRIND_FLAGS (e.g. "--perf-basic-prof" and "--dump-instr=yes" to
 //   read one window per function with bench/callgrind-jit.mjs; BENCH_VALGRIND_OUT keeps the dumps)
 import { execFileSync } from 'node:child_process';
@@ -100,6 +104,9 @@ async function main() {
   const left = [];
   for (let rep = 1; rep <= reps; rep++) {
     if (process.env.BENCH_GC === '1') await hub.request('gc');
+    // Up to 16 MiB, the young generation's largest semi-space on 64-bit Node; golden-ratio steps.
+    if (process.env.BENCH_SHIFT === '1')
+      await hub.request('shift', { bytes: Math.round(((rep * 0.618034) % 1) * 16 * 2 ** 20) });
     control('-z');
     await hub.request('storm');
     control('-d');
@@ -182,6 +189,12 @@ async function serve() {
     gc() {
       for (let i = 0; i < 3; i++) globalThis.gc();
       return {};
+    },
+    /** About `bytes` of garbage (arrays of 126 slots, 1 KiB each), none of it kept. */
+    shift({ bytes }) {
+      let kept;
+      for (let i = 0; i < bytes / 1024; i++) kept = new Array(126);
+      return { made: kept === undefined ? 0 : bytes };
     },
     async exit() {
       await hub.close();

@@ -17,6 +17,8 @@
 //   BENCH_FILL=100000 BENCH_SETTLE=20000 BENCH_WARM=2000
 //   BENCH_WARDCAST_ALT=/path/to/other/build/dist/index.js with BENCH_VARIANTS=...,wardcast-alt (A/B)
 //   BENCH_CALLGRIND_DIR=<dir>   keeps the callgrind dumps there (callgrind_annotate them)
+//   BENCH_SERVER_ARGS="--perf-basic-prof" BENCH_VALGRIND_FLAGS="--dump-instr=yes": per JavaScript
+//     function, with `node bench/callgrind-jit.mjs <dump> <map> [rows] [events]` (events: e.g. DLmr,DLmw)
 // Only 127.0.0.1; every child is killed at the end.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -99,6 +101,7 @@ async function measure(variant, users, dir, counts) {
     '--smc-check=all-non-file',
     ...CACHE,
     `--callgrind-out-file=${outFile}`,
+    ...(process.env.BENCH_VALGRIND_FLAGS?.split(' ').filter(Boolean) ?? []),
   ];
   const serverArgs = ['--expose-gc', ...(process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [])];
   const server = spawnChild('publish-one.mjs', ['server', variant], serverArgs, SERVER_CPU, valgrind);

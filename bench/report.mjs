@@ -157,7 +157,9 @@ function textTable(head, rows) {
 }
 
 export function printSummary(summaries, variants, baseline, settings) {
-  console.log(`\n=== summary: medians of ${settings.reps} reps, ratios against ${baseline} in this run ===`);
+  console.log(
+    `\n=== summary: medians of ${settings.reps} reps (connects: of ${settings.connectReps} storms), ratios against ${baseline} in this run ===`,
+  );
   console.log(textTable(['', ...variants], tableRows(summaries, variants, baseline, settings.rate)));
   for (const line of targetLines(summaries, baseline, settings.rate)) console.log(line);
 }
@@ -289,7 +291,7 @@ export function writeDocs(summaries, variants, baseline, settings, machine) {
     `- Load average (1/5/15 min): ${machine.loadStart.join(' / ')} at start, ${machine.loadEnd.join(' / ')} at end`,
     `- Messages: ${settings.size}; burst: ${settings.burst} messages at once; paced: ${int(settings.rate)} deliveries/s ` +
       `for ${settings.pacedSeconds} s (20 messages at least)`,
-    `- Medians of ${settings.reps} reps, variants alternated (p50 and p99: over the deliveries of all reps); ` +
+    `- Medians of ${settings.reps} reps (connects: of ${settings.connectReps} storms), variants alternated (p50 and p99: over the deliveries of all reps); ` +
       `ratios against \`${baseline}\` computed in this run`,
     '',
     `| | ${variants.map((v) => `\`${v}\``).join(' | ')} |`,

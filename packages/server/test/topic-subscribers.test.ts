@@ -1,6 +1,7 @@
 import type { PhiLevel } from '@wardcast/protocol';
 import { describe, expect, it } from 'vitest';
 import { Registry } from '../src/core/registry.js';
+import type { StoredNotification } from '../src/core/types.js';
 import type { TestClient } from './helpers/client.js';
 import { useHarness } from './helpers/harness.js';
 
@@ -24,7 +25,8 @@ describe('topic subscribers: groups made on first use', () => {
     const subs = registry.subscribers(topic);
 
     expect(subs?.solo).toBe('a');
-    expect([subs?.many, subs?.idOnly, subs?.empty, subs?.syncing, subs?.watchers]).toEqual([
+    expect([subs?.many, subs?.idOnly, subs?.empty, subs?.syncOne, subs?.syncing, subs?.watchers]).toEqual([
+      undefined,
       undefined,
       undefined,
       undefined,
@@ -112,12 +114,67 @@ describe('topic subscribers: groups made on first use', () => {
         expect(subs.levelOf(conn)).toBe(s.where === 'syncing' ? undefined : s.where);
         expect(subs.watchers?.has(conn) ?? false).toBe(s.watching);
       }
-      // A solo subscriber never sits next to a set of them; no group is kept empty.
+      // A solo subscriber never sits next to a set of them (live or syncing); no group is kept empty.
       expect(subs.solo !== undefined && subs.many !== undefined).toBe(false);
+      expect(subs.syncOne !== undefined && subs.syncing !== undefined).toBe(false);
+      expect(subs.syncingCount).toBe(inState('syncing').length);
+      if (subs.syncOne !== undefined) expect(model.get(subs.syncOne)?.where).toBe('syncing');
       for (const group of [subs.many, subs.idOnly, subs.empty, subs.syncing, subs.watchers]) {
         if (group !== undefined) expect(group.size).toBeGreaterThan(0);
       }
     }
+  });
+});
+
+describe('topic subscribers: what syncing subscribers buffer', () => {
+  const note = (seq: number) => ({ id: `n${seq}`, seq }) as unknown as StoredNotification;
+
+  it('gives each syncing subscriber what was published while it synced, one syncing or several', () => {
+    const registry = new Registry<string>();
+    /** Per syncing connection, the seqs published since it began syncing. */
+    const model = new Map<string, number[]>();
+    let seq = 0;
+    let x = 5;
+    const next = (n: number) => {
+      x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return x % n;
+    };
+    for (let i = 0; i < 5000; i++) {
+      const conn = `c${next(4)}`;
+      const op = next(3);
+      if (op === 0) {
+        registry.beginSync(topic, conn);
+        model.set(conn, []);
+      } else if (op === 1) {
+        const n = note(++seq);
+        registry.subscribers(topic)?.buffer(n);
+        for (const list of model.values()) list.push(seq);
+      } else {
+        const buffered = registry.goLive(topic, conn, 'full');
+        expect(buffered.map((n) => n.seq)).toEqual(model.get(conn) ?? []);
+        model.delete(conn);
+      }
+      const subs = registry.subscribers(topic);
+      expect(subs?.syncingCount ?? 0).toBe(model.size);
+    }
+  });
+
+  it('holds a lone syncing subscriber without a map, and makes its buffer only when something is published', () => {
+    const registry = new Registry<string>();
+    registry.beginSync(topic, 'a');
+    const subs = registry.subscribers(topic);
+    expect([subs?.syncOne, subs?.syncOneBuffer, subs?.syncing]).toEqual(['a', undefined, undefined]);
+    expect(registry.goLive(topic, 'a', 'full')).toEqual([]);
+
+    registry.beginSync(topic, 'b');
+    subs?.buffer(note(1));
+    expect(subs?.syncOneBuffer?.map((n) => n.seq)).toEqual([1]);
+    registry.beginSync(topic, 'c');
+    expect(subs?.syncOne).toBeUndefined();
+    subs?.buffer(note(2));
+    expect(registry.goLive(topic, 'b', 'full').map((n) => n.seq)).toEqual([1, 2]);
+    expect(registry.goLive(topic, 'c', 'full').map((n) => n.seq)).toEqual([2]);
+    expect([subs?.syncOne, subs?.syncing, subs?.syncingCount]).toEqual([undefined, undefined, 0]);
   });
 });
 

@@ -64,10 +64,11 @@ export class Delivery {
   deliver(n: StoredNotification): number {
     const subs = this.#registry.subscribers(n.topic);
     if (!subs) return 0;
-    const { solo, many, syncing } = subs;
+    const { solo, many } = subs;
     const live = solo !== undefined || (many !== undefined && many.size > 0);
-    const sent = live || subs.others > (syncing?.size ?? 0) ? this.#deliverLive(n, subs) : 0;
-    if (syncing !== undefined) for (const buffer of syncing.values()) buffer.push(n);
+    const syncers = subs.syncingCount;
+    const sent = live || subs.others > syncers ? this.#deliverLive(n, subs) : 0;
+    if (syncers > 0) subs.buffer(n);
     return sent;
   }
 

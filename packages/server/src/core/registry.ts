@@ -2,6 +2,9 @@ import type { PhiLevel } from '@wardcast/protocol';
 import { TopicSubscribers } from './topic-subscribers.js';
 import type { StoredNotification } from './types.js';
 
+/** What {@link Registry.goLive} returns for a connection that was not syncing. */
+const NOT_SYNCING: readonly StoredNotification[] = Object.freeze([]);
+
 /**
  * The hub's maps: user id -> connections, topic -> subscribers. Knows nothing about sockets;
  * every add has a matching remove, and empty entries are deleted, so nothing leaks.
@@ -87,10 +90,10 @@ export class Registry<C> {
   }
 
   /** Moves `conn` from syncing to live at `level` and returns what was buffered meanwhile. */
-  goLive(topic: string, conn: C, level: PhiLevel): StoredNotification[] {
+  goLive(topic: string, conn: C, level: PhiLevel): readonly StoredNotification[] {
     const subs = this.#topics.get(topic);
     const buffered = subs?.endSync(conn);
-    if (subs === undefined || buffered === undefined) return [];
+    if (subs === undefined || buffered === undefined) return NOT_SYNCING;
     subs.addLive(conn, level);
     return buffered;
   }

@@ -139,18 +139,19 @@ function* subscribeSteps(
   principal: Principal,
   requested: readonly SubscribeTopic[],
 ): Steps<SubscriptionResult[] | undefined> {
-  const results: SubscriptionResult[] = [];
-  const accepted: Accepted[] = [];
   const { registry, limits } = host;
-
   const topics = uniqueTopics(requested);
+  // Sized once (an array grown from empty gets room for 17): every result is written by index
+  // before the end, accepted topics' by the last loop.
+  const results: SubscriptionResult[] = new Array(topics.length);
+  const accepted: Accepted[] = new Array(topics.length);
+  let acceptedCount = 0;
   for (let t = 0; t < topics.length; t++) {
     const { topic, since, phi, unread } = topics[t] as SubscribeTopic;
-    const index = results.length;
-    results.push(denied(topic, ErrorCode.Internal));
+
     const already = session.topics.has(topic);
     if (!already && session.topics.size >= limits.maxSubscriptions) {
-      results[index] = denied(topic, ErrorCode.TooManySubscriptions);
+      results[t] = denied(topic, ErrorCode.TooManySubscriptions);
       host.emit('denied', { ...session.info(), topic, code: ErrorCode.TooManySubscriptions });
       continue;
     }
@@ -160,7 +161,7 @@ function* subscribeSteps(
     if (verdict !== true) {
       if (!session.isOpen) return undefined;
       if (session.topics.delete(topic)) leaveTopic(host, session, topic);
-      results[index] = denied(topic, ErrorCode.TopicDenied);
+      results[t] = denied(topic, ErrorCode.TopicDenied);
       host.emit('denied', { ...session.info(), topic, code: ErrorCode.TopicDenied });
       host.audit('subscribe.denied', session, { topic, code: ErrorCode.TopicDenied });
       continue;
@@ -174,10 +175,10 @@ function* subscribeSteps(
     // Every field from the start: an entry that gained `read` later would change hidden class,
     // and V8 drops an unused one at each full collection, with the code that expects it.
     const mine = unread === true && topic === `user:${principal.userId}`;
-    accepted.push({ index, topic, since, level, unread: mine, read: undefined, inbox: undefined });
+    accepted[acceptedCount++] = { index: t, topic, since, level, unread: mine, read: undefined, inbox: undefined };
   }
 
-  for (let i = 0; i < accepted.length; i++) {
+  for (let i = 0; i < acceptedCount; i++) {
     const a = accepted[i] as Accepted;
     try {
       if (a.since) {
@@ -207,7 +208,7 @@ function* subscribeSteps(
   }
 
   // From here to the end nothing yields: replay, flush and go live happen in one step.
-  for (let i = 0; i < accepted.length; i++) {
+  for (let i = 0; i < acceptedCount; i++) {
     const a = accepted[i] as Accepted;
     if (!session.isOpen) return undefined;
     const read = a.read;

@@ -1,6 +1,9 @@
 import type { PhiLevel } from '@wardcast/protocol';
 import type { StoredNotification } from './types.js';
 
+/** What a subscriber that nothing was published to while it synced gets back: none, shared. */
+const NOTHING_BUFFERED: readonly StoredNotification[] = Object.freeze([]);
+
 /**
  * Subscribers of one topic on this instance: live ones get frames at once (one group per PHI
  * level, so a fan-out encodes each level once), syncing ones buffer until their replay is done.
@@ -8,7 +11,10 @@ import type { StoredNotification } from './types.js';
  * Lean for the usual topic, a user's own `user:<id>` with one connection: that live subscriber is
  * held in a field ({@link TopicSubscribers.solo}), and each set below is made only when it gets a
  * first member and dropped when it is empty again. Such a topic costs one small object, and a
- * publish to it touches that object and the session, no set. Changed by the {@link Registry} only.
+ * publish to it touches that object and the session, no set. A lone syncing subscriber (a
+ * connect's subscribe, which usually runs through in one turn) is held in a field too
+ * ({@link TopicSubscribers.syncOne}), with a buffer made only when something is published while
+ * it syncs. Changed by the {@link Registry} only.
  */
 export class TopicSubscribers<C> {
   /** The live full-level subscriber while it is the only one and {@link many} is not in use. */
@@ -25,7 +31,11 @@ export class TopicSubscribers<C> {
   idOnly: Set<C> | undefined = undefined;
   /** Live subscribers at the `empty` level. */
   empty: Set<C> | undefined = undefined;
-  /** Subscribers still replaying, with what was published meanwhile. */
+  /** The syncing subscriber while it is the only one and {@link syncing} is not in use. */
+  syncOne: C | undefined = undefined;
+  /** What was published while {@link syncOne} syncs; made on the first such notification. */
+  syncOneBuffer: StoredNotification[] | undefined = undefined;
+  /** Subscribers still replaying, with what was published meanwhile, once a second one came (kept until it is empty again). */
   syncing: Map<C, StoredNotification[]> | undefined = undefined;
   /** Subscribers (of any of the above) that asked for `presence` frames on this topic. */
   watchers: Set<C> | undefined = undefined;
@@ -33,6 +43,11 @@ export class TopicSubscribers<C> {
   /** Live subscribers at the full level. */
   get liveCount(): number {
     return this.solo !== undefined ? 1 : (this.many?.size ?? 0);
+  }
+
+  /** Subscribers still replaying. */
+  get syncingCount(): number {
+    return this.syncOne !== undefined ? 1 : (this.syncing?.size ?? 0);
   }
 
   /** Every subscriber, live or syncing. */
@@ -61,7 +76,7 @@ export class TopicSubscribers<C> {
 
   /** Whether `conn` is a subscriber (live at any level, or syncing). */
   has(conn: C): boolean {
-    return this.levelOf(conn) !== undefined || this.syncing?.has(conn) === true;
+    return this.levelOf(conn) !== undefined || this.syncOne === conn || this.syncing?.has(conn) === true;
   }
 
   /** Makes `conn` live at `level` (it must not be live at another). */
@@ -95,13 +110,38 @@ export class TopicSubscribers<C> {
   /** Puts `conn` in syncing mode with an empty buffer (out of the live groups). */
   startSync(conn: C): void {
     this.removeLive(conn);
-    this.syncing ??= new Map();
-    this.syncing.set(conn, []);
+    const one = this.syncOne;
+    if (this.syncing !== undefined) this.syncing.set(conn, []);
+    else if (one === undefined || one === conn) {
+      this.syncOne = conn;
+      this.syncOneBuffer = undefined;
+    } else {
+      this.syncing = new Map([
+        [one, this.syncOneBuffer ?? []],
+        [conn, []],
+      ]);
+      this.syncOne = undefined;
+      this.syncOneBuffer = undefined;
+    }
     this.#recount();
   }
 
+  /** Buffers `n` for every syncing subscriber. */
+  buffer(n: StoredNotification): void {
+    if (this.syncOne !== undefined) {
+      this.syncOneBuffer ??= [];
+      this.syncOneBuffer.push(n);
+    } else if (this.syncing !== undefined) for (const buffer of this.syncing.values()) buffer.push(n);
+  }
+
   /** Takes `conn` out of syncing mode; returns its buffer, or `undefined` when it was not syncing. */
-  endSync(conn: C): StoredNotification[] | undefined {
+  endSync(conn: C): readonly StoredNotification[] | undefined {
+    if (this.syncOne === conn) {
+      const buffered = this.syncOneBuffer ?? NOTHING_BUFFERED;
+      this.#dropSync(conn);
+      this.#recount();
+      return buffered;
+    }
     const buffered = this.syncing?.get(conn);
     if (buffered === undefined) return undefined;
     this.#dropSync(conn);
@@ -129,14 +169,18 @@ export class TopicSubscribers<C> {
     if (this.many) yield* this.many;
     if (this.idOnly) yield* this.idOnly;
     if (this.empty) yield* this.empty;
+    if (this.syncOne !== undefined) yield this.syncOne;
     if (this.syncing) yield* this.syncing.keys();
   }
 
   #dropSync(conn: C): void {
-    if (this.syncing?.delete(conn) && this.syncing.size === 0) this.syncing = undefined;
+    if (this.syncOne === conn) {
+      this.syncOne = undefined;
+      this.syncOneBuffer = undefined;
+    } else if (this.syncing?.delete(conn) && this.syncing.size === 0) this.syncing = undefined;
   }
 
   #recount(): void {
-    this.others = (this.idOnly?.size ?? 0) + (this.empty?.size ?? 0) + (this.syncing?.size ?? 0);
+    this.others = (this.idOnly?.size ?? 0) + (this.empty?.size ?? 0) + this.syncingCount;
   }
 }
