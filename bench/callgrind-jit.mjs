@@ -59,10 +59,14 @@ function nextAddress(token, last) {
 
 const names = new Map();
 const self = new Map();
+/** BENCH_INCLUSIVE=1: each function's own cost plus what the calls it makes cost, all the way down. */
+const inclusive = process.env.BENCH_INCLUSIVE === '1';
 let fn = '';
 let address = 0;
 let positions = 1;
 let skipCall = false;
+/** Every function's own cost: the window's total. */
+let own = 0;
 /** Indexes, among a cost line's costs, of the events added up. */
 let columns = [0];
 const wanted = (eventsArg ?? 'Ir').split(',');
@@ -93,19 +97,19 @@ for (const line of readFileSync(dumpFile, 'utf8').split('\n')) {
   const parts = line.split(' ');
   if (parts.length <= positions) continue;
   address = nextAddress(parts[0], address);
-  if (skipCall) {
-    skipCall = false;
-    continue;
-  }
+  const call = skipCall;
+  skipCall = false;
+  if (call && !inclusive) continue;
   // Trailing zero costs are left out of a cost line.
   const cost = columns.reduce((sum, c) => sum + Number(parts[positions + c] ?? 0), 0);
   if (!Number.isFinite(cost)) continue;
   const compiled = fn === '' || fn.startsWith('0x') || fn.includes('???');
   const key = compiled ? (codeAt(address) ?? '(compiled code, not in the map)') : `native:${fn.split('(')[0]}`;
   self.set(key, (self.get(key) ?? 0) + cost);
+  if (!call) own += cost;
 }
 
-const total = [...self.values()].reduce((a, b) => a + b, 0);
+const total = own;
 console.log(`${total.toLocaleString('en-US')} ${wanted.join(' + ')} in ${dumpFile}`);
 for (const [key, cost] of [...self].sort((a, b) => b[1] - a[1]).slice(0, rows)) {
   console.log(

@@ -245,6 +245,19 @@ describe('per-address upgrade rate, repeated keys', () => {
     expect([refused(admission, 'a'), refused(admission, 'a'), refused(admission, 'a')]).toEqual([false, false, true]);
     expect(admission.trackedAddresses).toBe(1);
   });
+
+  it('drops the refilled buckets of other addresses once another address comes, not during a run from one', () => {
+    let now = 0;
+    const admission = new Admission(limits, () => now);
+    expect([refused(admission, 'a'), refused(admission, 'b')]).toEqual([false, false]);
+    now = 10_000; // both refilled
+    expect([refused(admission, 'b'), refused(admission, 'b'), refused(admission, 'b')]).toEqual([false, false, true]);
+    expect(admission.trackedAddresses).toBe(2); // a's refilled bucket waits for another address
+    expect(refused(admission, 'c')).toBe(false); // drops a (refilled), keeps b (empty)
+    expect(admission.trackedAddresses).toBe(2);
+    expect(refused(admission, 'b')).toBe(true);
+    expect([refused(admission, 'a'), refused(admission, 'a'), refused(admission, 'a')]).toEqual([false, false, true]);
+  });
 });
 
 /** The connect frames quote plain strings themselves; anything else still goes through JSON.stringify. */

@@ -123,7 +123,10 @@ export class Admission {
     const rate = this.#limits.maxUpgradesPerSecondPerAddress;
     const burst = rate * 2;
     const now = this.#now();
-    this.#expireOldest(now, rate, burst);
+    // Stale buckets are dropped as other addresses come: a run of upgrades from one address (a busy
+    // NAT, a proxy without `clientAddress`) reads no iterator. Until then they are at most
+    // `maxTrackedAddresses`, and refill as they would have.
+    if (key !== this.#newest) this.#expireOldest(now, rate, burst);
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
       bucket = { tokens: burst, last: now };

@@ -335,8 +335,10 @@ function replay(
   let end = position;
   // Session.write checks the send buffer before every frame: a replay can never queue more than
   // one frame past the limit.
-  for (const n of missed) if (!deliverOne(host, session, level, n)) return end;
-  for (const n of buffered) {
+  for (let i = 0; i < missed.length; i++)
+    if (!deliverOne(host, session, level, missed[i] as StoredNotification)) return end;
+  for (let i = 0; i < buffered.length; i++) {
+    const n = buffered[i] as StoredNotification;
     if ((n.epoch !== position.epoch || n.seq > position.seq) && !replayed?.has(n.id)) {
       if (!deliverOne(host, session, level, n)) return end;
       end = { epoch: n.epoch, seq: n.seq };
