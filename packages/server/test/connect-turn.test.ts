@@ -1,7 +1,9 @@
+import type { SubscriptionResult } from '@wardcast/protocol';
 import { DEFAULT_LIMITS, type HistoryStore, MemoryHistoryStore } from '@wardcast/server';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Admission } from '../src/core/admission.js';
-import { encodeAuthenticated, encodeSubscribed, encodeWelcome } from '../src/core/connect-frames.js';
+import { encodeAuthenticated, encodeReady, encodeSubscribed, encodeWelcome } from '../src/core/connect-frames.js';
 import { runSteps, type Steps } from '../src/core/steps.js';
 import { eventually, tokenFor, useHarness } from './helpers/harness.js';
 
@@ -309,5 +311,84 @@ describe('connect frames, strings and positions JSON.stringify would escape or o
         JSON.stringify({ type: 'subscribed', topics: results }),
       );
     }
+  });
+});
+
+/**
+ * `ready` has a template of its own for the usual connect (one topic subscribed at a position, no
+ * expiry, no ref, plain strings) next to the general path: both write what JSON.stringify writes.
+ */
+describe('the ready frame, usual or not', () => {
+  const { limits, protocol } = JSON.parse(encodeReady(DEFAULT_LIMITS, 's', 'u', undefined, [], undefined));
+  const text = fc.oneof(fc.constantFrom('patient:p1', 'e1', 'u1', ''), fc.string(), fc.string({ unit: 'binary' }));
+  const position = fc.oneof(
+    fc.record({ epoch: text, seq: fc.oneof(fc.nat(), fc.constantFrom(-1, 1.5, -0, 2 ** 53)) }),
+    fc.constant({ seq: 1, epoch: 'e1' }),
+    fc.constant({ epoch: 'e1', seq: 1, extra: true }),
+  );
+  const result: fc.Arbitrary<SubscriptionResult> = fc.oneof(
+    fc.record({ topic: text, status: fc.constant('ok' as const), recovered: fc.boolean(), position }),
+    fc.record({
+      topic: text,
+      status: fc.constant('ok' as const),
+      recovered: fc.boolean(),
+      position,
+      phi: fc.constant('id-only' as const),
+    }),
+    fc.record({ topic: text, status: fc.constant('denied' as const), recovered: fc.constant(false), code: text }),
+  );
+
+  it('writes the same text as JSON.stringify of its fields in protocol order', () => {
+    fc.assert(
+      fc.property(
+        text,
+        text,
+        fc.option(fc.nat(), { nil: undefined }),
+        fc.oneof(
+          fc.array(result, { maxLength: 3 }),
+          result.map((r) => [r]),
+        ),
+        fc.option(text, { nil: undefined }),
+        (sessionId, userId, expiresAt, results, ref) => {
+          const expected = JSON.stringify({
+            type: 'ready',
+            protocol,
+            sessionId,
+            heartbeatMs: DEFAULT_LIMITS.heartbeatIntervalMs,
+            limits,
+            userId,
+            expiresAt,
+            topics: results,
+            ref,
+          });
+          expect(encodeReady(DEFAULT_LIMITS, sessionId, userId, expiresAt, results, ref)).toBe(expected);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('writes the usual shape (one topic at a position, no expiry, no ref) as JSON.stringify does, whatever its strings', () => {
+    const usual = fc.record({
+      topic: text,
+      status: fc.constant('ok' as const),
+      recovered: fc.boolean(),
+      position: fc.record({ epoch: text, seq: fc.nat() }),
+    });
+    fc.assert(
+      fc.property(text, text, usual, (sessionId, userId, r) => {
+        const expected = JSON.stringify({
+          type: 'ready',
+          protocol,
+          sessionId,
+          heartbeatMs: DEFAULT_LIMITS.heartbeatIntervalMs,
+          limits,
+          userId,
+          topics: [r],
+        });
+        expect(encodeReady(DEFAULT_LIMITS, sessionId, userId, undefined, [r], undefined)).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { LATEST_PROTOCOL_VERSION, PROTOCOL_VERSION, type SubscriptionResult } from '@wardcast/protocol';
-import { quote } from './frames.js';
+import { isPlain, quote } from './frames.js';
 import type { HubLimits } from './options.js';
 
 /**
@@ -73,15 +73,22 @@ function member(key: string, value: unknown): string {
   return `,"${key}":${typeof value === 'string' ? quote(value) : JSON.stringify(value)}`;
 }
 
+/**
+ * Whether `position` is just `epoch` (a string) then `seq` (a safe integer), the keys in that order:
+ * what a template writes as `JSON.stringify` would. Reads the keys without making an array of them.
+ */
+function isEpochSeq(position: NonNullable<SubscriptionResult['position']>): boolean {
+  let keys = 0;
+  let first: string | undefined;
+  for (const key in position) if (keys++ === 0) first = key;
+  return keys === 2 && first === 'epoch' && typeof position.epoch === 'string' && Number.isSafeInteger(position.seq);
+}
+
 /** `"position":{...}` after a comma, for a position of just `epoch` and `seq` without `JSON.stringify`. */
 function positionMember(position: SubscriptionResult['position']): string {
   if (position === undefined) return '';
-  const { epoch, seq } = position;
   // Anything else (another field or order, a seq that is not a safe integer) is left to JSON.stringify.
-  const keys = Object.keys(position);
-  if (keys.length === 2 && keys[0] === 'epoch' && typeof epoch === 'string' && Number.isSafeInteger(seq)) {
-    return `,"position":{"epoch":${quote(epoch)},"seq":${seq}}`;
-  }
+  if (isEpochSeq(position)) return `,"position":{"epoch":${quote(position.epoch)},"seq":${position.seq}}`;
   return member('position', position);
 }
 
@@ -107,9 +114,32 @@ export function encodeReady(
   ref: string | undefined,
 ): string {
   const { readyHead, readyMiddle } = welcomeTemplate(limits);
+  const fast =
+    results.length === 1 && expiresAt === undefined && ref === undefined ? usualTopic(results[0]) : undefined;
+  if (fast !== undefined && isPlain(sessionId) && isPlain(userId)) {
+    // The usual connect's `ready`: one template, without the pieces the general path joins.
+    return `${readyHead}"${sessionId}"${readyMiddle}"${userId}","topics":[${fast}]}`;
+  }
   return (
     `${readyHead}${quote(sessionId)}${readyMiddle}${quote(userId)}${member('expiresAt', expiresAt)}` +
     `,"topics":${encodeResults(results)}${member('ref', ref)}}`
+  );
+}
+
+/**
+ * The result of a subscribed topic at a position, nothing else set, every string plain (a connect's
+ * usual one), written as one template; `undefined` for any other result.
+ */
+function usualTopic(r: SubscriptionResult | undefined): string | undefined {
+  const position = r?.position;
+  if (r === undefined || position === undefined || r.status !== 'ok' || r.code !== undefined || r.phi !== undefined) {
+    return undefined;
+  }
+  const { topic } = r;
+  if (!isEpochSeq(position) || !isPlain(topic) || !isPlain(position.epoch)) return undefined;
+  return (
+    `{"topic":"${topic}","status":"ok","recovered":${r.recovered ? 'true' : 'false'},` +
+    `"position":{"epoch":"${position.epoch}","seq":${position.seq}}}`
   );
 }
 
