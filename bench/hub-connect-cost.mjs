@@ -19,7 +19,7 @@
 //     the same sequence for every build: young-generation collections then fall at different points
 //     of the storms, where otherwise they recur at the same point, so that the mean over many windows
 //     is the expected cost of those collections rather than the cost at one point of the cycle)
-//   BENCH_RECOMPILES=1 (see recompiles() below)  BENCH_NODE_FLAGS, BENCH_VALGRIND_FLAGS (e.g. "--perf-basic-prof" and "--dump-instr=yes" to
+//   BENCH_ALLOC=1 (see allocated() below)  BENCH_RECOMPILES=1 (see recompiles() below)  BENCH_NODE_FLAGS, BENCH_VALGRIND_FLAGS (e.g. "--perf-basic-prof" and "--dump-instr=yes" to
 //   read one window per function with bench/callgrind-jit.mjs; BENCH_VALGRIND_OUT keeps the dumps)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -41,6 +41,7 @@ const v1 = process.env.BENCH_V1 === '1';
 
 if (process.argv[2] === '--hub') await serve();
 else if (process.env.BENCH_RECOMPILES === '1') await recompiles();
+else if (process.env.BENCH_ALLOC === '1') await allocated();
 else await main();
 
 /**
@@ -82,6 +83,36 @@ async function recompiles() {
   console.log(
     `hub-connect-cost recompiles: ${compiled} optimized compilations in ${reps} storms of ${conns} connects, ` +
       `each after a full collection (protocol ${v1 ? 1 : 2}, ${warmup} warm-up storms)`,
+  );
+}
+
+/**
+ * BENCH_ALLOC=1: no valgrind; the hub's child runs with a 64 MiB young generation, so that no
+ * collection falls in a storm, and after the warm-up each of BENCH_REPS storms follows a full
+ * collection. Printed: the heap's growth over a storm of connects and closes per connect (what
+ * one allocates, garbage included: how often it makes V8 collect), median over the storms.
+ */
+async function allocated() {
+  guardRun('hub allocation count', 600_000);
+  const hub = spawnChild(
+    'hub-connect-cost.mjs',
+    ['--hub'],
+    ['--expose-gc', '--max-semi-space-size=64', '--min-semi-space-size=64'],
+  );
+  await hub.once('ready');
+  for (let i = 0; i < warmup; i++) await hub.request('storm');
+  const bytes = [];
+  for (let rep = 0; rep < reps; rep++) {
+    await hub.request('gc');
+    const { heapUsed } = await hub.request('storm');
+    bytes.push(heapUsed / conns);
+  }
+  const exited = new Promise((resolve) => hub.child.once('exit', resolve));
+  await hub.request('exit').catch(() => {});
+  await exited;
+  console.log(
+    `hub-connect-cost allocation: ${Math.round(median(bytes)).toLocaleString('en-US')} bytes per connect + close ` +
+      `(median of ${reps} storms of ${conns}, from ${bytes.map((b) => Math.round(b)).join(' ')}; protocol ${v1 ? 1 : 2})`,
   );
 }
 
@@ -174,6 +205,7 @@ async function serve() {
   for (let i = 0; i < idle; i++) connect();
   answerParent({
     async storm() {
+      const heapBefore = process.memoryUsage().heapUsed;
       const before = answered;
       const open = [];
       for (let i = 0; i < conns; i++) open.push(connect());
@@ -184,7 +216,7 @@ async function serve() {
       const { subscriptions } = hub.stats();
       if (subscriptions !== idle)
         throw new Error(`expected ${idle} subscriptions after the storm, got ${subscriptions}`);
-      return {};
+      return { heapUsed: process.memoryUsage().heapUsed - heapBefore };
     },
     gc() {
       for (let i = 0; i < 3; i++) globalThis.gc();

@@ -4,7 +4,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Admission } from '../src/core/admission.js';
 import { encodeAuthenticated, encodeReady, encodeSubscribed, encodeWelcome } from '../src/core/connect-frames.js';
-import { runSteps, type Steps } from '../src/core/steps.js';
 import { eventually, tokenFor, useHarness } from './helpers/harness.js';
 
 /**
@@ -13,66 +12,6 @@ import { eventually, tokenFor, useHarness } from './helpers/harness.js';
  * same turn (no promise, no microtask). These tests hold the fast path to what the async path does:
  * same replies, same order, same errors.
  */
-
-describe('runSteps', () => {
-  it('returns the result itself when every step is a plain value', () => {
-    function* steps(): Steps<number> {
-      const a = (yield 1) as number;
-      const b = (yield a + 1) as number;
-      return a + b;
-    }
-    expect(runSteps(steps())).toBe(3);
-  });
-
-  it('returns a promise from the first thenable on, with the values it settles to', async () => {
-    const seen: unknown[] = [];
-    function* steps(): Steps<string> {
-      seen.push(yield 'plain');
-      seen.push(yield Promise.resolve('awaited'));
-      seen.push(yield 'after');
-      return 'done';
-    }
-    const result = runSteps(steps());
-    expect(result).toBeInstanceOf(Promise);
-    expect(seen).toEqual(['plain']);
-    await expect(result).resolves.toBe('done');
-    expect(seen).toEqual(['plain', 'awaited', 'after']);
-  });
-
-  it('throws a rejection into the generator at its yield, where try/catch catches it', async () => {
-    function* steps(): Steps<string> {
-      try {
-        yield Promise.reject(new Error('store down'));
-        return 'not reached';
-      } catch (cause) {
-        return `caught ${(cause as Error).message}`;
-      }
-    }
-    await expect(runSteps(steps())).resolves.toBe('caught store down');
-  });
-
-  it('waits for any thenable, as await does', async () => {
-    // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a Promise is the point here
-    const thenable = { then: (resolve: (v: number) => void) => resolve(7) };
-    function* steps(): Steps<number> {
-      return ((yield thenable) as number) * 2;
-    }
-    await expect(runSteps(steps())).resolves.toBe(14);
-  });
-
-  it('throws synchronously what a synchronous run throws, and rejects with what an async one throws', async () => {
-    function* sync(): Steps<never> {
-      yield 1;
-      throw new Error('sync failure');
-    }
-    expect(() => runSteps(sync())).toThrow('sync failure');
-    function* later(): Steps<never> {
-      yield Promise.resolve(1);
-      throw new Error('async failure');
-    }
-    await expect(runSteps(later())).rejects.toThrow('async failure');
-  });
-});
 
 /**
  * A memory history store whose reads answer `position` and `read` with promises (as a

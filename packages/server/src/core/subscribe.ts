@@ -4,13 +4,13 @@ import {
   type StreamPosition,
   type SubscribeTopic,
   type SubscriptionResult,
-  WardcastError,
 } from '@wardcast/protocol';
 import type { ReadResult } from '../history/types.js';
 import { joinTopic, leaveTopic } from './presence.js';
 import type { Session } from './session.js';
 import type { SessionHost } from './session-host.js';
-import { isThenable, runSteps, type Steps } from './steps.js';
+import { isThenable } from './steps.js';
+import { authorizes, denied, lowerLevel, policyLevel } from './topic-policy.js';
 import type { Principal, StoredNotification } from './types.js';
 
 interface Accepted {
@@ -23,76 +23,6 @@ interface Accepted {
   read: ReadResult | undefined;
   /** Unread inbox notifications to replay (when `unread` and history could not cover the gap). */
   inbox: readonly StoredNotification[] | undefined;
-}
-
-function denied(topic: string, code: string): SubscriptionResult {
-  return { topic, status: 'denied', recovered: false, code };
-}
-
-const RANK: Readonly<Record<PhiLevel, number>> = { full: 2, 'id-only': 1, empty: 0 };
-
-/** A policy hook threw (or its promise rejected): logged at `warn` with what happens then. */
-function hookThrew(host: SessionHost<Session>, hook: string, topic: string, thrown: string, cause: unknown): undefined {
-  host.logger.warn({ topic, err: cause }, `wardcast: ${hook} threw; ${thrown}`);
-  return undefined;
-}
-
-/** `policy` as a level: `empty` for an unknown one (logged at `warn`). */
-function levelOf(host: SessionHost<Session>, topic: string, policy: unknown): PhiLevel {
-  if (policy === 'full' || policy === 'id-only' || policy === 'empty') return policy;
-  host.logger.warn({ topic }, 'wardcast: phiLevel returned an unknown level; using empty');
-  return 'empty';
-}
-
-/**
- * What `phiLevel` allows; `empty` for an unknown level, `undefined` when it threw (logged at
- * `warn` with what happens then: `thrown`). A promise only when `phiLevel` returned one.
- */
-function policyLevel(
-  host: SessionHost<Session>,
-  principal: Principal,
-  topic: string,
-  thrown: string,
-): PhiLevel | undefined | Promise<PhiLevel | undefined> {
-  try {
-    const policy = host.phiLevel(principal, topic);
-    if (!isThenable(policy)) return levelOf(host, topic, policy);
-    return Promise.resolve(policy).then(
-      (p) => levelOf(host, topic, p),
-      (cause: unknown) => hookThrew(host, 'phiLevel', topic, thrown, cause),
-    );
-  } catch (cause) {
-    return hookThrew(host, 'phiLevel', topic, thrown, cause);
-  }
-}
-
-/** The lower of what the client asked for and what policy allows (`empty` when the policy threw). */
-function lowerLevel(allowedLevel: PhiLevel | undefined, requested: PhiLevel | undefined): PhiLevel {
-  const allowed = allowedLevel ?? 'empty';
-  const wanted = requested ?? 'full';
-  return RANK[wanted] < RANK[allowed] ? wanted : allowed;
-}
-
-/**
- * What `authorize` says: `true`, `false`, or `undefined` when it threw (logged at `warn` with
- * what happens then: `thrown`). A promise only when `authorize` returned one.
- */
-function authorizes(
-  host: SessionHost<Session>,
-  principal: Principal,
-  topic: string,
-  thrown: string,
-): boolean | undefined | Promise<boolean | undefined> {
-  try {
-    const verdict = host.authorize(principal, topic);
-    if (!isThenable(verdict)) return verdict === true;
-    return Promise.resolve(verdict).then(
-      (v) => v === true,
-      (cause: unknown) => hookThrew(host, 'authorize', topic, thrown, cause),
-    );
-  } catch (cause) {
-    return hookThrew(host, 'authorize', topic, thrown, cause);
-  }
 }
 
 /**
@@ -109,7 +39,7 @@ export function subscribeTopics(
   principal: Principal,
   requested: readonly SubscribeTopic[],
 ): SubscriptionResult[] | undefined | Promise<SubscriptionResult[] | undefined> {
-  return runSteps(subscribeSteps(host, session, principal, requested));
+  return new SubscribeRun(host, session, principal, requested).run();
 }
 
 /**
@@ -126,168 +56,238 @@ function uniqueTopics(requested: readonly SubscribeTopic[]): readonly SubscribeT
 /** The `notifications` of a fresh subscription's read: none, shared. */
 const NO_NOTIFICATIONS: readonly StoredNotification[] = Object.freeze([]);
 
-/**
- * {@link subscribeTopics} as steps: each `yield` is where an async function would `await`, and
- * only a thenable is yielded (a plain answer goes on at once, as {@link runSteps} would: with
- * synchronous hooks and history the generator runs through in one step, never suspended). The
- * loops are indexed: a generator keeps what lives across a `yield` (an array iterator too) in its
- * own heap objects.
- */
-function* subscribeSteps(
-  host: SessionHost<Session>,
-  session: Session,
-  principal: Principal,
-  requested: readonly SubscribeTopic[],
-): Steps<SubscriptionResult[] | undefined> {
-  const { registry, limits } = host;
-  const topics = uniqueTopics(requested);
-  // Sized once (an array grown from empty gets room for 17): every result is written by index
-  // before the end, accepted topics' by the last loop.
-  const results: SubscriptionResult[] = new Array(topics.length);
-  const accepted: Accepted[] = new Array(topics.length);
-  let acceptedCount = 0;
-  for (let t = 0; t < topics.length; t++) {
-    const { topic, since, phi, unread } = topics[t] as SubscribeTopic;
+/** What a step of a {@link SubscribeRun} tells its driver: go on. */
+const GO = 0;
+/** ... wait for the thenable it stored, then resume where it said. */
+const WAIT = 1;
+/** ... the session closed meanwhile: the run ends with `undefined`. */
+const CLOSED = 2;
+type Step = typeof GO | typeof WAIT | typeof CLOSED;
 
-    const already = session.topics.has(topic);
-    if (!already && session.topics.size >= limits.maxSubscriptions) {
-      results[t] = denied(topic, ErrorCode.TooManySubscriptions);
+/** Where a waiting run resumes: with `authorize`'s verdict, `phiLevel`'s level, history's answer, the inbox's. */
+const AT_VERDICT = 1;
+const AT_LEVEL = 2;
+const AT_READ = 3;
+const AT_INBOX = 4;
+
+type Results = SubscriptionResult[] | undefined;
+
+/**
+ * {@link subscribeTopics}, as an async function would run it, written out: each place where it
+ * would `await` waits only for a thenable (a plain answer goes on at once), so with synchronous
+ * hooks and history the run ends in the call that starts it. Two passes over the topics
+ * (authorize, join; then read history and, when asked, the unread inbox), then the synchronous
+ * finish. Where it waits it keeps what it needs in this one object (a generator kept two:
+ * itself and every local it has, whether it waits or not).
+ */
+class SubscribeRun {
+  readonly #host: SessionHost<Session>;
+  readonly #session: Session;
+  readonly #principal: Principal;
+  readonly #topics: readonly SubscribeTopic[];
+  /** One per topic, in request order; every one is written before the end. */
+  readonly #results: SubscriptionResult[];
+  /** The topics the first pass joined; the first {@link SubscribeRun.#count} are set. */
+  readonly #accepted: Accepted[];
+  #count = 0;
+  /** The topic the first pass is at. */
+  #t = 0;
+  /** The accepted topic the second pass is at. */
+  #i = 0;
+  /** Where to resume once {@link SubscribeRun.#awaited} settles. */
+  #at = 0;
+  #awaited: PromiseLike<unknown> | undefined = undefined;
+
+  constructor(
+    host: SessionHost<Session>,
+    session: Session,
+    principal: Principal,
+    requested: readonly SubscribeTopic[],
+  ) {
+    this.#host = host;
+    this.#session = session;
+    this.#principal = principal;
+    this.#topics = uniqueTopics(requested);
+    // Sized once (an array grown from empty gets room for 17).
+    this.#results = new Array(this.#topics.length);
+    this.#accepted = new Array(this.#topics.length);
+  }
+
+  /** The results (`undefined`: the session closed), at once when nothing was awaited, else a promise of them. */
+  run(): Results | Promise<Results> {
+    return this.#drive(this.#passes());
+  }
+
+  #drive(step: Step): Results | Promise<Results> {
+    if (step === CLOSED) return undefined;
+    if (step === GO) return this.#finish();
+    const awaited = this.#awaited as PromiseLike<unknown>;
+    this.#awaited = undefined;
+    return Promise.resolve(awaited).then(
+      (value) => this.#drive(this.#resume(value, false)),
+      (cause: unknown) => this.#drive(this.#resume(cause, true)),
+    );
+  }
+
+  #wait(thenable: PromiseLike<unknown>, at: number): Step {
+    this.#awaited = thenable;
+    this.#at = at;
+    return WAIT;
+  }
+
+  /** Goes on where the run waited, with what the thenable settled to (`failed`: what it rejected with). */
+  #resume(value: unknown, failed: boolean): Step {
+    const at = this.#at;
+    this.#at = 0;
+    let step: Step;
+    if (at === AT_READ) step = this.#onRead(value, failed);
+    else if (at === AT_INBOX) step = this.#onInbox(value, failed);
+    // `authorize` and `phiLevel` are wrapped so that they never reject; were one to, the run rejects.
+    else if (failed) throw value;
+    else step = at === AT_VERDICT ? this.#onVerdict(value) : this.#onLevel(value);
+    if (step !== GO) return step;
+    if (at === AT_VERDICT || at === AT_LEVEL) this.#t++;
+    else this.#i++;
+    return this.#passes();
+  }
+
+  /** The first pass from topic `#t`, then the second from accepted topic `#i`. */
+  #passes(): Step {
+    for (; this.#t < this.#topics.length; this.#t++) {
+      const step = this.#authorize();
+      if (step !== GO) return step;
+    }
+    for (; this.#i < this.#count; this.#i++) {
+      const step = this.#read();
+      if (step !== GO) return step;
+    }
+    return GO;
+  }
+
+  /** Topic `#t`: the subscription limit, then `authorize`. */
+  #authorize(): Step {
+    const host = this.#host;
+    const session = this.#session;
+    const { topic } = this.#topics[this.#t] as SubscribeTopic;
+    if (!session.topics.has(topic) && session.topics.size >= host.limits.maxSubscriptions) {
+      this.#results[this.#t] = denied(topic, ErrorCode.TooManySubscriptions);
       host.emit('denied', { ...session.info(), topic, code: ErrorCode.TooManySubscriptions });
-      continue;
+      return GO;
     }
     // A subscribe fails closed: an `authorize` that throws denies.
-    let verdict: unknown = authorizes(host, principal, topic, 'denying');
-    if (isThenable(verdict)) verdict = yield verdict;
+    const verdict = authorizes(host, this.#principal, topic, 'denying');
+    return isThenable(verdict) ? this.#wait(verdict, AT_VERDICT) : this.#onVerdict(verdict);
+  }
+
+  /** `authorize`'s verdict on topic `#t`: denied, or `phiLevel` asked. */
+  #onVerdict(verdict: unknown): Step {
+    const host = this.#host;
+    const session = this.#session;
+    const { topic } = this.#topics[this.#t] as SubscribeTopic;
     if (verdict !== true) {
-      if (!session.isOpen) return undefined;
+      if (!session.isOpen) return CLOSED;
       if (session.topics.delete(topic)) leaveTopic(host, session, topic);
-      results[t] = denied(topic, ErrorCode.TopicDenied);
+      this.#results[this.#t] = denied(topic, ErrorCode.TopicDenied);
       host.emit('denied', { ...session.info(), topic, code: ErrorCode.TopicDenied });
       host.audit('subscribe.denied', session, { topic, code: ErrorCode.TopicDenied });
-      continue;
+      return GO;
     }
-    let policy: unknown = policyLevel(host, principal, topic, 'using empty');
-    if (isThenable(policy)) policy = yield policy;
+    const policy = policyLevel(host, this.#principal, topic, 'using empty');
+    return isThenable(policy) ? this.#wait(policy, AT_LEVEL) : this.#onLevel(policy);
+  }
+
+  /** What `phiLevel` allows for topic `#t`: the topic joined (syncing) at the lower of it and what the client asked. */
+  #onLevel(policy: unknown): Step {
+    const session = this.#session;
+    const { topic, since, phi, unread } = this.#topics[this.#t] as SubscribeTopic;
     const level = lowerLevel(policy as PhiLevel | undefined, phi);
-    if (!session.isOpen) return undefined;
+    if (!session.isOpen) return CLOSED;
     session.topics.set(topic, level);
-    joinTopic(host, session, topic);
+    joinTopic(this.#host, session, topic);
     // Every field from the start: an entry that gained `read` later would change hidden class,
     // and V8 drops an unused one at each full collection, with the code that expects it.
-    const mine = unread === true && topic === `user:${principal.userId}`;
-    accepted[acceptedCount++] = { index: t, topic, since, level, unread: mine, read: undefined, inbox: undefined };
+    const mine = unread === true && topic === `user:${this.#principal.userId}`;
+    this.#accepted[this.#count++] = {
+      index: this.#t,
+      topic,
+      since,
+      level,
+      unread: mine,
+      read: undefined,
+      inbox: undefined,
+    };
+    return GO;
   }
 
-  for (let i = 0; i < acceptedCount; i++) {
-    const a = accepted[i] as Accepted;
+  /** Accepted topic `#i`: what history holds since the client's position, or the topic's position now. */
+  #read(): Step {
+    const a = this.#accepted[this.#i] as Accepted;
+    const history = this.#host.history;
+    let answer: unknown;
     try {
-      if (a.since) {
-        let read: unknown = host.history.read(a.topic, a.since);
-        if (isThenable(read)) read = yield read;
-        a.read = read as ReadResult;
-      } else {
-        let position: unknown = host.history.position(a.topic);
-        if (isThenable(position)) position = yield position;
-        a.read = { recovered: false, notifications: NO_NOTIFICATIONS, position: position as ReadResult['position'] };
-      }
+      answer = a.since ? history.read(a.topic, a.since) : history.position(a.topic);
     } catch (cause) {
-      host.logger.error({ topic: a.topic, err: cause }, 'wardcast: history read failed');
+      return this.#onRead(cause, true);
     }
-    if (!session.isOpen) return undefined;
-    if (a.unread && a.read && !a.read.recovered) {
-      // After the position read: see `unreadReplay`. A failing inbox only costs the replay.
-      try {
-        let inbox: unknown = host.unreadReplay(principal.userId, a.topic);
-        if (isThenable(inbox)) inbox = yield inbox;
-        a.inbox = inbox as readonly StoredNotification[] | undefined;
-      } catch (cause) {
-        host.logger.warn({ topic: a.topic, err: cause }, 'wardcast: inbox read for the unread replay failed');
-      }
+    return isThenable(answer) ? this.#wait(answer, AT_READ) : this.#onRead(answer, false);
+  }
+
+  /** History's answer for accepted topic `#i` (`failed`: the error); then, when asked, the unread inbox. */
+  #onRead(answer: unknown, failed: boolean): Step {
+    const host = this.#host;
+    const a = this.#accepted[this.#i] as Accepted;
+    if (failed) host.logger.error({ topic: a.topic, err: answer }, 'wardcast: history read failed');
+    else if (a.since) a.read = answer as ReadResult;
+    else a.read = { recovered: false, notifications: NO_NOTIFICATIONS, position: answer as ReadResult['position'] };
+    if (!this.#session.isOpen) return CLOSED;
+    if (!a.unread || !a.read || a.read.recovered) return GO;
+    // After the position read: see `unreadReplay`. A failing inbox only costs the replay.
+    let inbox: unknown;
+    try {
+      inbox = host.unreadReplay(this.#principal.userId, a.topic);
+    } catch (cause) {
+      return this.#onInbox(cause, true);
+    }
+    return isThenable(inbox) ? this.#wait(inbox, AT_INBOX) : this.#onInbox(inbox, false);
+  }
+
+  /** The unread inbox notifications of accepted topic `#i` (`failed`: the error). */
+  #onInbox(inbox: unknown, failed: boolean): Step {
+    const a = this.#accepted[this.#i] as Accepted;
+    if (failed) {
+      this.#host.logger.warn({ topic: a.topic, err: inbox }, 'wardcast: inbox read for the unread replay failed');
+    } else a.inbox = inbox as readonly StoredNotification[] | undefined;
+    return this.#session.isOpen ? GO : CLOSED;
+  }
+
+  /** In one synchronous step: replay, flush what was buffered, go live; the results. */
+  #finish(): Results {
+    const host = this.#host;
+    const session = this.#session;
+    const results = this.#results;
+    for (let i = 0; i < this.#count; i++) {
+      const a = this.#accepted[i] as Accepted;
       if (!session.isOpen) return undefined;
+      const read = a.read;
+      if (!read) {
+        session.topics.delete(a.topic);
+        leaveTopic(host, session, a.topic);
+        results[a.index] = denied(a.topic, ErrorCode.StoreUnavailable);
+        continue;
+      }
+      const buffered = host.registry.goLive(a.topic, session, a.level);
+      const missed = a.inbox ? inboxReplay(a.inbox, read.position, a.since) : read.notifications;
+      const position = replay(host, session, a.level, missed, buffered, read.position, a.inbox && missed);
+      const { topic, level } = a;
+      const { recovered } = read;
+      results[a.index] =
+        level === 'full'
+          ? { topic, status: 'ok', recovered, position }
+          : { topic, status: 'ok', recovered, position, phi: level };
+      if (host.wants('subscribe')) host.emit('subscribe', { ...session.info(), topic: a.topic, recovered });
     }
+    return results;
   }
-
-  // From here to the end nothing yields: replay, flush and go live happen in one step.
-  for (let i = 0; i < acceptedCount; i++) {
-    const a = accepted[i] as Accepted;
-    if (!session.isOpen) return undefined;
-    const read = a.read;
-    if (!read) {
-      session.topics.delete(a.topic);
-      leaveTopic(host, session, a.topic);
-      results[a.index] = denied(a.topic, ErrorCode.StoreUnavailable);
-      continue;
-    }
-    const buffered = registry.goLive(a.topic, session, a.level);
-    const missed = a.inbox ? inboxReplay(a.inbox, read.position, a.since) : read.notifications;
-    const position = replay(host, session, a.level, missed, buffered, read.position, a.inbox && missed);
-    const { topic, level } = a;
-    const { recovered } = read;
-    results[a.index] =
-      level === 'full'
-        ? { topic, status: 'ok', recovered, position }
-        : { topic, status: 'ok', recovered, position, phi: level };
-    if (host.wants('subscribe'))
-      host.emit('subscribe', { ...session.info(), topic: a.topic, recovered: read.recovered });
-  }
-  return results;
-}
-
-/**
- * Re-authorization of a session's subscriptions (after an in-band token refresh, or every
- * `reauthorizeIntervalMs`), with `principal` as it is now. For each topic, in turn:
- *
- * - `authorize` says no: the subscription is removed (registry, presence, broker interest), with
- *   a `revoked` event and a `subscription.revoked` audit record. The caller tells the client.
- * - allowed: `phiLevel` is asked again and the granted level lowered when policy now allows less
- *   (never raised: the client may have asked for less; a new `subscribe` re-grants).
- * - `authorize` or `phiLevel` throws: the subscription is kept as it is until the next re-check
- *   (logged at `warn`, `error` event). A revocation is final on the client, and a transient
- *   failure of the policy's backend must not unsubscribe a whole ward; to revoke, return `false`.
- *
- * Returns the removed topics, or `undefined` when the session closed meanwhile.
- */
-export async function reauthorizeTopics(
-  host: SessionHost<Session>,
-  session: Session,
-  principal: Principal,
-): Promise<string[] | undefined> {
-  const revoked: string[] = [];
-  for (const [topic, level] of [...session.topics]) {
-    const verdict = await authorizes(host, principal, topic, 'subscription kept');
-    if (!session.isOpen) return undefined;
-    // Changed meanwhile (only frames on the session's own chain change it; defensive).
-    if (session.topics.get(topic) !== level) continue;
-    if (verdict === undefined) {
-      reauthorizationFailed(host);
-      continue;
-    }
-    if (!verdict) {
-      session.topics.delete(topic);
-      leaveTopic(host, session, topic);
-      revoked.push(topic);
-      host.emit('revoked', { ...session.info(), topic, code: ErrorCode.TopicDenied });
-      host.audit('subscription.revoked', session, { topic, code: ErrorCode.TopicDenied });
-      continue;
-    }
-    const policy = await policyLevel(host, principal, topic, 'level kept');
-    if (!session.isOpen) return undefined;
-    if (session.topics.get(topic) !== level) continue;
-    if (policy === undefined) {
-      reauthorizationFailed(host);
-      continue;
-    }
-    if (RANK[policy] < RANK[level] && host.registry.setLevel(topic, session, policy)) {
-      session.topics.set(topic, policy);
-      host.logger.debug({ sessionId: session.id, topic, phi: policy }, 'wardcast: PHI level lowered');
-    }
-  }
-  return revoked;
-}
-
-/** Reported once per failed check (the cause was logged with the topic). */
-function reauthorizationFailed(host: SessionHost<Session>): void {
-  host.emit('error', new WardcastError(ErrorCode.Internal, 'authorize or phiLevel threw during re-authorization'));
 }
 
 /**
