@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Admission } from '../src/core/admission.js';
 import { encodeAuthenticated, encodeReady, encodeSubscribed, encodeWelcome } from '../src/core/connect-frames.js';
 import { eventually, tokenFor, useHarness } from './helpers/harness.js';
+import { withReads } from './helpers/history.js';
 
 /**
  * Issue 12, target 3 ("cheap connects"): a frame is handled at once when nothing is queued before
@@ -20,17 +21,14 @@ import { eventually, tokenFor, useHarness } from './helpers/harness.js';
 function historyStore(reads: 'async' | 'throw' | 'reject'): HistoryStore {
   const store = new MemoryHistoryStore();
   const failed = (topic: string) => new Error(`history down for ${topic}`);
-  return {
-    append: (draft, options) => store.append(draft, options),
-    commit: (notification) => store.commit(notification),
-    abort: (notification) => store.abort(notification),
+  return withReads(store, {
     read: (topic, since) => Promise.resolve(store.read(topic, since)),
     position: (topic) => {
       if (reads === 'async') return Promise.resolve(store.position(topic));
       if (reads === 'throw') throw failed(topic);
       return Promise.reject(failed(topic));
     },
-  };
+  });
 }
 
 describe('frames handled at once', () => {

@@ -3,13 +3,13 @@ import {
   type AuthContext,
   type Authenticate,
   DEFAULT_LIMITS,
-  type HistoryStore,
   MemoryHistoryStore,
   MemoryInbox,
   type Principal,
 } from '@wardcast/server';
 import { describe, expect, it } from 'vitest';
 import { bearer, principalOf, tokenFor, useHarness } from './helpers/harness.js';
+import { withReads } from './helpers/history.js';
 import { connect2, errorsOf, hello, ready2 } from './helpers/protocol2.js';
 
 /**
@@ -195,13 +195,10 @@ describe('hello replays before ready', () => {
 
   it('replays from an async history store after an async authenticate, then ready, then the frames sent after hello', async () => {
     const store = new MemoryHistoryStore();
-    const history: HistoryStore = {
-      append: (draft, options) => store.append(draft, options),
-      commit: (notification) => store.commit(notification),
-      abort: (notification) => store.abort(notification),
+    const history = withReads(store, {
       read: (topic, since) => Promise.resolve(store.read(topic, since)),
       position: (topic) => Promise.resolve(store.position(topic)),
-    };
+    });
     const authenticate: Authenticate = async ({ token }) => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       return principalOf(token);

@@ -2,6 +2,7 @@ import type { HistoryStore, SocketHandlers, TransportSocket } from '@wardcast/se
 import { HubCore, MemoryHistoryStore } from '@wardcast/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from './helpers/harness.js';
+import { withReads } from './helpers/history.js';
 
 /**
  * Issue 12, target 3: a subscribe is run by one object that waits only where a hook or the history
@@ -46,14 +47,10 @@ function gate<T>(): { promise: Promise<T>; open: (value: T) => void } {
 describe('a subscribe that waits here and there', () => {
   it('answers every topic in request order, whichever hook or read answered with a promise', async () => {
     const store = new MemoryHistoryStore();
-    const history: HistoryStore = {
-      append: (draft, options) => store.append(draft, options),
-      commit: (n) => store.commit(n),
-      abort: (n) => store.abort(n),
-      read: (topic, since) => store.read(topic, since),
+    const history = withReads(store, {
       // One topic's position comes later, the others' at once.
       position: (topic) => (topic === 'patient:c' ? Promise.resolve(store.position(topic)) : store.position(topic)),
-    };
+    });
     const hub = new HubCore({
       authenticate: ({ token }) => (token ? { userId: token } : null),
       authorize: (_principal, topic) =>
@@ -87,13 +84,7 @@ describe('a subscribe that waits here and there', () => {
   it('sends nothing and leaves no topic joined when the connection closes while history answers', async () => {
     const store = new MemoryHistoryStore();
     const later = gate<Awaited<ReturnType<HistoryStore['position']>>>();
-    const history: HistoryStore = {
-      append: (draft, options) => store.append(draft, options),
-      commit: (n) => store.commit(n),
-      abort: (n) => store.abort(n),
-      read: (topic, since) => store.read(topic, since),
-      position: () => later.promise,
-    };
+    const history = withReads(store, { position: () => later.promise });
     const hub = new HubCore({ authenticate: ({ token }) => (token ? { userId: token } : null), history });
     hubs.push(hub);
     const { handlers, frames } = connect(hub);

@@ -1,9 +1,6 @@
 import type { PhiLevel } from '@wardcast/protocol';
-import { TopicSubscribers } from './topic-subscribers.js';
+import { NOTHING_BUFFERED, TopicSubscribers } from './topic-subscribers.js';
 import type { StoredNotification } from './types.js';
-
-/** What {@link Registry.goLive} returns for a connection that was not syncing. */
-const NOT_SYNCING: readonly StoredNotification[] = Object.freeze([]);
 
 /**
  * The hub's maps: user id -> connections, topic -> subscribers. Knows nothing about sockets;
@@ -93,7 +90,7 @@ export class Registry<C> {
   goLive(topic: string, conn: C, level: PhiLevel): readonly StoredNotification[] {
     const subs = this.#topics.get(topic);
     const buffered = subs?.endSync(conn);
-    if (subs === undefined || buffered === undefined) return NOT_SYNCING;
+    if (subs === undefined || buffered === undefined) return NOTHING_BUFFERED;
     subs.addLive(conn, level);
     return buffered;
   }

@@ -1,8 +1,8 @@
 import type { PhiLevel } from '@wardcast/protocol';
 import type { StoredNotification } from './types.js';
 
-/** What a subscriber that nothing was published to while it synced gets back: none, shared. */
-const NOTHING_BUFFERED: readonly StoredNotification[] = Object.freeze([]);
+/** What a subscriber that nothing was published to while it synced gets back (or one that was not syncing): none, shared. */
+export const NOTHING_BUFFERED: readonly StoredNotification[] = Object.freeze([]);
 
 /**
  * Subscribers of one topic on this instance: live ones get frames at once (one group per PHI

@@ -1,4 +1,4 @@
-import type { AppendResult, MemoryHistoryStore, NotificationDraft } from '@wardcast/server';
+import type { AppendResult, HistoryStore, MemoryHistoryStore, NotificationDraft } from '@wardcast/server';
 
 let counter = 0;
 
@@ -12,4 +12,21 @@ export function put(store: MemoryHistoryStore, d: NotificationDraft): AppendResu
   const result = store.append(d) as AppendResult;
   if (!result.duplicate) store.commit(result.notification);
   return result;
+}
+
+/**
+ * `store` as a history store whose reads are replaced where given (answering with promises, as a
+ * database-backed store does, or failing); writes go to `store` as they are.
+ */
+export function withReads(
+  store: MemoryHistoryStore,
+  reads: Partial<Pick<HistoryStore, 'read' | 'position'>>,
+): HistoryStore {
+  return {
+    append: (d, options) => store.append(d, options),
+    commit: (notification) => store.commit(notification),
+    abort: (notification) => store.abort(notification),
+    read: reads.read ?? ((topic, since) => store.read(topic, since)),
+    position: reads.position ?? ((topic) => store.position(topic)),
+  };
 }
